@@ -1,0 +1,49 @@
+"""One registry of datasets: config name -> loader, its parameter schema and a description.
+
+`lab datasets`, the config schema and the README all read this one dict.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from pydantic import BaseModel, ConfigDict
+
+from .dataset import Dataset, Task
+
+
+class DatasetParams(BaseModel):
+    """Base of every loader's parameters; unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    name: str
+    loader: Callable[..., Dataset]
+    params: type[DatasetParams]
+    task: Task
+    description: str
+
+
+DATASETS: dict[str, DatasetEntry] = {}
+
+
+def register(name: str, params: type[DatasetParams], task: Task, description: str):
+    """Decorator: register `loader(**params) -> Dataset` under `name`."""
+
+    def wrap(loader: Callable[..., Dataset]) -> Callable[..., Dataset]:
+        DATASETS[name] = DatasetEntry(name, loader, params, task, description)
+        return loader
+
+    return wrap
+
+
+def load_dataset(name: str, **params) -> Dataset:
+    """Validate `params` against the dataset's schema and load it."""
+    if name not in DATASETS:
+        raise KeyError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}")
+    entry = DATASETS[name]
+    validated = entry.params(**params)
+    return entry.loader(**validated.model_dump())
