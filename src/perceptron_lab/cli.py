@@ -1,0 +1,206 @@
+"""The `lab` command line: thin typed commands over the library."""
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, List, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from . import __version__
+from .errors import UserError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="Run neural-network experiments from YAML configs: lab run, lab sweep, lab report.",
+)
+console = Console()
+err_console = Console(stderr=True)
+
+SET_HELP = "Override a config key, e.g. --set optimizer.learning_rate=0.1 (repeatable)."
+
+
+def _command_line() -> str:
+    return " ".join(["lab", *sys.argv[1:]])
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn a UserError into one line on stderr and exit code 2."""
+    try:
+        yield
+    except UserError as error:
+        err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(code=2) from None
+    except KeyboardInterrupt:
+        err_console.print("interrupted: no results directory was completed")
+        raise typer.Exit(code=130) from None
+
+
+@contextmanager
+def progress_bar(description: str, quiet: bool) -> Iterator:
+    """Yield a progress(done, total) callback drawing a rich bar (or a no-op when quiet)."""
+    if quiet or not err_console.is_terminal:
+        yield None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"perceptron_lab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
+) -> None:
+    """perceptron_lab: neural-network experiments from YAML configs."""
+
+
+def _print_summary(run_dir: Path) -> None:
+    from .experiment import load_results
+
+    results = load_results(run_dir)
+    summary = results.summary
+    final = summary[(summary["kind"] == "final") & summary["run"].isin(["mean", "std"])]
+    metrics = [c for c in summary.columns if c not in ("run", "fold", "seed", "split", "kind", "epoch", "status")]
+    table = Table(title=f"{results.name}: final epoch, mean ± std over {len(results.manifest['replicas'])} replicas")
+    table.add_column("split")
+    for metric in metrics:
+        table.add_column(metric, justify="right")
+    for split, rows in final.groupby("split", sort=False):
+        mean = rows[rows["run"] == "mean"].iloc[0]
+        std = rows[rows["run"] == "std"].iloc[0]
+        table.add_row(split, *[f"{mean[m]:.4g} ± {std[m]:.2g}" for m in metrics])
+    console.print(table)
+    diverged = [r for r in results.manifest["replicas"] if r["status"] == "diverged"]
+    if diverged:
+        names = ", ".join(f"run {r['run']} fold {r['fold']}" for r in diverged)
+        err_console.print(f"[yellow]warning:[/] diverged (loss became NaN/inf): {names}")
+
+
+@app.command()
+def run(
+    config: Path = typer.Argument(..., help="Experiment YAML file."),
+    set_: List[str] = typer.Option([], "--set", help=SET_HELP),
+    out: Optional[Path] = typer.Option(None, "--out", help="Results root (default: output.dir of the config, 'results')."),
+    max_replicas: Optional[int] = typer.Option(None, "--max-replicas", min=1, help="Train at most this many replicas at once (memory)."),
+    dill: bool = typer.Option(False, "--dill", help="Also pickle every model with dill."),
+    plots: bool = typer.Option(True, "--plots/--no-plots", help="Draw the run's plots."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary table."),
+) -> None:
+    """Train the configured network on every run x fold and write a results directory."""
+    from .config import load_config
+    from .experiment import run_experiment
+
+    with user_errors():
+        overrides = [*set_, *([f"max_replicas={max_replicas}"] if max_replicas else [])]
+        cfg = load_config(config, overrides)
+        with progress_bar(f"{cfg.name}: {cfg.n_replicas} replicas", quiet) as progress:
+            run_dir = run_experiment(cfg, out_root=out, progress=progress, command=_command_line(), plots=plots, dill=dill or None)
+        if not quiet:
+            _print_summary(run_dir)
+    console.print(str(run_dir), soft_wrap=True, highlight=False)
+
+
+@app.command()
+def validate(
+    config: Path = typer.Argument(..., help="Experiment YAML file."),
+    set_: List[str] = typer.Option([], "--set", help=SET_HELP),
+) -> None:
+    """Check a config (schema, names, dataset and architecture) without training."""
+    from .config import load_config
+    from .experiment.runner import load_data, target_coding, task_metrics
+
+    with user_errors():
+        cfg = load_config(config, set_)
+        dataset, _ = load_data(cfg)
+        target_coding(cfg, dataset)
+        task_metrics(cfg, dataset.task)
+    console.print(f"{config}: ok ({cfg.n_replicas} replicas, dataset {cfg.dataset.name} {dataset.X.shape})", highlight=False)
+
+
+@app.command()
+def datasets() -> None:
+    """List the datasets a config can name, with their task and shape."""
+    from .data import DATASETS, load_dataset
+
+    table = Table(title="datasets")
+    for column in ("name", "task", "shape", "description"):
+        table.add_column(column)
+    for name, entry in sorted(DATASETS.items()):
+        shape = "from files"
+        fields = entry.params.model_fields
+        needs_files = any(f in fields for f in ("path", "download", "data_dir")) or any(f.is_required() for f in fields.values())
+        if not needs_files:
+            data = load_dataset(name)
+            shape = f"{data.n_samples} x {data.n_features} -> {data.n_outputs}"
+        table.add_row(name, entry.task, shape, entry.description)
+    console.print(table)
+
+
+@app.command()
+def sweep(
+    config: Path = typer.Argument(..., help="Experiment YAML file (its `sweep.grid` block is used too)."),
+    grid: List[str] = typer.Option([], "--grid", help="key=v1,v2,... (repeatable); points are the cartesian product."),
+    set_: List[str] = typer.Option([], "--set", help=SET_HELP),
+    out: Optional[Path] = typer.Option(None, "--out", help="Results root (default: output.dir of the config)."),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Points trained in parallel (local processes)."),
+    backend: str = typer.Option("local", "--backend", help="local or dask."),
+    address: Optional[str] = typer.Option(None, "--address", help="Dask scheduler address, e.g. tcp://HOST:8786."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the sweep in this directory."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List the points and exit."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Run one full experiment per point of a grid over any config keys."""
+    from .config import load_config
+    from .experiment.sweep import run_sweep, sweep_points
+
+    with user_errors():
+        cfg = load_config(config, set_)
+        points = sweep_points(cfg, grid)
+        if dry_run:
+            for i, point in enumerate(points):
+                console.print(f"{i:3d}  " + "  ".join(f"{k}={v}" for k, v in point.items()), highlight=False)
+            console.print(f"{len(points)} points")
+            return
+        with progress_bar(f"{cfg.name}: {len(points)} points", quiet) as progress:
+            sweep_dir = run_sweep(cfg, points, out_root=out, jobs=jobs, backend=backend, address=address, resume=resume, progress=progress)
+    console.print(str(sweep_dir), soft_wrap=True, highlight=False)
+
+
+@app.command()
+def report(
+    paths: List[Path] = typer.Argument(..., help="Run directories, a sweep directory, or results/<name> folders."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Where to write report.html and the figures."),
+    fmt: str = typer.Option("png", "--format", help="Figure format: png or svg."),
+    metric: Optional[str] = typer.Option(None, "--metric", help="Metric to compare (several directories)."),
+    split: Optional[str] = typer.Option(None, "--split", help="Split to compare (several directories)."),
+) -> None:
+    """Render figures and a self-contained report.html from results directories."""
+    from .report import build_report
+
+    with user_errors():
+        if fmt not in ("png", "svg"):
+            raise UserError(f"--format: {fmt!r} is not one of png, svg")
+        html = build_report(list(paths), out_dir=out, fmt=fmt, metric=metric, split=split)
+    console.print(str(html), soft_wrap=True, highlight=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

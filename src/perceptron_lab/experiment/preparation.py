@@ -1,0 +1,180 @@
+"""From a loaded dataset and replica splits to the matrices and row indices the trainer takes.
+
+Every split (train, validation, test, test_noise_<alpha>) becomes a `SplitData`: one input
+matrix, its encoded targets, its ground truth, and per replica the rows of that matrix the
+replica uses. Without preprocessing all replicas index one shared matrix (no copies). With
+preprocessing each replica's scaler is fitted on its own training rows only, so each replica's
+rows are transformed by its own scaler and stacked into one matrix.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..data import Dataset
+from ..data.transforms import add_noise, make_scaler
+from ..errors import ConfigError
+from .splits import ReplicaSplit
+
+
+@dataclass
+class SplitData:
+    """The rows of one split.
+
+    X: (m, f) inputs; Y: (m, out) encoded (and scaled) targets; truth: (m,) int labels
+    (classification) or (m, out) targets in original units (regression); source: (m,) row of
+    each sample in the loaded dataset it came from; index: per replica, a 1-D int array of rows
+    of X.
+    """
+
+    X: np.ndarray
+    Y: np.ndarray
+    truth: np.ndarray
+    source: np.ndarray
+    index: list[np.ndarray]
+
+    def trainer_set(self) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        return self.X, self.Y, self.index
+
+
+@dataclass
+class TargetCoding:
+    """How class labels become network targets and outputs become predicted labels.
+
+    One output unit for two classes: targets are the output range's low/high and the decision
+    threshold is the midpoint. Otherwise one unit per class (one-hot in the output range) and
+    the prediction is the argmax.
+    """
+
+    n_classes: int
+    n_units: int
+    low: float
+    high: float
+
+    def encode(self, labels: np.ndarray, dtype) -> np.ndarray:
+        """labels (m,) int -> targets (m, n_units)."""
+        if self.n_units == 1:
+            return np.where(labels == 1, self.high, self.low).astype(dtype).reshape(-1, 1)
+        targets = np.full((len(labels), self.n_units), self.low, dtype=dtype)
+        targets[np.arange(len(labels)), labels] = self.high
+        return targets
+
+    def decode(self, outputs: np.ndarray) -> np.ndarray:
+        """outputs (..., n_units) -> labels (...) int."""
+        if self.n_units == 1:
+            return (outputs[..., 0] > (self.low + self.high) / 2).astype(np.int64)
+        return outputs.argmax(axis=-1)
+
+
+@dataclass
+class Preprocessors:
+    """Per-replica fitted scalers (None where the config asks for none)."""
+
+    inputs: list | None
+    targets: list | None
+
+
+def _noisy_split(X: np.ndarray, alpha: float, copies: int, seed: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    noisy, source = add_noise(X, alpha, copies, rng)
+    return noisy.astype(X.dtype, copy=False), source
+
+
+def _rows_of(source: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Rows whose source sample is in `wanted` (1-D int arrays)."""
+    return np.flatnonzero(np.isin(source, wanted))
+
+
+class SplitBuilder:
+    """Builds every split of one chunk of replicas."""
+
+    def __init__(self, config, dataset: Dataset, test_dataset: Dataset | None, coding: TargetCoding | None):
+        self.config = config
+        self.dataset = dataset
+        self.test_dataset = test_dataset
+        self.coding = coding
+        self.dtype = np.dtype(config.dtype)
+
+    # -- targets -------------------------------------------------------------------------------
+    def _targets(self, data: Dataset, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(encoded targets (m, out), truth) of `rows` of `data`, before target scaling."""
+        truth = data.y[rows]
+        if self.coding is not None:
+            return self.coding.encode(truth, self.dtype), truth
+        return truth.astype(self.dtype, copy=False), truth
+
+    # -- assembly ------------------------------------------------------------------------------
+    def _assemble(self, X: np.ndarray, data: Dataset, source: np.ndarray, index: list[np.ndarray], prep: Preprocessors) -> SplitData:
+        """X (m, f) rows drawn from `data` rows `source` (m,); index per replica into X."""
+        Y, truth = self._targets(data, source)
+        if prep.inputs is None and prep.targets is None:
+            return SplitData(X, Y, truth, source, index)
+        parts_X, parts_Y, new_index, offset = [], [], [], 0
+        for r, rows in enumerate(index):
+            x = X[rows]
+            y = Y[rows]
+            if prep.inputs is not None:
+                x = prep.inputs[r].transform(x)
+            if prep.targets is not None:
+                y = prep.targets[r].transform(y)
+            parts_X.append(x.astype(self.dtype, copy=False))
+            parts_Y.append(y.astype(self.dtype, copy=False))
+            new_index.append(offset + np.arange(len(rows)))
+            offset += len(rows)
+        all_rows = np.concatenate(index) if index else np.zeros(0, int)
+        return SplitData(
+            np.concatenate(parts_X), np.concatenate(parts_Y), truth[all_rows], source[all_rows], new_index
+        )
+
+    def _fit_preprocessors(self, X_train: np.ndarray, Y_train: np.ndarray, index: list[np.ndarray]) -> Preprocessors:
+        kinds = self.config.preprocessing
+
+        def fit(kind: str, matrix: np.ndarray):
+            if kind == "none":
+                return None
+            return [make_scaler(kind).fit(matrix[rows]) for rows in index]
+
+        return Preprocessors(fit(kinds.inputs, X_train), fit(kinds.targets, Y_train))
+
+    # -- splits --------------------------------------------------------------------------------
+    def build(self, replicas: list[ReplicaSplit]) -> tuple[dict[str, SplitData], Preprocessors]:
+        """All splits for `replicas`, keyed by split name, and the fitted preprocessors."""
+        cfg = self.config
+        data, X = self.dataset, self.dataset.X.astype(self.dtype, copy=False)
+        noise = cfg.noise
+        seed = cfg.seed
+
+        # Training rows: the clean matrix, or noisy copies of it when noise applies to training.
+        if noise.alpha and noise.apply_to in ("train", "both"):
+            if len(noise.alpha) != 1:
+                raise ConfigError("noise.alpha: training on noisy copies takes exactly one alpha")
+            train_X, train_source = _noisy_split(X, noise.alpha[0], noise.copies, (seed, 1, 0))
+            train_index = [_rows_of(train_source, rep.train) for rep in replicas]
+        else:
+            train_X, train_source = X, np.arange(len(X))
+            train_index = [rep.train for rep in replicas]
+        train_Y, _ = self._targets(data, train_source)
+        prep = self._fit_preprocessors(train_X, train_Y, train_index)
+
+        splits = {"train": self._assemble(train_X, data, train_source, train_index, prep)}
+        all_rows = np.arange(len(X))
+        if any(len(rep.validation) for rep in replicas):
+            splits["validation"] = self._assemble(X, data, all_rows, [rep.validation for rep in replicas], prep)
+
+        if self.test_dataset is not None:
+            test_data = self.test_dataset
+            test_X = test_data.X.astype(self.dtype, copy=False)
+            test_rows = [np.arange(len(test_X)) for _ in replicas]
+        elif any(len(rep.test) for rep in replicas):
+            test_data, test_X, test_rows = data, X, [rep.test for rep in replicas]
+        else:
+            return splits, prep
+        test_source = np.arange(len(test_X))
+        splits["test"] = self._assemble(test_X, test_data, test_source, test_rows, prep)
+        if noise.alpha and noise.apply_to in ("test", "both"):
+            for k, alpha in enumerate(noise.alpha):
+                noisy_X, noisy_source = _noisy_split(test_X, alpha, noise.copies, (seed, 2, k))
+                index = [_rows_of(noisy_source, rows) for rows in test_rows]
+                splits[f"test_noise_{alpha:g}"] = self._assemble(noisy_X, test_data, noisy_source, index, prep)
+        return splits, prep

@@ -1,0 +1,90 @@
+"""Writing a results directory atomically (the contract in docs/results-format.md)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from .runner import ExperimentResult
+
+
+def new_run_dir(root: Path, config) -> Path:
+    """results/<name>/<YYYYmmdd-HHMMSS>-<hash8>, made unique if that name is taken."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = Path(root) / config.name / f"{stamp}-{config.config_hash()[:8]}"
+    candidate, n = base, 1
+    while candidate.exists():
+        candidate = base.with_name(f"{base.name}-{n}")
+        n += 1
+    return candidate
+
+
+def _write_models(result: ExperimentResult, models_dir: Path, dill: bool) -> None:
+    models_dir.mkdir()
+    for network, replica in zip(result.models, result.manifest["replicas"]):
+        stem = models_dir / f"run{replica['run']}_fold{replica['fold']}"
+        network.save(stem)
+        if dill:
+            import dill as dill_module
+
+            with open(stem.with_suffix(".dill"), "wb") as handle:
+                dill_module.dump(network, handle)
+
+
+def write_run_dir(
+    result: ExperimentResult,
+    directory: str | Path,
+    command: str | None = None,
+    plots: bool | None = None,
+    dill: bool | None = None,
+) -> Path:
+    """Write `result` at `directory`: built as `.<name>.partial` beside it, then renamed.
+
+    A leftover `.partial` from an interrupted write is replaced; an existing complete directory
+    is never overwritten.
+    """
+    directory = Path(directory)
+    if directory.exists():
+        raise FileExistsError(f"{directory} already exists")
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    partial = directory.with_name(f".{directory.name}.partial")
+    if partial.exists():
+        shutil.rmtree(partial)
+    partial.mkdir()
+    config = result.config
+    output = config.output
+    try:
+        (partial / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+        result.epochs.to_csv(partial / "epochs.csv", index=False)
+        result.summary.to_csv(partial / "summary.csv", index=False)
+        if result.confusion is not None:
+            result.confusion.to_csv(partial / "confusion.csv", index=False)
+        result.predictions.to_csv(partial / "predictions.csv", index=False)
+        if output.save_models:
+            _write_models(result, partial / "models", output.dill if dill is None else dill)
+        if result.weights_history is not None:
+            (partial / "history").mkdir()
+            np.savez_compressed(partial / "history" / "weights.npz", **result.weights_history)
+        manifest = {
+            **result.manifest,
+            "status": "complete",
+            "created": datetime.now().astimezone().isoformat(timespec="seconds"),
+            "command": command if command is not None else " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        }
+        (partial / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        if output.plots if plots is None else plots:
+            from ..report import plot_run
+
+            plot_run(partial, partial / "plots")
+        # The rename is the commit: only a whole directory ever carries the final name.
+        os.replace(partial, directory)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return directory

@@ -1,0 +1,356 @@
+"""Run one experiment: load data, split runs x folds, train them as one stacked ensemble.
+
+`execute_experiment(config)` returns an `ExperimentResult` (plain data, picklable, no files);
+`run_experiment(config)` also writes it into a new results directory.
+"""
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..config import CLASSIFICATION_METRICS, REGRESSION_METRICS, ExperimentConfig
+from ..data import Dataset, load_dataset
+from ..errors import ConfigError
+from ..nn import Dense, Dropout, Network, get_activation
+from ..train import EarlyStopping, History, Trainer
+from .evaluation import Evaluator
+from .preparation import SplitBuilder, SplitData, TargetCoding
+from .splits import ReplicaSplit, make_splits
+from .tables import confusion_table, epochs_table, predictions_table, summary_table
+
+Progress = Callable[[int, int], None]
+"""progress(epochs_done, epochs_total) over all replicas chunks."""
+
+
+@dataclass
+class ExperimentResult:
+    """Everything an experiment produced, as data.
+
+    models: one single-replica Network per replica, in manifest["replicas"] order.
+    weights_history: {"epochs": (E,), "kernel_<i>": (E, R, fan_in, fan_out), "bias_<i>": ...}
+    or None when the config records no weights.
+    """
+
+    config: ExperimentConfig
+    manifest: dict
+    epochs: pd.DataFrame
+    summary: pd.DataFrame
+    confusion: pd.DataFrame | None
+    predictions: pd.DataFrame
+    models: list[Network] = field(repr=False)
+    weights_history: dict[str, np.ndarray] | None = field(default=None, repr=False)
+
+    @property
+    def status(self) -> str:
+        """"diverged" when any replica diverged, else "ok"."""
+        statuses = {r["status"] for r in self.manifest["replicas"]}
+        return "diverged" if "diverged" in statuses else "ok"
+
+    @property
+    def wall_time_s(self) -> float:
+        return self.manifest["wall_time_s"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Building blocks
+
+
+def load_data(config: ExperimentConfig) -> tuple[Dataset, Dataset | None]:
+    dataset = load_dataset(config.dataset.name, **config.dataset.params())
+    test = None
+    if config.test_dataset is not None:
+        test = load_dataset(config.test_dataset.name, **config.test_dataset.params())
+        if test.n_features != dataset.n_features or test.task != dataset.task:
+            raise ConfigError(
+                f"test_dataset: '{config.test_dataset.name}' has {test.n_features} features ({test.task}), "
+                f"the dataset has {dataset.n_features} ({dataset.task})"
+            )
+    return dataset, test
+
+
+def _layer_option(config: ExperimentConfig, i: int, key: str, default):
+    if config.layers is not None:
+        value = getattr(config.layers[i], key)
+        if value is not None:
+            return value
+    return default
+
+
+def build_network(config: ExperimentConfig, seeds: list[tuple[int, int]]) -> Network:
+    """The configured network with one replica per seed entropy."""
+    sizes = config.architecture
+    n_layers = len(sizes) - 1
+    layers = []
+    for i, units in enumerate(sizes[1:]):
+        is_output = i == n_layers - 1
+        default_activation = config.output_activation if is_output and config.output_activation else config.activation
+        dropout = _layer_option(config, i, "dropout", config.regularization.dropout if i > 0 else 0.0)
+        if dropout:
+            layers.append(Dropout(dropout))
+        layers.append(
+            Dense(
+                units,
+                activation=_layer_option(config, i, "activation", default_activation),
+                kernel_initializer=_layer_option(config, i, "initializer", config.initializer.spec()),
+                l1=_layer_option(config, i, "l1", config.regularization.l1),
+                l2=_layer_option(config, i, "l2", config.regularization.l2),
+            )
+        )
+    return Network(layers, input_dim=sizes[0], seeds=seeds, dtype=config.dtype)
+
+
+def resolve_loss(config: ExperimentConfig) -> str:
+    """'auto' is categorical cross-entropy under a softmax output, else SSE (the course's loss)."""
+    if config.loss != "auto":
+        return config.loss
+    output = config.output_activation or config.activation
+    name = output if isinstance(output, str) else output.get("name")
+    return "categorical_crossentropy" if name == "softmax" else "sse"
+
+
+def target_coding(config: ExperimentConfig, dataset: Dataset) -> TargetCoding | None:
+    """How labels map to output units; checks the architecture fits the dataset."""
+    sizes = config.architecture
+    if sizes[0] != dataset.n_features:
+        raise ConfigError(
+            f"architecture: input size {sizes[0]} does not match dataset '{config.dataset.name}' "
+            f"with {dataset.n_features} features"
+        )
+    units = sizes[-1]
+    if dataset.task == "regression":
+        if units != dataset.n_outputs:
+            raise ConfigError(
+                f"architecture: output size {units} does not match the {dataset.n_outputs} regression target(s)"
+            )
+        return None
+    n_classes = dataset.n_outputs
+    if units != n_classes and not (units == 1 and n_classes == 2):
+        raise ConfigError(
+            f"architecture: output size {units} does not fit {n_classes} classes "
+            f"(use {n_classes} units{', or 1 for two classes' if n_classes == 2 else ''})"
+        )
+    output = config.output_activation or config.activation
+    low, high = get_activation(output).output_range
+    return TargetCoding(n_classes, units, low, high)
+
+
+def task_metrics(config: ExperimentConfig, task: str) -> list[str]:
+    available = CLASSIFICATION_METRICS if task == "classification" else REGRESSION_METRICS
+    if config.metrics is None:
+        return list(available)
+    unknown = [m for m in config.metrics if m not in available]
+    if unknown:
+        raise ConfigError(f"metrics: {unknown[0]!r} is not a {task} metric; choose from {', '.join(available)}")
+    return list(dict.fromkeys(["loss", *config.metrics]))
+
+
+def _early_stopping(config: ExperimentConfig, splits: dict[str, SplitData], metrics: list[str]) -> EarlyStopping | None:
+    es = config.early_stopping
+    if es is None:
+        return None
+    split, _, metric = es.monitor.partition(".")
+    if split not in splits or metric not in metrics:
+        raise ConfigError(
+            f"early_stopping.monitor: '{es.monitor}' is not recorded; splits: {', '.join(splits)}; "
+            f"metrics: {', '.join(metrics)}"
+        )
+    return EarlyStopping(es.monitor, es.patience, es.min_delta, es.restore_best, es.mode)
+
+
+def _chunks(items: list, size: int | None) -> list[list]:
+    size = size or len(items)
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _recorded_epochs(config: ExperimentConfig) -> bool | list[int]:
+    if config.record.epochs is not None:
+        return sorted(set(config.record.epochs))
+    return bool(config.record.weights)
+
+
+# ---------------------------------------------------------------------------------------------
+# The experiment
+
+
+@dataclass
+class ChunkOutcome:
+    replicas: list[ReplicaSplit]
+    history: History
+    network: Network
+    splits: dict[str, SplitData]
+    evaluator: Evaluator
+    snapshots: dict[int, dict[str, np.ndarray]]
+    wall_time_s: float
+
+
+def _train_chunk(config, replicas, dataset, test_dataset, coding, metrics, progress, done_before, total) -> ChunkOutcome:
+    builder = SplitBuilder(config, dataset, test_dataset, coding)
+    splits, prep = builder.build(replicas)
+    evaluator = Evaluator(splits, coding, prep, metrics)
+    record = _recorded_epochs(config)
+    snapshot_epochs = set(config.record.epochs or [])
+    snapshots: dict[int, dict[str, np.ndarray]] = {}
+
+    def on_epoch(epoch: int, logs, active) -> None:
+        if epoch in snapshot_epochs:
+            snapshots[epoch] = {k: v.copy() for k, v in evaluator.last_confusion.items()}
+        if progress is not None:
+            progress(done_before + epoch * len(replicas), total)
+
+    trainer = Trainer(
+        loss=resolve_loss(config),
+        optimizer=config.optimizer.spec(),
+        epochs=config.epochs,
+        batch_size=None if config.batch_size == "full" else config.batch_size,
+        shuffle=config.shuffle,
+        early_stopping=_early_stopping(config, splits, metrics),
+        eval_every=config.eval_every,
+        record_weights=record,
+        evaluator=evaluator,
+        callback=on_epoch,
+    )
+    network = build_network(config, [(rep.seed, rep.fold) for rep in replicas])
+    eval_sets = {name: split.trainer_set() for name, split in splits.items() if name != "train"}
+    train = splits["train"]
+    started = time.perf_counter()
+    history = trainer.fit(network, train.X, train.Y, train_index=train.index, eval_sets=eval_sets)
+    return ChunkOutcome(replicas, history, network, splits, evaluator, snapshots, time.perf_counter() - started)
+
+
+def _package_versions() -> dict[str, str]:
+    import matplotlib
+    import pydantic
+    import sklearn
+
+    return {
+        "perceptron_lab": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "scikit-learn": sklearn.__version__,
+        "pydantic": pydantic.__version__,
+        "matplotlib": matplotlib.__version__,
+    }
+
+
+def _weights_history(outcomes: list[ChunkOutcome]) -> dict[str, np.ndarray] | None:
+    if not outcomes[0].history.weights_epochs:
+        return None
+    epochs = outcomes[0].history.weights_epochs
+    stacked: dict[str, np.ndarray] = {"epochs": np.asarray(epochs)}
+    n_params = len(outcomes[0].history.weights[0])
+    for p in range(n_params):
+        kind, layer = ("kernel", "bias")[p % 2], p // 2
+        # Per chunk: (E, R_chunk, ...) -> concatenate replicas along axis 1.
+        stacked[f"{kind}_{layer}"] = np.concatenate(
+            [np.stack([w[p] for w in outcome.history.weights]) for outcome in outcomes], axis=1
+        )
+    return stacked
+
+
+def execute_experiment(config: ExperimentConfig, progress: Progress | None = None) -> ExperimentResult:
+    """Train every run x fold of `config` and collect the results (no files written)."""
+    started_at = datetime.now(timezone.utc)
+    started = time.perf_counter()
+    dataset, test_dataset = load_data(config)
+    coding = target_coding(config, dataset)
+    metrics = task_metrics(config, dataset.task)
+    classification = dataset.task == "classification"
+    replicas = make_splits(
+        dataset.y,
+        classification=classification,
+        runs=config.runs,
+        kfolds=config.kfolds,
+        seed=config.seed,
+        test_size=config.split.test_size,
+        validation_split=config.split.validation_split,
+        stratify=config.split.stratify,
+        shuffle=config.split.shuffle,
+        separate_test=test_dataset is not None,
+    )
+    total = config.epochs * len(replicas)
+    outcomes, done = [], 0
+    for chunk in _chunks(replicas, config.max_replicas):
+        outcomes.append(_train_chunk(config, chunk, dataset, test_dataset, coding, metrics, progress, done, total))
+        done += config.epochs * len(chunk)
+
+    classes = dataset.classes if classification else None
+    epochs = pd.concat([epochs_table(o.replicas, o.history) for o in outcomes], ignore_index=True)
+    summary = summary_table(epochs, [r for o in outcomes for r in o.replicas], [o.history for o in outcomes], config)
+    confusion = None
+    if classification:
+        confusion = pd.concat([confusion_table(o, coding, classes) for o in outcomes], ignore_index=True)
+    predictions = pd.concat([predictions_table(o, coding, classes, dataset.n_features) for o in outcomes], ignore_index=True)
+    models = [o.network.select([r]) for o in outcomes for r in range(len(o.replicas))]
+
+    replica_rows = []
+    for outcome in outcomes:
+        h = outcome.history
+        for r, rep in enumerate(outcome.replicas):
+            replica_rows.append({
+                "replica": len(replica_rows), "run": rep.run, "fold": rep.fold, "seed": rep.seed,
+                "n_train": int(len(outcome.splits["train"].index[r])),
+                "n_validation": int(len(outcome.splits["validation"].index[r])) if "validation" in outcome.splits else 0,
+                "n_test": int(len(outcome.splits["test"].index[r])) if "test" in outcome.splits else 0,
+                "status": str(h.status[r]), "stopped_epoch": int(h.stopped_epoch[r]),
+                "best_epoch": int(h.best_epoch[r]),
+                "wall_time_s": outcome.wall_time_s / len(outcome.replicas),
+            })
+    finished_at = datetime.now(timezone.utc)
+    manifest = {
+        "name": config.name,
+        "started": started_at.isoformat(timespec="seconds"),
+        "finished": finished_at.isoformat(timespec="seconds"),
+        "wall_time_s": round(time.perf_counter() - started, 4),
+        "train_time_s": round(sum(o.wall_time_s for o in outcomes), 4),
+        "versions": _package_versions(),
+        "config_hash": config.config_hash(),
+        "task": dataset.task,
+        "loss": resolve_loss(config),
+        "classes": classes,
+        "n_features": dataset.n_features,
+        "n_outputs": config.architecture[-1],
+        "splits": list(outcomes[0].splits),
+        "dataset": {"name": config.dataset.name, "n_samples": dataset.n_samples, **_jsonable(dataset.meta)},
+        "replicas": replica_rows,
+    }
+    return ExperimentResult(
+        config=config, manifest=manifest, epochs=epochs, summary=summary, confusion=confusion,
+        predictions=predictions, models=models, weights_history=_weights_history(outcomes),
+    )
+
+
+def _jsonable(meta: dict) -> dict:
+    out = {}
+    for key, value in meta.items():
+        if isinstance(value, (str, int, float, bool)) or value is None:
+            out[key] = value
+        elif isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float)) for v in value):
+            out[key] = list(value)
+        else:
+            out[key] = str(value)
+    return out
+
+
+def run_experiment(
+    config: ExperimentConfig,
+    out_root: str | Path | None = None,
+    progress: Progress | None = None,
+    command: str | None = None,
+    plots: bool | None = None,
+    dill: bool | None = None,
+) -> Path:
+    """Execute `config` and write results/<name>/<timestamp>-<hash>/ atomically; returns that path."""
+    from .results import new_run_dir, write_run_dir
+
+    result = execute_experiment(config, progress)
+    directory = new_run_dir(Path(out_root or config.output.dir), config)
+    return write_run_dir(result, directory, command=command, plots=plots, dill=dill)

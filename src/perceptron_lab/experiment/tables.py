@@ -1,0 +1,165 @@
+"""The tables of a results directory (epochs, summary, confusion, predictions) as DataFrames.
+
+Column layouts are the contract in docs/results-format.md.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .splits import ReplicaSplit
+
+KEYS = ["run", "fold", "seed"]
+
+
+def _replica_keys(replicas: list[ReplicaSplit]) -> pd.DataFrame:
+    return pd.DataFrame({"run": [r.run for r in replicas], "fold": [r.fold for r in replicas], "seed": [r.seed for r in replicas]})
+
+
+def epochs_table(replicas: list[ReplicaSplit], history) -> pd.DataFrame:
+    """One row per (replica, evaluated epoch, split) the replica was still training for."""
+    epochs = np.asarray(history.epochs)
+    n_epochs, n_replicas = len(epochs), len(replicas)
+    keys = _replica_keys(replicas)
+    frames = []
+    for split, logs in history.logs.items():
+        names = list(logs)
+        values = np.stack([np.asarray(logs[m], dtype=float) for m in names], axis=-1)  # (E, R, M)
+        frame = pd.DataFrame(values.reshape(n_epochs * n_replicas, len(names)), columns=names)
+        frame.insert(0, "split", split)
+        frame.insert(0, "epoch", np.repeat(epochs, n_replicas))
+        replica = np.tile(np.arange(n_replicas), n_epochs)
+        for i, key in enumerate(KEYS):
+            frame.insert(i, key, keys[key].to_numpy()[replica])
+        frames.append(frame.dropna(how="all", subset=names))
+    table = pd.concat(frames, ignore_index=True)
+    split_order = {name: i for i, name in enumerate(history.logs)}
+    order = np.lexsort((table["split"].map(split_order), table["epoch"], table["fold"], table["run"]))
+    return table.iloc[order].reset_index(drop=True)
+
+
+def _monitor(config, splits: set[str]) -> tuple[str, str, str]:
+    if config.early_stopping is not None:
+        split, _, metric = config.early_stopping.monitor.partition(".")
+        return split, metric, config.early_stopping.mode
+    return ("validation" if "validation" in splits else "train"), "loss", "min"
+
+
+def summary_table(epochs: pd.DataFrame, replicas: list[ReplicaSplit], histories: list, config) -> pd.DataFrame:
+    """Final and best epoch per replica and split, then mean and std (ddof=0) rows."""
+    metrics = [c for c in epochs.columns if c not in (*KEYS, "epoch", "split")]
+    status = np.concatenate([np.asarray(h.status, dtype=object) for h in histories])
+    split, metric, mode = _monitor(config, set(epochs["split"]))
+    monitored = epochs[epochs["split"] == split]
+    pick = monitored.groupby(["run", "fold"])[metric]
+    best_rows = pick.idxmin() if mode == "min" else pick.idxmax()
+    best_epoch = monitored.loc[best_rows.dropna(), ["run", "fold", "epoch"]].rename(columns={"epoch": "best"})
+    last_epoch = epochs.groupby(["run", "fold"])["epoch"].max().rename("final").reset_index()
+
+    marks = last_epoch.merge(best_epoch, on=["run", "fold"], how="left")
+    marks["best"] = marks["best"].fillna(marks["final"]).astype(int)
+    marks["status"] = [status[i] for i in range(len(marks))]
+    rows = []
+    for kind in ("final", "best"):
+        chosen = epochs.merge(marks[["run", "fold", kind, "status"]], on=["run", "fold"])
+        chosen = chosen[chosen["epoch"] == chosen[kind]].drop(columns=[kind])
+        chosen.insert(4, "kind", kind)
+        rows.append(chosen)
+    table = pd.concat(rows, ignore_index=True)
+    table = table[[*KEYS, "split", "kind", "epoch", "status", *metrics]]
+    table = table.sort_values(["run", "fold", "split", "kind"], kind="stable")
+    grouped = table.groupby(["split", "kind"], sort=False)[["epoch", *metrics]]
+    aggregates = []
+    for label, frame in (("mean", grouped.mean()), ("std", grouped.std(ddof=0))):
+        frame = frame.reset_index()
+        frame.insert(0, "run", label)
+        aggregates.append(frame)
+    table = table.astype({"run": object})
+    return pd.concat([table, *aggregates], ignore_index=True)[table.columns]
+
+
+def _long_confusion(matrices: np.ndarray, replicas: list[ReplicaSplit], epochs: np.ndarray, split: str, classes: list[str]) -> pd.DataFrame:
+    """(R, C, C) -> rows run, fold, seed, epoch, split, true, predicted, count."""
+    n_replicas, n_classes, _ = matrices.shape
+    replica, true, predicted = np.indices(matrices.shape).reshape(3, -1)
+    names = np.asarray(classes, dtype=object)
+    keys = _replica_keys(replicas)
+    return pd.DataFrame({
+        "run": keys["run"].to_numpy()[replica],
+        "fold": keys["fold"].to_numpy()[replica],
+        "seed": keys["seed"].to_numpy()[replica],
+        "epoch": np.asarray(epochs)[replica],
+        "split": split,
+        "true": names[true],
+        "predicted": names[predicted],
+        "count": matrices.reshape(-1),
+    })
+
+
+def _confusion_splits(splits) -> list[str]:
+    tests = [name for name in splits if name.startswith("test")]
+    return tests or ["train"]
+
+
+def _replica_outputs(network, split) -> list[np.ndarray]:
+    """Final outputs of each replica on its own rows of `split`: list of (m_r, out)."""
+    outputs = network.predict(split.X)  # (R, m, out)
+    return [outputs[r, rows] for r, rows in enumerate(split.index)]
+
+
+def confusion_table(outcome, coding, classes: list[str]) -> pd.DataFrame:
+    """Confusion matrices at the final epoch and at the recorded snapshot epochs."""
+    from sklearn.metrics import confusion_matrix
+
+    frames = []
+    labels = np.arange(len(classes))
+    final_epochs = np.asarray(outcome.history.stopped_epoch)
+    for split_name in _confusion_splits(outcome.splits):
+        split = outcome.splits[split_name]
+        outputs = _replica_outputs(outcome.network, split)
+        final = np.stack([
+            confusion_matrix(split.truth[rows], coding.decode(out), labels=labels)
+            for rows, out in zip(split.index, outputs)
+        ])
+        for epoch, snapshot in sorted(outcome.snapshots.items()):
+            if split_name in snapshot:
+                frames.append(_long_confusion(snapshot[split_name], outcome.replicas, np.full(len(final), epoch), split_name, classes))
+        frames.append(_long_confusion(final, outcome.replicas, final_epochs, split_name, classes))
+    table = pd.concat(frames, ignore_index=True)
+    return table.drop_duplicates(subset=["run", "fold", "epoch", "split", "true", "predicted"], keep="last")
+
+
+def predictions_table(outcome, coding, classes: list[str] | None, n_features: int) -> pd.DataFrame:
+    """Final outputs on the train and clean test rows of every replica."""
+    targets_prep = outcome.evaluator.prep.targets
+    frames = []
+    for split_name in ("train", "test"):
+        if split_name not in outcome.splits:
+            continue
+        split = outcome.splits[split_name]
+        for r, (rows, out) in enumerate(zip(split.index, _replica_outputs(outcome.network, split))):
+            rep = outcome.replicas[r]
+            frame = pd.DataFrame({"run": rep.run, "fold": rep.fold, "seed": rep.seed, "split": split_name,
+                                  "index": split.source[rows]})
+            if coding is not None:
+                names = np.asarray(classes, dtype=object)
+                frame["target"] = names[split.truth[rows]]
+                frame["predicted"] = names[coding.decode(out)]
+                if out.shape[1] > 1:
+                    scores = out
+                else:  # one unit: its range (low, high) maps to a (0, 1) score of the positive class
+                    positive = (out[:, 0] - coding.low) / (coding.high - coding.low)
+                    scores = np.column_stack([1 - positive, positive])
+                for c, name in enumerate(classes):
+                    frame[f"score_{name}"] = scores[:, c]
+            else:
+                original = targets_prep[r].inverse_transform(out) if targets_prep is not None else out
+                frame["target"] = split.truth[rows][:, 0]
+                frame["predicted"] = original[:, 0]
+                for j in range(original.shape[1]):
+                    frame[f"output_{j}"] = original[:, j]
+            if n_features <= 3:
+                for j in range(n_features):
+                    frame[f"x{j}"] = split.X[rows, j]
+            frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
