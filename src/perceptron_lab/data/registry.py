@@ -5,11 +5,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Literal, Union
 
 from pydantic import BaseModel, ConfigDict
 
 from .dataset import Dataset, Task
+
+
+EntryTask = Union[Task, Literal["any"]]
+"""A loader's task: fixed, or "any" when its params decide (e.g. a CSV's target column)."""
 
 
 class DatasetParams(BaseModel):
@@ -23,14 +27,14 @@ class DatasetEntry:
     name: str
     loader: Callable[..., Dataset]
     params: type[DatasetParams]
-    task: Task
+    task: EntryTask
     description: str
 
 
 DATASETS: dict[str, DatasetEntry] = {}
 
 
-def register(name: str, params: type[DatasetParams], task: Task, description: str):
+def register(name: str, params: type[DatasetParams], task: EntryTask, description: str):
     """Decorator: register `loader(**params) -> Dataset` under `name`."""
 
     def wrap(loader: Callable[..., Dataset]) -> Callable[..., Dataset]:

@@ -1,0 +1,190 @@
+"""Finding, downloading and verifying dataset files.
+
+Where a dataset's files are looked for, in order:
+  1. `data_dir` when the loader is given one, else `$PERCEPTRON_LAB_DATA/<dataset>` when that
+     variable is set;
+  2. the cache, `$XDG_CACHE_HOME/perceptron_lab/<dataset>` (default `~/.cache/perceptron_lab/<dataset>`).
+Files found nowhere are downloaded into the cache (unless download is off) from the dataset's
+canonical address, or from `$PERCEPTRON_LAB_MIRROR/<dataset>/<file>` when that variable is set.
+
+Every file is checked against its SHA-256 (after download and each time it is used). A download
+goes to a temporary file in the destination folder and is renamed into place only when complete
+and verified, so an interrupted or corrupt download never looks like a good file.
+The library never prints: progress reaches an optional callback.
+"""
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Mapping
+
+from ..errors import DataError
+
+DATA_ENV = "PERCEPTRON_LAB_DATA"
+MIRROR_ENV = "PERCEPTRON_LAB_MIRROR"
+CHUNK = 1 << 20
+
+Progress = Callable[[str, int, "int | None"], None]
+"""progress(file_name, bytes_done, bytes_total or None), called as a download advances."""
+
+_progress_hook: contextvars.ContextVar[Progress | None] = contextvars.ContextVar("progress_hook", default=None)
+
+
+@contextmanager
+def download_progress(callback: Progress | None) -> Iterator[None]:
+    """Within this block, downloads started by loaders report to `callback` (e.g. a rich bar)."""
+    token = _progress_hook.set(callback)
+    try:
+        yield
+    finally:
+        _progress_hook.reset(token)
+
+
+@dataclass(frozen=True)
+class RemoteFiles:
+    """Where a dataset's files come from.
+
+    name: the dataset's folder name in the cache and on a mirror.
+    base_url: canonical address; a file's URL is base_url + file name.
+    sha256: file name -> expected SHA-256 hex digest.
+    """
+
+    name: str
+    base_url: str
+    sha256: Mapping[str, str] = field(default_factory=dict)
+
+    def url(self, file_name: str) -> str:
+        mirror = os.environ.get(MIRROR_ENV)
+        if mirror:
+            return f"{mirror.rstrip('/')}/{self.name}/{file_name}"
+        return self.base_url + file_name
+
+
+def cache_dir(dataset: str | None = None) -> Path:
+    """$XDG_CACHE_HOME/perceptron_lab[/dataset], default ~/.cache/perceptron_lab[/dataset]."""
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "perceptron_lab"
+    return root / dataset if dataset else root
+
+
+def sha256_of(path: str | Path) -> str:
+    """Hex SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify(path: Path, sha256: str | None) -> None:
+    """Raise DataError naming `path` if its SHA-256 is not `sha256` (None: no check)."""
+    if sha256 is None:
+        return
+    actual = sha256_of(path)
+    if actual != sha256.lower():
+        raise DataError(
+            f"{path}: SHA-256 mismatch (expected {sha256}, got {actual}); the file is corrupt, "
+            "truncated or a different version: delete it to download it again"
+        )
+
+
+def download(url: str, dest: str | Path, sha256: str | None = None, progress: Progress | None = None, timeout: float = 60.0) -> Path:
+    """Download `url` to `dest` atomically, verifying its size and SHA-256.
+
+    The bytes go to a temporary file beside `dest`, renamed onto `dest` only when the download is
+    complete and its digest matches `sha256` (None: no check). Raises DataError on any failure,
+    leaving no partial file behind.
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    temp = Path(temp_name)
+    try:
+        digest = hashlib.sha256()
+        with os.fdopen(handle, "wb") as out:
+            try:
+                response = urllib.request.urlopen(url, timeout=timeout)
+            except (urllib.error.URLError, OSError, ValueError) as error:
+                reason = getattr(error, "reason", None) or error
+                raise DataError(f"cannot download {url} ({reason})") from None
+            with response:
+                length = response.headers.get("Content-Length")
+                total = int(length) if length and length.isdigit() else None
+                done = 0
+                if progress:
+                    progress(dest.name, done, total)
+                try:
+                    for chunk in iter(lambda: response.read(CHUNK), b""):
+                        out.write(chunk)
+                        digest.update(chunk)
+                        done += len(chunk)
+                        if progress:
+                            progress(dest.name, done, total)
+                except OSError as error:
+                    raise DataError(f"cannot download {url}: connection lost after {done} bytes ({error})") from None
+        if total is not None and done != total:
+            raise DataError(f"cannot download {url}: got {done} of {total} bytes (truncated)")
+        actual = digest.hexdigest()
+        if sha256 is not None and actual != sha256.lower():
+            raise DataError(f"{url}: SHA-256 mismatch (expected {sha256}, got {actual}); not saved")
+        os.replace(temp, dest)
+    finally:
+        temp.unlink(missing_ok=True)
+    return dest
+
+
+def search_dirs(dataset: str, data_dir: str | Path | None) -> list[Path]:
+    """Folders a dataset's files are looked for in, in order (see the module docstring)."""
+    first = data_dir if data_dir is not None else os.environ.get(DATA_ENV)
+    dirs = [] if first is None else [Path(data_dir) if data_dir is not None else Path(first) / dataset]
+    return dirs + [cache_dir(dataset)]
+
+
+def fetch_files(
+    source: RemoteFiles,
+    file_names: list[str],
+    data_dir: str | Path | None = None,
+    download_missing: bool = True,
+    sha256: Mapping[str, str | None] | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Path]:
+    """Local, verified paths of `file_names`, downloading the missing ones into the cache.
+
+    sha256: per-file overrides of `source.sha256` (a None value skips that file's check).
+    Raises DataError naming the files and where to put them when they can be neither found nor
+    downloaded, or naming the file whose checksum does not match.
+    """
+    expected = {**source.sha256, **(sha256 or {})}
+    dirs = search_dirs(source.name, data_dir)
+    target = cache_dir(source.name)
+    found: dict[str, Path] = {}
+    for name in file_names:
+        path = next((d / name for d in dirs if (d / name).is_file()), None)
+        if path is not None:
+            found[name] = path
+    missing = [name for name in file_names if name not in found]
+    if missing and not download_missing:
+        raise DataError(
+            f"{source.name}: missing {', '.join(missing)} (looked in {', '.join(map(str, dirs))}); "
+            f"place them in {target} or in data_dir, or allow download"
+        )
+    progress = progress or _progress_hook.get()
+    for name in missing:
+        url = source.url(name)
+        try:
+            found[name] = download(url, target / name, expected.get(name), progress)
+        except DataError as error:
+            raise DataError(
+                f"{source.name}: {error}. Download {', '.join(missing)} from {source.url('')} and place "
+                f"them in {target} (or in a folder given as data_dir or ${DATA_ENV}/{source.name})"
+            ) from None
+    for name in file_names:
+        if name not in missing:  # fresh downloads were verified on the way in
+            verify(found[name], expected.get(name))
+    return {name: found[name] for name in file_names}

@@ -1,0 +1,93 @@
+"""Preprocessing fitted on training rows only, and noisy copies of samples.
+
+Scalers are scikit-learn transformers (fit / transform / inverse_transform); the one written
+here is the mean-image subtraction scikit-learn lacks.
+"""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, StandardScaler
+from sklearn.utils.validation import FLOAT_DTYPES, check_array, check_is_fitted
+
+SCALERS = ("none", "minmax", "minmax01", "standard", "mean_image")
+
+
+class MeanImageSubtraction(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """x -> x - mean image, the mean image being the per-feature (per pixel and channel) mean
+    of the rows it was fitted on.
+
+    Attributes after fit: mean_ (n_features,) float64, n_features_in_.
+    """
+
+    def fit(self, X, y=None):
+        """X (n_samples, n_features)."""
+        X = check_array(X, dtype=FLOAT_DTYPES)
+        self.n_features_in_ = X.shape[1]
+        self.mean_ = X.mean(axis=0, dtype=np.float64)
+        return self
+
+    def _checked(self, X) -> np.ndarray:
+        check_is_fitted(self, "mean_")
+        X = check_array(X, dtype=FLOAT_DTYPES)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but MeanImageSubtraction is expecting {self.n_features_in_} features as input"
+            )
+        return X
+
+    def transform(self, X):
+        """X (n, n_features) -> X - mean_, in X's float dtype."""
+        X = self._checked(X)
+        return X - self.mean_.astype(X.dtype)
+
+    def inverse_transform(self, X):
+        """X (n, n_features) -> X + mean_."""
+        X = self._checked(X)
+        return X + self.mean_.astype(X.dtype)
+
+
+def make_scaler(kind: str):
+    """A fresh, unfitted transformer for a `preprocessing` kind.
+
+    none: identity; minmax: each feature to [-1, 1]; minmax01: to [0, 1]; standard: zero mean,
+    unit variance; mean_image: subtract the training mean image.
+    """
+    if kind == "none":
+        return FunctionTransformer()  # identity both ways
+    if kind == "minmax":
+        return MinMaxScaler(feature_range=(-1, 1))
+    if kind == "minmax01":
+        return MinMaxScaler(feature_range=(0, 1))
+    if kind == "standard":
+        return StandardScaler()
+    if kind == "mean_image":
+        return MeanImageSubtraction()
+    raise ValueError(f"unknown scaler {kind!r}; known: {', '.join(SCALERS)}")
+
+
+def add_noise(X: np.ndarray, alpha: float, copies: int, rng: np.random.Generator | int | None) -> tuple[np.ndarray, np.ndarray]:
+    """`copies` noisy copies of every row of X: x + N(0, alpha^2) per feature, fresh noise each.
+
+    Args:
+        X: (n, f) samples.
+        alpha: noise standard deviation (>= 0; 0 gives exact copies).
+        copies: copies of each sample (>= 1).
+        rng: a numpy Generator, or a seed for one.
+    Returns:
+        X_noisy (n * copies, f) in X's float dtype (float64 for integer X), and
+        source_index (n * copies,) int: X_noisy[i] is a noisy copy of X[source_index[i]].
+        Rows come in `copies` blocks of n, each block one noisy pass over X.
+    """
+    if alpha < 0:
+        raise ValueError(f"noise alpha must be >= 0, got {alpha}")
+    if copies < 1:
+        raise ValueError(f"copies must be >= 1, got {copies}")
+    rng = np.random.default_rng(rng)
+    X = np.asarray(X)
+    source_index = np.tile(np.arange(len(X)), copies)
+    dtype = X.dtype if np.issubdtype(X.dtype, np.floating) else np.float64
+    noisy = X[source_index].astype(dtype)
+    # Draw float64 normals whatever the dtype, so float32 and float64 runs see the same noise.
+    noisy += alpha * rng.standard_normal(noisy.shape)
+    return noisy, source_index
