@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextvars
 import hashlib
+import http.client
 import os
 import tempfile
 import urllib.error
@@ -110,8 +111,11 @@ def download(url: str, dest: str | Path, sha256: str | None = None, progress: Pr
         with os.fdopen(handle, "wb") as out:
             try:
                 response = urllib.request.urlopen(url, timeout=timeout)
-            except (urllib.error.URLError, OSError, ValueError) as error:
-                reason = getattr(error, "reason", None) or error
+            except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as error:
+                if isinstance(error, urllib.error.HTTPError):
+                    reason = f"HTTP {error.code} {error.reason}"
+                else:
+                    reason = getattr(error, "reason", None) or error
                 raise DataError(f"cannot download {url} ({reason})") from None
             with response:
                 length = response.headers.get("Content-Length")
@@ -126,7 +130,7 @@ def download(url: str, dest: str | Path, sha256: str | None = None, progress: Pr
                         done += len(chunk)
                         if progress:
                             progress(dest.name, done, total)
-                except OSError as error:
+                except (OSError, http.client.HTTPException) as error:
                     raise DataError(f"cannot download {url}: connection lost after {done} bytes ({error})") from None
         if total is not None and done != total:
             raise DataError(f"cannot download {url}: got {done} of {total} bytes (truncated)")

@@ -73,7 +73,7 @@ def load_diabetes(scaled: bool = True) -> Dataset:
 class MoonsParams(DatasetParams):
     n_samples: int = Field(200, ge=2, description="total points, split evenly between the two moons")
     noise: float | None = Field(0.1, ge=0, description="std of Gaussian noise added to the points")
-    shuffle: bool = True
+    shuffle: bool = Field(True, description="shuffle the generated points")
     random_state: int | None = Field(0, description="seed of the generator (null: different each load)")
 
 
@@ -89,7 +89,7 @@ class CirclesParams(DatasetParams):
     n_samples: int = Field(200, ge=2, description="total points, split between the two circles")
     noise: float | None = Field(0.05, ge=0, description="std of Gaussian noise added to the points")
     factor: float = Field(0.5, gt=0, lt=1, description="inner circle radius / outer circle radius")
-    shuffle: bool = True
+    shuffle: bool = Field(True, description="shuffle the generated points")
     random_state: int | None = Field(0, description="seed of the generator (null: different each load)")
 
 
@@ -105,11 +105,11 @@ def load_circles(
 
 class BlobsParams(DatasetParams):
     n_samples: int = Field(300, ge=1, description="total points, split evenly between the centers")
-    n_features: int = Field(2, ge=1)
+    n_features: int = Field(2, ge=1, description="dimensions of each point")
     centers: int = Field(3, ge=1, description="number of blobs (classes)")
     cluster_std: float = Field(1.0, gt=0, description="std of each blob")
     center_box: tuple[float, float] = Field((-10.0, 10.0), description="bounding box of the random centers")
-    shuffle: bool = True
+    shuffle: bool = Field(True, description="shuffle the generated points")
     random_state: int | None = Field(0, description="seed of the generator (null: different each load)")
 
 
