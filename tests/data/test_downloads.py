@@ -172,3 +172,12 @@ def test_missing_file_on_the_server(file_server, monkeypatch):
     source = RemoteFiles("nothing", "http://unused.invalid/", {})
     with pytest.raises(DataError, match=r"cannot download http://127\.0\.0\.1:\d+/nothing/a\.bin \(HTTP 404 "):
         fetch_files(source, ["a.bin"])
+
+
+def test_unwritable_cache_is_a_data_error(mnist_mirror, tmp_path, monkeypatch):
+    _, sums = mnist_mirror
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    with pytest.raises(DataError, match=rf"cannot write {blocker}/perceptron_lab/mnist/"):
+        load_dataset("mnist", sha256=sums)

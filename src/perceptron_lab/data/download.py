@@ -103,51 +103,69 @@ def download(url: str, dest: str | Path, sha256: str | None = None, progress: Pr
     leaving no partial file behind.
     """
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    except OSError as error:
+        raise DataError(f"cannot write {dest} ({error.strerror or error})") from None
     temp = Path(temp_name)
     try:
-        digest = hashlib.sha256()
         with os.fdopen(handle, "wb") as out:
-            try:
-                response = urllib.request.urlopen(url, timeout=timeout)
-            except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as error:
-                if isinstance(error, urllib.error.HTTPError):
-                    reason = f"HTTP {error.code} {error.reason}"
-                else:
-                    reason = getattr(error, "reason", None) or error
-                raise DataError(f"cannot download {url} ({reason})") from None
-            with response:
-                length = response.headers.get("Content-Length")
-                total = int(length) if length and length.isdigit() else None
-                done = 0
-                if progress:
-                    progress(dest.name, done, total)
-                try:
-                    for chunk in iter(lambda: response.read(CHUNK), b""):
-                        out.write(chunk)
-                        digest.update(chunk)
-                        done += len(chunk)
-                        if progress:
-                            progress(dest.name, done, total)
-                except (OSError, http.client.HTTPException) as error:
-                    raise DataError(f"cannot download {url}: connection lost after {done} bytes ({error})") from None
-        if total is not None and done != total:
-            raise DataError(f"cannot download {url}: got {done} of {total} bytes (truncated)")
-        actual = digest.hexdigest()
+            actual = _stream(url, out, dest.name, progress, timeout)
         if sha256 is not None and actual != sha256.lower():
             raise DataError(f"{url}: SHA-256 mismatch (expected {sha256}, got {actual}); not saved")
         os.replace(temp, dest)
+    except OSError as error:
+        raise DataError(f"cannot write {dest} ({error.strerror or error})") from None
     finally:
         temp.unlink(missing_ok=True)
     return dest
 
 
+def _stream(url: str, out, name: str, progress: Progress | None, timeout: float) -> str:
+    """Copy the body at `url` into the open file `out`; returns its SHA-256 hex digest."""
+    try:
+        response = urllib.request.urlopen(url, timeout=timeout)
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as error:
+        if isinstance(error, urllib.error.HTTPError):
+            reason = f"HTTP {error.code} {error.reason}"
+        else:
+            reason = getattr(error, "reason", None) or error
+        raise DataError(f"cannot download {url} ({reason})") from None
+    digest = hashlib.sha256()
+    done = 0
+    with response:
+        length = response.headers.get("Content-Length")
+        total = int(length) if length and length.isdigit() else None
+        if progress:
+            progress(name, done, total)
+        while True:
+            try:
+                chunk = response.read(CHUNK)
+            except (OSError, http.client.HTTPException) as error:
+                raise DataError(f"cannot download {url}: connection lost after {done} bytes ({error})") from None
+            if not chunk:
+                break
+            out.write(chunk)
+            digest.update(chunk)
+            done += len(chunk)
+            if progress:
+                progress(name, done, total)
+    if total is not None and done != total:
+        raise DataError(f"cannot download {url}: got {done} of {total} bytes (truncated)")
+    return digest.hexdigest()
+
+
 def search_dirs(dataset: str, data_dir: str | Path | None) -> list[Path]:
     """Folders a dataset's files are looked for in, in order (see the module docstring)."""
-    first = data_dir if data_dir is not None else os.environ.get(DATA_ENV)
-    dirs = [] if first is None else [Path(data_dir) if data_dir is not None else Path(first) / dataset]
-    return dirs + [cache_dir(dataset)]
+    shared = os.environ.get(DATA_ENV)
+    if data_dir is not None:
+        first = [Path(data_dir)]
+    elif shared:
+        first = [Path(shared) / dataset]
+    else:
+        first = []
+    return first + [cache_dir(dataset)]
 
 
 def fetch_files(
@@ -178,17 +196,15 @@ def fetch_files(
             f"{source.name}: missing {', '.join(missing)} (looked in {', '.join(map(str, dirs))}); "
             f"place them in {target} or in data_dir, or allow download"
         )
+    for name, path in found.items():
+        verify(path, expected.get(name))
     progress = progress or _progress_hook.get()
-    for name in missing:
-        url = source.url(name)
+    for i, name in enumerate(missing):
         try:
-            found[name] = download(url, target / name, expected.get(name), progress)
+            found[name] = download(source.url(name), target / name, expected.get(name), progress)
         except DataError as error:
             raise DataError(
-                f"{source.name}: {error}. Download {', '.join(missing)} from {source.url('')} and place "
+                f"{source.name}: {error}. Download {', '.join(missing[i:])} from {source.url('')} and place "
                 f"them in {target} (or in a folder given as data_dir or ${DATA_ENV}/{source.name})"
             ) from None
-    for name in file_names:
-        if name not in missing:  # fresh downloads were verified on the way in
-            verify(found[name], expected.get(name))
     return {name: found[name] for name in file_names}
