@@ -1,0 +1,150 @@
+"""Where sweep points run: in this process, in local processes (joblib), or on a Dask cluster.
+
+Every executor maps a picklable function over tasks and yields `TaskResult`s in completion
+order, so the caller can write each result as soon as it arrives. Functions return their results
+as data: the caller (the driver) writes every file, so Dask workers need no shared filesystem.
+
+Each parallel worker caps its BLAS thread pools (threadpoolctl) so that
+workers x threads does not exceed the cores of its machine.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Sequence
+
+from joblib import Parallel, cpu_count, delayed
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from ..errors import UserError
+
+BACKENDS = ("local", "dask")
+
+
+@dataclass
+class TaskResult:
+    """The outcome of task `index`: its return value, or `error` when the task could not finish
+    (a worker died, the cluster lost it); the function's own exceptions are its business."""
+
+    index: int
+    value: Any = None
+    error: str | None = None
+
+
+def threads_per_worker(workers: int, cores: int | None = None) -> int:
+    """BLAS threads each of `workers` concurrent workers may use: max(1, cores // workers)."""
+    cores = cores if cores is not None else cpu_count(only_physical_cores=False)
+    return max(1, cores // max(1, workers))
+
+
+def _call_limited(function: Callable, task: Any, threads: int) -> Any:
+    with threadpool_limits(limits=threads):
+        return function(task)
+
+
+class SerialExecutor:
+    """Tasks one after another in this process (BLAS keeps all its threads)."""
+
+    def map(self, function: Callable, tasks: Sequence) -> Iterator[TaskResult]:
+        for index, task in enumerate(tasks):
+            yield TaskResult(index, function(task))
+
+    def close(self) -> None:
+        pass
+
+
+class JoblibExecutor:
+    """Tasks in `jobs` local worker processes (joblib's loky backend)."""
+
+    def __init__(self, jobs: int):
+        if jobs < 1:
+            raise UserError(f"--jobs must be >= 1 (got {jobs})")
+        self.jobs = jobs
+        self.threads = threads_per_worker(jobs)
+
+    def map(self, function: Callable, tasks: Sequence) -> Iterator[TaskResult]:
+        parallel = Parallel(n_jobs=self.jobs, return_as="generator_unordered")
+        calls = (delayed(_indexed)(function, index, task, self.threads) for index, task in enumerate(tasks))
+        for index, value in parallel(calls):
+            yield TaskResult(index, value)
+
+    def close(self) -> None:
+        pass
+
+
+def _indexed(function: Callable, index: int, task: Any, threads: int) -> tuple[int, Any]:
+    return index, _call_limited(function, task, threads)
+
+
+def cap_blas_threads(limit: int) -> int:
+    """Lower every BLAS/OpenMP pool of this process to at most `limit` threads (never raise one).
+
+    Returns the cap applied. Set for the whole process, not per call: Dask workers run tasks in
+    threads, and nested per-task limits would restore each other's settings out of order.
+    """
+    sizes = [pool["num_threads"] for pool in threadpool_info()]
+    cap = min([limit, *sizes])
+    threadpool_limits(limits=cap)
+    return cap
+
+
+def _on_dask_worker(function: Callable, task: Any) -> Any:
+    """Run `function(task)` on a Dask worker with BLAS threads capped to cores // worker threads.
+
+    Dask's nanny already starts worker processes with one BLAS thread; the cap only matters for
+    workers started otherwise and never raises a smaller setting.
+    """
+    from distributed import get_worker
+
+    cap_blas_threads(threads_per_worker(get_worker().state.nthreads))
+    return function(task)
+
+
+class DaskExecutor:
+    """Tasks on an existing Dask cluster reached at `address` (tcp://HOST:PORT)."""
+
+    def __init__(self, address: str | None, timeout_s: float = 10):
+        if not address:
+            raise UserError("--backend dask needs --address tcp://HOST:PORT (the scheduler's address)")
+        try:
+            from distributed import Client
+        except ImportError:
+            raise UserError(
+                "--backend dask needs the optional Dask extra: pip install 'perceptron_lab[dask]'"
+            ) from None
+        try:
+            self.client = Client(address, timeout=timeout_s, set_as_default=False)
+        except (OSError, TimeoutError) as error:
+            raise UserError(f"--address {address}: cannot reach a Dask scheduler ({error})") from None
+
+    def map(self, function: Callable, tasks: Sequence) -> Iterator[TaskResult]:
+        from distributed import as_completed
+
+        futures = [
+            self.client.submit(_on_dask_worker, function, task, pure=False) for task in tasks
+        ]
+        index_of = {future.key: index for index, future in enumerate(futures)}
+        try:
+            for future in as_completed(futures):
+                index = index_of[future.key]
+                try:
+                    yield TaskResult(index, future.result())
+                except Exception as error:  # the task was lost (a worker died), not a point's failure
+                    yield TaskResult(index, error=f"{type(error).__name__}: {error}")
+                future.release()
+        finally:
+            for future in futures:
+                future.cancel()
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def make_executor(backend: str = "local", jobs: int = 1, address: str | None = None):
+    """The executor for `backend` ("local" with `jobs` processes, or "dask" at `address`)."""
+    if backend == "local":
+        if address:
+            raise UserError("--address is for --backend dask")
+        return SerialExecutor() if jobs == 1 else JoblibExecutor(jobs)
+    if backend == "dask":
+        return DaskExecutor(address)
+    raise UserError(f"--backend: {backend!r} is not one of {', '.join(BACKENDS)}")

@@ -1,0 +1,347 @@
+"""Sweeps: one full experiment (every run x fold) per point of a grid over config keys.
+
+    results/<name>/sweep-<YYYYmmdd-HHMMSS>/
+      sweep.json     the plan: base config, grid, and per point its name, parameters, config hash
+      config.yaml    the base config every point starts from (without its sweep block)
+      sweep.csv      one row per finished point (columns in docs/results-format.md)
+      <point name>/  an ordinary run directory per point, named by its parameters (grid.py)
+
+Points run where an executor puts them (executors.py); their results come back as data and only
+this module writes files. A point directory is written atomically, so `resume` keeps exactly the
+points whose directory is complete and redoes the others.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+import yaml
+
+from ..config import ExperimentConfig, build_config
+from ..errors import UserError
+from .executors import TaskResult, make_executor
+from .grid import Point, grid_of, grid_points, merge_grids, point_names
+from .results_dir import is_run_dir
+from .runner import ExperimentResult, execute_experiment
+
+PLAN_FILE = "sweep.json"
+TABLE_FILE = "sweep.csv"
+STATUSES = ("ok", "diverged", "failed")
+SweepProgress = Callable[[int, int], None]
+"""progress(points_done, points_total)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Points and their configs
+
+
+def sweep_points(config: ExperimentConfig, grid_overrides: list[str] | None = None) -> list[Point]:
+    """The grid points of `config.sweep.grid` extended by `--grid key=v1,v2` options.
+
+    Every point's config is validated here, so a bad value fails (ConfigError naming the key)
+    before anything trains.
+    """
+    yaml_grid = config.sweep.grid if config.sweep is not None else {}
+    grid = merge_grids(yaml_grid, grid_overrides or [])
+    if not grid:
+        raise UserError("nothing to sweep: give --grid key=v1,v2,... or a sweep.grid block in the config")
+    points = grid_points(grid)
+    point_configs(config, points)
+    return points
+
+
+def base_config(config: ExperimentConfig) -> dict[str, Any]:
+    """The canonical config dict every point starts from (without its `sweep` block)."""
+    data = config.to_dict()
+    data.pop("sweep", None)
+    return data
+
+
+def point_configs(config: ExperimentConfig, points: list[Point], names: list[str] | None = None) -> list[ExperimentConfig]:
+    """One validated ExperimentConfig per point: the base config with the point's values set."""
+    base = base_config(config)
+    names = names or point_names(points)
+    return [build_config(base, overrides=point, source=f"sweep point {name}") for point, name in zip(points, names)]
+
+
+# ---------------------------------------------------------------------------------------------
+# What a worker runs
+
+
+@dataclass
+class PointOutcome:
+    """A point's experiment result, or the one-line error it failed with (picklable data)."""
+
+    result: ExperimentResult | None
+    error: str | None
+    wall_time_s: float
+
+
+def execute_point(config: ExperimentConfig) -> PointOutcome:
+    """Run one point's experiment; a failure becomes data so the sweep goes on."""
+    started = time.perf_counter()
+    try:
+        result = execute_experiment(config)
+    except Exception as error:  # any failure of one point is recorded, not raised
+        message = " ".join(f"{type(error).__name__}: {error}".split())
+        return PointOutcome(None, message, time.perf_counter() - started)
+    return PointOutcome(result, None, time.perf_counter() - started)
+
+
+# ---------------------------------------------------------------------------------------------
+# sweep.csv
+
+
+def param_value(value: Any) -> Any:
+    """A parameter as a sweep.csv cell: scalars as they are, lists and mappings as JSON."""
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value)
+    return value
+
+
+def final_metrics(summary: pd.DataFrame) -> dict[str, float]:
+    """{"<split>_<metric>_mean": ..., "<split>_<metric>_std": ...} from a summary.csv table.
+
+    Uses the aggregate rows (run == "mean" / "std") of kind "final", splits in table order.
+    """
+    metrics = [c for c in summary.columns if c not in ("run", "fold", "seed", "split", "kind", "epoch", "status")]
+    final = summary[summary["kind"] == "final"]
+    run = final["run"].astype(str)
+    out: dict[str, float] = {}
+    for split in dict.fromkeys(final["split"]):
+        mean = final[(run == "mean") & (final["split"] == split)]
+        std = final[(run == "std") & (final["split"] == split)]
+        for metric in metrics:
+            out[f"{split}_{metric}_mean"] = float(mean[metric].iloc[0]) if len(mean) else float("nan")
+            out[f"{split}_{metric}_std"] = float(std[metric].iloc[0]) if len(std) else float("nan")
+    return out
+
+
+def point_row(point: Point, name: str, run_dir: Path) -> dict[str, Any]:
+    """The sweep.csv row of a point whose run directory is complete."""
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    diverged = any(replica["status"] == "diverged" for replica in manifest["replicas"])
+    row = {
+        "point": name,
+        **{key: param_value(value) for key, value in point.items()},
+        "status": "diverged" if diverged else "ok",
+        "wall_time_s": manifest["wall_time_s"],
+        "error": "",
+    }
+    row.update(final_metrics(pd.read_csv(run_dir / "summary.csv")))
+    return row
+
+
+def failed_row(point: Point, name: str, error: str, wall_time_s: float | None) -> dict[str, Any]:
+    return {
+        "point": name,
+        **{key: param_value(value) for key, value in point.items()},
+        "status": "failed",
+        "wall_time_s": wall_time_s,
+        "error": error,
+    }
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text)
+    os.replace(partial, path)
+
+
+def write_table(sweep_dir: Path, rows: dict[int, dict[str, Any]]) -> Path:
+    """Write sweep.csv (rows in grid order) atomically; no rows, no file."""
+    path = sweep_dir / TABLE_FILE
+    if not rows:
+        path.unlink(missing_ok=True)
+        return path
+    table = pd.DataFrame([rows[i] for i in sorted(rows)])
+    _atomic_write_text(path, table.to_csv(index=False))
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# The sweep directory and its plan
+
+
+def new_sweep_dir(root: Path, name: str) -> Path:
+    """Create results/<name>/sweep-<YYYYmmdd-HHMMSS> (suffixed -1, -2, ... if taken)."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = Path(root) / name / f"sweep-{stamp}"
+    candidate, n = base, 1
+    base.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            candidate = base.with_name(f"{base.name}-{n}")
+            n += 1
+
+
+def make_plan(config: ExperimentConfig, points: list[Point], names: list[str], configs: list[ExperimentConfig]) -> dict:
+    """The content of sweep.json."""
+    return {
+        "name": config.name,
+        "status": "running",
+        "created": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "grid": grid_of(points),
+        "points": [
+            {"name": name, "params": point, "config_hash": cfg.config_hash()}
+            for point, name, cfg in zip(points, names, configs)
+        ],
+        "config": base_config(config),
+    }
+
+
+def write_plan(sweep_dir: Path, plan: dict) -> None:
+    """sweep.json, and config.yaml with the base config."""
+    _atomic_write_text(sweep_dir / PLAN_FILE, json.dumps(plan, indent=2, default=str))
+    _atomic_write_text(sweep_dir / "config.yaml", yaml.safe_dump(plan["config"], sort_keys=False))
+
+
+def read_plan(sweep_dir: Path) -> dict:
+    path = Path(sweep_dir) / PLAN_FILE
+    if not path.is_file():
+        raise UserError(f"{sweep_dir}: not a sweep directory (no {PLAN_FILE})")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise UserError(f"{path}: unreadable ({error.msg} at line {error.lineno})") from None
+
+
+def _grid_options(grid: dict[str, list[Any]]) -> str:
+    return " ".join(f"--grid {key}=" + ",".join(json.dumps(v) if not isinstance(v, str) else v for v in values) for key, values in grid.items())
+
+
+def check_resumable(sweep_dir: Path, plan: dict, stored: dict) -> None:
+    """Raise UserError unless `stored` (the sweep.json found) plans the same points as `plan`."""
+    planned = [(p["name"], p["config_hash"]) for p in plan["points"]]
+    found = [(p["name"], p["config_hash"]) for p in stored.get("points", [])]
+    if planned == found:
+        return
+    names = {name for name, _ in found}
+    hashes = dict(found)
+    if [name for name, _ in planned] != [name for name, _ in found]:
+        missing = next((name for name, _ in planned if name not in names), None)
+        reason = f"point {missing} is not in it" if missing else "its points differ"
+    else:
+        changed = next(name for name, digest in planned if hashes[name] != digest)
+        reason = f"point {changed} has a different config"
+    raise UserError(
+        f"--resume {sweep_dir}: that sweep was started with another config or grid ({reason}); "
+        f"resume it with the same config and {_grid_options(stored.get('grid', {}))}"
+    )
+
+
+def _clear_leftovers(run_dir: Path) -> None:
+    """Remove an incomplete point directory and its `.partial` build, if any."""
+    partial = run_dir.with_name(f".{run_dir.name}.partial")
+    for path in (run_dir, partial):
+        if path.exists():
+            shutil.rmtree(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Running a sweep
+
+
+def _record(outcome: TaskResult, point: Point, name: str, run_dir: Path, command: str | None, plots: bool) -> dict:
+    """Write a finished point's run directory and return its sweep.csv row."""
+    if outcome.error is not None:
+        return failed_row(point, name, outcome.error, None)
+    result: PointOutcome = outcome.value
+    if result.error is not None:
+        return failed_row(point, name, result.error, round(result.wall_time_s, 4))
+    try:
+        from .results import write_run_dir
+
+        write_run_dir(result.result, run_dir, command=command, plots=plots)
+    except Exception as error:  # a point whose files cannot be written is a failed point
+        message = " ".join(f"writing {run_dir.name}: {type(error).__name__}: {error}".split())
+        return failed_row(point, name, message, round(result.wall_time_s, 4))
+    return point_row(point, name, run_dir)
+
+
+def _plot_sweep(sweep_dir: Path) -> None:
+    """Draw the sweep's figures with report.plot_sweep when the report package provides it."""
+    from .. import report
+
+    plot_sweep = getattr(report, "plot_sweep", None)
+    if plot_sweep is not None:
+        plot_sweep(sweep_dir)
+
+
+def run_sweep(
+    config: ExperimentConfig,
+    points: list[Point],
+    out_root: str | Path | None = None,
+    jobs: int = 1,
+    backend: str = "local",
+    address: str | None = None,
+    resume: str | Path | None = None,
+    progress: SweepProgress | None = None,
+    command: str | None = None,
+    plots: bool | None = None,
+) -> Path:
+    """Run one experiment per point and write the sweep directory; returns its path.
+
+    config: the base config; points: from `sweep_points`. jobs: local worker processes
+    (backend "local"); backend "dask" runs the points on the cluster at `address`.
+    resume: an earlier sweep directory of the same config and points; its complete point
+    directories are kept, the others redone. plots: draw each point's plots and the sweep plot
+    (default: the config's output.plots). command: recorded in each point's manifest.
+    A point that fails or diverges is recorded in sweep.csv and the sweep goes on.
+    """
+    if not points:
+        raise UserError("a sweep needs at least one point")
+    names = point_names(points)
+    configs = point_configs(config, points, names)
+    plan = make_plan(config, points, names, configs)
+    plots = config.output.plots if plots is None else plots
+
+    if resume is not None:
+        sweep_dir = Path(resume)
+        stored = read_plan(sweep_dir)
+        check_resumable(sweep_dir, plan, stored)
+        plan["created"] = stored.get("created", plan["created"])
+    executor = make_executor(backend, jobs, address)
+    try:
+        if resume is None:
+            sweep_dir = new_sweep_dir(Path(out_root or config.output.dir), config.name)
+        write_plan(sweep_dir, plan)
+
+        rows: dict[int, dict[str, Any]] = {}
+        todo: list[int] = []
+        for i, name in enumerate(names):
+            run_dir = sweep_dir / name
+            if is_run_dir(run_dir):
+                rows[i] = point_row(points[i], name, run_dir)
+            else:
+                _clear_leftovers(run_dir)
+                todo.append(i)
+        write_table(sweep_dir, rows)
+        if progress is not None:
+            progress(len(rows), len(points))
+
+        for outcome in executor.map(execute_point, [configs[i] for i in todo]):
+            i = todo[outcome.index]
+            rows[i] = _record(outcome, points[i], names[i], sweep_dir / names[i], command, plots)
+            write_table(sweep_dir, rows)
+            if progress is not None:
+                progress(len(rows), len(points))
+    finally:
+        executor.close()
+
+    plan["status"] = "complete"
+    plan["finished"] = datetime.now().astimezone().isoformat(timespec="seconds")
+    write_plan(sweep_dir, plan)
+    if plots:
+        _plot_sweep(sweep_dir)
+    return sweep_dir
