@@ -7,8 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Literal, Union
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
+from ..errors import UserError
 from .dataset import Dataset, Task
 
 
@@ -45,9 +46,14 @@ def register(name: str, params: type[DatasetParams], task: EntryTask, descriptio
 
 
 def load_dataset(name: str, **params) -> Dataset:
-    """Validate `params` against the dataset's schema and load it."""
+    """Validate `params` against the dataset's schema and load it (UserError on bad input)."""
     if name not in DATASETS:
-        raise KeyError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}")
+        raise UserError(f"dataset: unknown name {name!r}; known: {', '.join(sorted(DATASETS))}")
     entry = DATASETS[name]
-    validated = entry.params(**params)
+    try:
+        validated = entry.params(**params)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        key = ".".join(str(p) for p in problem["loc"])
+        raise UserError(f"dataset {name!r}: {key}: {problem['msg']}") from None
     return entry.loader(**validated.model_dump())
