@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import time
 from dataclasses import dataclass
@@ -217,7 +218,12 @@ def read_plan(sweep_dir: Path) -> dict:
 
 
 def _grid_options(grid: dict[str, list[Any]]) -> str:
-    return " ".join(f"--grid {key}=" + ",".join(json.dumps(v) if not isinstance(v, str) else v for v in values) for key, values in grid.items())
+    """The grid as shell-quoted `--grid key=v1,v2` options."""
+
+    def text(value: Any) -> str:
+        return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+
+    return " ".join(f"--grid {shlex.quote(key + '=' + ','.join(text(v) for v in values))}" for key, values in grid.items())
 
 
 def check_resumable(sweep_dir: Path, plan: dict, stored: dict) -> None:
