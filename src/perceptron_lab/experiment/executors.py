@@ -124,7 +124,7 @@ class DaskExecutor:
         ]
         index_of = {future.key: index for index, future in enumerate(futures)}
         try:
-            for future in as_completed(futures):
+            for future in as_completed(futures, loop=self.client.loop):
                 index = index_of[future.key]
                 try:
                     yield TaskResult(index, future.result())
