@@ -1,0 +1,207 @@
+"""From result directories to figures and report.html: `plot_run` and `build_report`."""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+
+from ..errors import UserError
+from ..experiment.results_dir import RunResults, is_run_dir, load_results
+from .classwise import classwise_figures
+from .compare import choose_metric_split, comparison_figure, comparison_table, differing_keys, resolve_run_dir, short_key
+from .confusion import confusion_figures
+from .curves import learning_curves
+from .hyperplane import hyperplane_plots
+from .html import CodeItem, FactsItem, FigureItem, Section, TableItem, write_html
+from .inputs import metric_names, split_names
+from .noise import noise_plots
+from .regions import region_plots
+from .roc import roc_plots
+from .style import Plot, check_format
+from .sweep_plots import best_point, choose_sweep_metric_split, is_sweep_dir, load_sweep, sweep_figure, sweep_table
+from .tables import final_metrics_table, replica_table, timing_table
+
+MAX_OVERLAID_POINTS = 12
+
+
+def run_plots(results: RunResults, metric: str | None = None, split: str | None = None) -> list[Plot]:
+    """Every figure of one run, in report order.
+
+    metric: only this metric's learning curve and noise panel; split: only this split's
+    confusion matrices and per-class scores. Both are checked against what the run recorded.
+    """
+    metrics = metric_names(results.epochs)
+    splits = split_names(results.epochs)
+    if metric is not None and metric not in metrics:
+        raise UserError(f"unknown metric {metric!r}; choose from {', '.join(metrics)}")
+    if split is not None and split not in splits:
+        raise UserError(f"unknown split {split!r}; choose from {', '.join(splits)}")
+    chosen_metrics = [metric] if metric else None
+    chosen_splits = [split] if split else None
+    return [
+        *learning_curves(results, chosen_metrics),
+        *confusion_figures(results, chosen_splits),
+        *classwise_figures(results, chosen_splits),
+        *roc_plots(results),
+        *noise_plots(results, chosen_metrics),
+        *hyperplane_plots(results),
+        *region_plots(results),
+    ]
+
+
+def _save(plots: list[Plot], out_dir: Path, fmt: str, prefix: str = "") -> list[tuple[Plot, Path]]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    saved = []
+    for plot in plots:
+        plot.name = prefix + plot.name
+        saved.append((plot, plot.save(out_dir, fmt)))
+    return saved
+
+
+def plot_run(run_dir: str | Path, out_dir: str | Path | None = None, fmt: str = "png") -> list[Path]:
+    """Draw every single-run figure of `run_dir` into `out_dir` (default run_dir/plots); returns the files."""
+    check_format(fmt)
+    results = load_results(run_dir)
+    out = Path(out_dir) if out_dir is not None else results.path / "plots"
+    return [path for _, path in _save(run_plots(results), out, fmt)]
+
+
+def plot_sweep(sweep_dir: str | Path, out_dir: str | Path | None = None, fmt: str = "png",
+               metric: str | None = None, split: str | None = None) -> list[Path]:
+    """Draw the sweep figure of `sweep_dir` into `out_dir` (default sweep_dir/plots); returns the files."""
+    check_format(fmt)
+    sweep = load_sweep(sweep_dir)
+    metric, split = choose_sweep_metric_split(sweep, metric, split)
+    out = Path(out_dir) if out_dir is not None else sweep.path / "plots"
+    return [path for _, path in _save([sweep_figure(sweep, metric, split)], out, fmt)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Sections
+
+
+def _figure_sections(saved: list[tuple[Plot, Path]], prefix: str = "") -> list[Section]:
+    sections: dict[str, Section] = {}
+    for plot, path in saved:
+        title = f"{prefix}{plot.section}"
+        sections.setdefault(title, Section(title)).items.append(FigureItem(path, plot.title))
+    return list(sections.values())
+
+
+def _run_facts(results: RunResults) -> dict[str, object]:
+    config, manifest = results.config or {}, results.manifest
+    optimizer = config.get("optimizer") or {}
+    facts = {
+        "directory": str(results.path),
+        "task": manifest.get("task", ""),
+        "dataset": (config.get("dataset") or {}).get("name", ""),
+        "architecture": config.get("architecture", ""),
+        "activation": f"{config.get('activation', '')} / output {config.get('output_activation') or config.get('activation', '')}",
+        "loss": manifest.get("loss", config.get("loss", "")),
+        "optimizer": ", ".join(f"{k}={v}" for k, v in optimizer.items() if v is not None),
+        "epochs / batch size": f"{config.get('epochs', '')} / {config.get('batch_size', '')}",
+        "runs x folds": f"{config.get('runs', '')} x {config.get('kfolds', '')}",
+        "seed": config.get("seed", ""),
+        "finished": manifest.get("finished", manifest.get("created", "")),
+        "wall time (s)": manifest.get("wall_time_s", ""),
+        "command": manifest.get("command", ""),
+    }
+    return {k: v for k, v in facts.items() if v not in ("", None)}
+
+
+def _run_sections(results: RunResults, saved: list[tuple[Plot, Path]], prefix: str = "") -> list[Section]:
+    overview = Section(f"{prefix}Overview", [
+        FactsItem(_run_facts(results)),
+        TableItem("Final epoch, mean ± std over runs x folds", final_metrics_table(results)),
+    ])
+    timing = timing_table(results)
+    replicas = Section(f"{prefix}Runs", [TableItem("Per run x fold: status, epochs and wall time", replica_table(results))])
+    if not timing.empty:
+        replicas.items.insert(0, TableItem("Whole run (seconds)", timing))
+    config = Section(f"{prefix}Config", [CodeItem("config.yaml (resolved)", yaml.safe_dump(results.config, sort_keys=False))])
+    return [overview, *_figure_sections(saved, prefix), replicas, config]
+
+
+# ---------------------------------------------------------------------------------------------
+# The three kinds of report
+
+
+def _run_report(run_dir: Path, out_dir: Path | None, fmt: str, metric: str | None, split: str | None) -> Path:
+    results = load_results(run_dir)
+    out = Path(out_dir) if out_dir is not None else results.path / "report"
+    saved = _save(run_plots(results, metric, split), out, fmt)
+    subtitle = f"{results.path.name}: {len(results.manifest.get('replicas', []))} replicas"
+    return write_html(out / "report.html", results.name, subtitle, _run_sections(results, saved))
+
+
+def _sweep_report(sweep_dir: Path, out_dir: Path | None, fmt: str, metric: str | None, split: str | None) -> Path:
+    sweep = load_sweep(sweep_dir)
+    metric, split = choose_sweep_metric_split(sweep, metric, split)
+    out = Path(out_dir) if out_dir is not None else sweep.path / "report"
+    saved = _save([sweep_figure(sweep, metric, split)], out, fmt)
+    best = best_point(sweep, metric, split)
+    facts = {"directory": str(sweep.path), "swept keys": ", ".join(sweep.keys), "points": len(sweep.table),
+             "chosen result": f"final {metric} on {split}"}
+    counts = sweep.table["status"].value_counts() if "status" in sweep.table else {}
+    facts["status"] = (f"{sweep.status or 'unknown'}: {len(sweep.table)} of {sweep.n_planned} points finished"
+                       + "".join(f", {n} {s}" for s, n in counts.items()))
+    if best is not None:
+        facts["best point"] = f"{best['point']} ({', '.join(f'{k}={best[k]}' for k in sweep.keys)}): {best['mean']:.4g} ± {best['std']:.2g}"
+    sections = [
+        Section("Overview", [FactsItem(facts)]),
+        *_figure_sections(saved),
+        Section("Points", [TableItem(f"Sweep points, best {metric} on {split} first", sweep_table(sweep, metric, split))]),
+    ]
+    runs = [load_results(d) for d in sweep.run_dirs()]
+    if 1 < len(runs) <= MAX_OVERLAID_POINTS and metric in metric_names(runs[0].epochs):
+        overlay = _save([comparison_figure(runs, metric, split)], out, fmt)
+        sections += _figure_sections(overlay, "Points: ")
+    if best is not None and is_run_dir(sweep.point_dir(best["point"])):
+        best_results = load_results(sweep.point_dir(best["point"]))
+        best_saved = _save(run_plots(best_results), out, fmt, prefix="best_")
+        sections += _run_sections(best_results, best_saved, prefix="Best point: ")
+    return write_html(out / "report.html", f"{sweep.name}: sweep", sweep.path.name, sections)
+
+
+def _comparison_report(run_dirs: list[Path], out_dir: Path | None, fmt: str, metric: str | None, split: str | None) -> Path:
+    runs = [load_results(d) for d in run_dirs]
+    metric, split = choose_metric_split(runs, metric, split)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = Path(out_dir) if out_dir is not None else runs[0].path.parent.parent / f"compare-{stamp}"
+    saved = _save([comparison_figure(runs, metric, split)], out, fmt)
+    keys = differing_keys([r.config for r in runs])
+    facts = {f"run {i}": f"{r.name}/{r.path.name}" for i, r in enumerate(runs)}
+    facts["config keys that differ"] = ", ".join(short_key(k) for k in keys) or "none"
+    sections = [
+        Section("Overview", [FactsItem(facts)]),
+        *_figure_sections(saved),
+        Section("Table", [TableItem(f"Final epoch on {split}, mean ± std over replicas; times in seconds", comparison_table(runs, split))]),
+    ]
+    names = " vs ".join(dict.fromkeys(r.name for r in runs))
+    return write_html(out / "report.html", f"Comparison: {names}", f"{metric} on {split}", sections)
+
+
+def build_report(
+    paths: list[str | Path],
+    out_dir: str | Path | None = None,
+    fmt: str = "png",
+    metric: str | None = None,
+    split: str | None = None,
+) -> Path:
+    """Write figures and a self-contained report.html; returns the report.html path.
+
+    One path: a run directory (or results/<name>/, its newest complete run) or a sweep
+    directory; default out_dir <path>/report. Several paths: a comparison of runs; default
+    out_dir results/compare-<timestamp>/ beside the first run's experiment folder.
+    """
+    check_format(fmt)
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise UserError("no results directory given")
+    out = Path(out_dir) if out_dir is not None else None
+    if len(paths) == 1:
+        if is_sweep_dir(paths[0]):
+            return _sweep_report(paths[0], out, fmt, metric, split)
+        return _run_report(resolve_run_dir(paths[0]), out, fmt, metric, split)
+    return _comparison_report([resolve_run_dir(p) for p in paths], out, fmt, metric, split)

@@ -1,0 +1,32 @@
+"""Learning curves: every recorded metric per epoch, mean ± std over runs x folds, all splits on one axis."""
+from __future__ import annotations
+
+from ..experiment.results_dir import RunResults
+from .inputs import mean_std, metric_names, n_replicas, split_names
+from .style import Plot, band, metric_bounds, metric_label, new_figure, split_style
+
+
+def learning_curve(results: RunResults, metric: str) -> Plot:
+    """One metric per epoch: a mean line and a ±std band per split (train, validation, test, noise)."""
+    epochs = results.epochs
+    splits = split_names(epochs)
+    stats = mean_std(epochs.dropna(subset=[metric]), ["split", "epoch"], metric)
+    figure = new_figure()
+    ax = figure.add_subplot()
+    for split in splits:
+        rows = stats[stats["split"] == split]
+        if rows.empty:
+            continue
+        band(ax, rows["epoch"].to_numpy(), rows["mean"].to_numpy(), rows["std"].to_numpy(), split,
+             bounds=metric_bounds(metric), **split_style(split, splits))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric_label(metric))
+    ax.set_title(f"{results.name}: {metric_label(metric)} (mean ± std over {n_replicas(results)} replicas)", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return Plot(f"curve_{metric}", f"{metric_label(metric)} per epoch", "Learning curves", figure)
+
+
+def learning_curves(results: RunResults, metrics: list[str] | None = None) -> list[Plot]:
+    """A learning curve per metric (every metric of epochs.csv when `metrics` is None)."""
+    return [learning_curve(results, m) for m in (metrics or metric_names(results.epochs))]
