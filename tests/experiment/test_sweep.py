@@ -217,7 +217,7 @@ def test_the_sweep_plot_is_drawn_when_plots_are_on(config, calls, tmp_path, monk
     from perceptron_lab import report
 
     drawn = []
-    monkeypatch.setattr(report, "plot_sweep", drawn.append, raising=False)
+    monkeypatch.setattr(report, "plot_sweep", drawn.append)
     points = sweep_points(config, ["learning_rate=0.1"])
     off = run_sweep(config, points, out_root=tmp_path)
     on = run_sweep(config, points, out_root=tmp_path, plots=True)

@@ -275,15 +275,6 @@ def _record(outcome: TaskResult, point: Point, name: str, run_dir: Path, command
     return point_row(point, name, run_dir)
 
 
-def _plot_sweep(sweep_dir: Path) -> None:
-    """Draw the sweep's figures with report.plot_sweep when the report package provides it."""
-    from .. import report
-
-    plot_sweep = getattr(report, "plot_sweep", None)
-    if plot_sweep is not None:
-        plot_sweep(sweep_dir)
-
-
 def run_sweep(
     config: ExperimentConfig,
     points: list[Point],
@@ -348,6 +339,8 @@ def run_sweep(
     plan["status"] = "complete"
     plan["finished"] = datetime.now().astimezone().isoformat(timespec="seconds")
     write_plan(sweep_dir, plan)
-    if plots:
-        _plot_sweep(sweep_dir)
+    if plots and any(row["status"] != "failed" for row in rows.values()):
+        from ..report import plot_sweep
+
+        plot_sweep(sweep_dir)
     return sweep_dir
