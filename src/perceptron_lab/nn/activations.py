@@ -1,0 +1,220 @@
+"""Activation functions, each with its derivative written beside it.
+
+Every activation works on arrays of any shape whose last axis is the feature axis, e.g.
+(R, batch, units). `forward(z, out=None)` returns a = f(z); `backward(grad, a, out=None)`
+returns dL/dz = dL/da * f'(z), with f' written through the output a = f(z) (every derivative
+here can be, so a layer keeps only its outputs). `out=z` / `out=grad` work in place.
+
+`output_range` is the (low, high) pair used to encode class targets for this output.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .registry import resolve
+
+
+def _copy(x: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+    if out is None:
+        return x.copy()
+    if out is not x:
+        np.copyto(out, x)
+    return out
+
+
+class Activation:
+    name: ClassVar[str]
+    output_range: tuple[float, float]
+
+    def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, grad: np.ndarray, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        raise NotImplementedError
+
+    def __call__(self, z: np.ndarray) -> np.ndarray:
+        return self.forward(np.asarray(z))
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
+        return f"{type(self).__name__}({params})"
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other) and self.get_config() == other.get_config()
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted(self.get_config().items())))
+
+
+class Identity(Activation):
+    """f(z) = z;  f'(z) = 1."""
+
+    name = "identity"
+    output_range = (-1.0, 1.0)
+
+    def forward(self, z, out=None):
+        return _copy(z, out)
+
+    def backward(self, grad, a, out=None):
+        return _copy(grad, out)
+
+
+class Step(Activation):
+    """f(z) = 1 if z >= 0 else low  (low = -1: sign-like, low = 0: Heaviside).
+
+    Backward is the identity (the perceptron's "straight-through" rule): a one-layer step
+    network trained online on SSE then updates dw = lr * (y - y_hat) * x, Rosenblatt's rule.
+    """
+
+    name = "step"
+
+    def __init__(self, low: float = -1.0):
+        if low not in (-1.0, 0.0):
+            raise ValueError(f"step: low must be -1 or 0, got {low!r}")
+        self.low = float(low)
+        self.output_range = (self.low, 1.0)
+
+    def forward(self, z, out=None):
+        step = np.where(z >= 0, 1.0, self.low)
+        if out is None:
+            return step.astype(z.dtype, copy=False)
+        np.copyto(out, step)
+        return out
+
+    def backward(self, grad, a, out=None):
+        return _copy(grad, out)
+
+    def get_config(self):
+        return {"name": self.name, "low": self.low}
+
+
+class Sigmoid(Activation):
+    """f(z) = 1 / (1 + exp(-beta z));  f'(z) = beta a (1 - a)."""
+
+    name = "sigmoid"
+    output_range = (0.0, 1.0)
+
+    def __init__(self, beta: float = 1.0):
+        if not beta > 0:
+            raise ValueError(f"sigmoid: beta must be > 0, got {beta!r}")
+        self.beta = float(beta)
+
+    def forward(self, z, out=None):
+        # exp overflows to inf for very negative beta*z; 1 / (1 + inf) = 0 is the right limit.
+        with np.errstate(over="ignore", under="ignore"):
+            out = np.multiply(z, -self.beta, out=out)
+            np.exp(out, out=out)
+        out += 1.0
+        return np.reciprocal(out, out=out)
+
+    def backward(self, grad, a, out=None):
+        out = np.multiply(grad, a, out=out)
+        out *= 1.0 - a
+        if self.beta != 1.0:
+            out *= self.beta
+        return out
+
+    def get_config(self):
+        return {"name": self.name, "beta": self.beta}
+
+
+class Tanh(Activation):
+    """f(z) = tanh(beta z);  f'(z) = beta (1 - a^2)."""
+
+    name = "tanh"
+    output_range = (-1.0, 1.0)
+
+    def __init__(self, beta: float = 1.0):
+        if not beta > 0:
+            raise ValueError(f"tanh: beta must be > 0, got {beta!r}")
+        self.beta = float(beta)
+
+    def forward(self, z, out=None):
+        if self.beta != 1.0:
+            out = np.multiply(z, self.beta, out=out)
+            return np.tanh(out, out=out)
+        return np.tanh(z, out=out)
+
+    def backward(self, grad, a, out=None):
+        slope = np.square(a)
+        np.subtract(1.0, slope, out=slope)
+        if self.beta != 1.0:
+            slope *= self.beta
+        return np.multiply(grad, slope, out=out)
+
+    def get_config(self):
+        return {"name": self.name, "beta": self.beta}
+
+
+class ReLU(Activation):
+    """f(z) = max(z, 0);  f'(z) = 1 if z > 0 else 0  (a > 0 exactly when z > 0)."""
+
+    name = "relu"
+    output_range = (0.0, 1.0)
+
+    def forward(self, z, out=None):
+        return np.maximum(z, 0.0, out=out)
+
+    def backward(self, grad, a, out=None):
+        return np.multiply(grad, a > 0, out=out)
+
+
+class LeakyReLU(Activation):
+    """f(z) = z if z > 0 else alpha z;  f'(z) = 1 if z > 0 else alpha  (alpha >= 0 keeps sign(a) = sign(z))."""
+
+    name = "leaky_relu"
+    output_range = (-1.0, 1.0)
+
+    def __init__(self, alpha: float = 0.01):
+        if not alpha >= 0:
+            raise ValueError(f"leaky_relu: alpha must be >= 0, got {alpha!r}")
+        self.alpha = float(alpha)
+
+    def forward(self, z, out=None):
+        leak = np.multiply(z, self.alpha)
+        return np.maximum(z, leak, out=out) if self.alpha <= 1 else np.where(z > 0, z, leak)
+
+    def backward(self, grad, a, out=None):
+        slope = np.where(a > 0, 1.0, self.alpha).astype(grad.dtype, copy=False)
+        return np.multiply(grad, slope, out=out)
+
+    def get_config(self):
+        return {"name": self.name, "alpha": self.alpha}
+
+
+class Softmax(Activation):
+    """a_k = exp(z_k - max z) / sum_j exp(z_j - max z) over the last axis;
+    dL/dz = a * (dL/da - sum_k a_k dL/da_k).
+
+    Paired with categorical cross-entropy the two fuse into dL/dz = a - y (see losses.py).
+    """
+
+    name = "softmax"
+    output_range = (0.0, 1.0)
+
+    def forward(self, z, out=None):
+        out = np.subtract(z, z.max(axis=-1, keepdims=True), out=out)
+        np.exp(out, out=out)
+        out /= out.sum(axis=-1, keepdims=True)
+        return out
+
+    def backward(self, grad, a, out=None):
+        inner = np.sum(grad * a, axis=-1, keepdims=True)
+        out = np.subtract(grad, inner, out=out)
+        out *= a
+        return out
+
+
+ACTIVATIONS: dict[str, type[Activation]] = {
+    cls.name: cls for cls in (Identity, Step, Sigmoid, Tanh, ReLU, LeakyReLU, Softmax)
+}
+
+
+def get_activation(spec) -> Activation:
+    """An Activation from a name ("tanh"), a dict ({"name": "tanh", "beta": 0.5}) or an instance."""
+    return resolve(spec, ACTIVATIONS, "activation", Activation)

@@ -1,0 +1,266 @@
+"""Optimizers that update every replica's parameters in place.
+
+They act on one (R, P) parameter matrix and its (R, P) gradient (row r = replica r), so one
+update touches all replicas with a few whole-array operations. Each replica keeps its own step
+count: a replica that is idle in a step (its batch is empty, or it stopped) is left exactly as
+it was, state included.
+
+With g the gradient of the loss, every optimizer first adds the penalties on the kernels
+(never the biases):
+    g <- g + weight_decay * w + l1 * sign(w)       (L2 as the penalty weight_decay/2 ||w||^2)
+then updates, with learning rate lr:
+    sgd        w <- w - lr g
+    momentum   v <- mu v - lr g;        w <- w + v              (Sutskever et al. 2013 / Keras form)
+    nesterov   v <- mu v - lr g;        w <- w + mu v - lr g    (the same, looking one step ahead)
+    rmsprop    s <- rho s + (1 - rho) g^2;  w <- w - lr g / (sqrt(s) + eps)
+    adam       m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
+               m_hat = m / (1 - b1^t);  v_hat = v / (1 - b2^t);  w <- w - lr m_hat / (sqrt(v_hat) + eps)
+Adam is computed in the equivalent form w <- w - lr_t m / (sqrt(v) + eps_t) with
+lr_t = lr sqrt(1 - b2^t) / (1 - b1^t) and eps_t = eps sqrt(1 - b2^t), which saves two passes.
+The velocity v starts at zero, so momentum's first step equals sgd's.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .registry import resolve
+
+
+class Optimizer:
+    name: ClassVar[str]
+    n_states: ClassVar[int] = 0
+    """Number of (R, P) state arrays the optimizer keeps."""
+
+    def __init__(self, learning_rate: float = 0.01, weight_decay: float = 0.0, l1: float = 0.0):
+        if not learning_rate > 0:
+            raise ValueError(f"{self.name}: learning_rate must be > 0, got {learning_rate!r}")
+        if weight_decay < 0 or l1 < 0:
+            raise ValueError(f"{self.name}: weight_decay and l1 must be >= 0")
+        self.learning_rate = float(learning_rate)
+        self.weight_decay = float(weight_decay)
+        self.l1 = float(l1)
+        self._states: list[np.ndarray] = []
+        self._steps: np.ndarray | None = None
+        self._scratch: np.ndarray | None = None
+        self._decay_columns: list[slice] = [slice(None)]
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def prepare(self, params: np.ndarray, decay_columns: list[slice] | None = None) -> None:
+        """Reset the state for an (R, P) parameter matrix.
+
+        decay_columns: the column ranges that weight_decay and l1 act on (the kernels);
+        None = every column.
+        """
+        self._states = [np.zeros_like(params) for _ in range(self.n_states)]
+        self._scratch = np.empty_like(params) if self.n_states else None
+        self._steps = np.zeros(params.shape[0], dtype=np.int64)
+        self._uniform_steps = True
+        self._decay_columns = [slice(None)] if decay_columns is None else list(decay_columns)
+
+    @property
+    def steps(self) -> np.ndarray:
+        """(R,) updates taken by each replica."""
+        return np.zeros(0, np.int64) if self._steps is None else self._steps.copy()
+
+    # -- the update ------------------------------------------------------------------------
+    def step(self, params: np.ndarray, grads: np.ndarray, active: np.ndarray | None = None) -> None:
+        """One update of params (R, P) in place; grads (R, P) is used as scratch.
+
+        active: (R,) bool, the replicas that update; None = all.
+        """
+        if self._steps is None or self._steps.shape[0] != params.shape[0] or (
+            self._states and self._states[0].shape != params.shape
+        ):
+            self.prepare(params)
+        if self.weight_decay or self.l1:
+            self._add_penalties(params, grads)
+        if active is None:
+            self._steps += 1
+            self._update(params, grads, self._step_number())
+            return
+        idle = ~np.asarray(active, dtype=bool)
+        if idle.all():
+            return
+        kept = [params, *self._states]
+        saved = [array[idle] for array in kept]
+        self._steps += active
+        self._uniform_steps = bool((self._steps == self._steps[0]).all())
+        self._update(params, grads, self._step_number())
+        for array, rows in zip(kept, saved):
+            array[idle] = rows
+
+    _uniform_steps = True
+
+    def _step_number(self):
+        """The step number t: an int when every replica is at the same step, else (R, 1) floats."""
+        if self._uniform_steps:
+            return int(self._steps[0])
+        return np.maximum(self._steps, 1)[:, None].astype(np.float64)
+
+    def _add_penalties(self, params, grads) -> None:
+        for columns in self._decay_columns:
+            w, g = params[:, columns], grads[:, columns]
+            if self.weight_decay:
+                g += self.weight_decay * w
+            if self.l1:
+                g += self.l1 * np.sign(w)
+
+    def _update(self, w: np.ndarray, g: np.ndarray, t) -> None:
+        """In-place update of w given g; t is the step number (int, or (R, 1) per replica)."""
+        raise NotImplementedError
+
+    # -- description -----------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        config = {"name": self.name, "learning_rate": self.learning_rate}
+        config.update(self._params())
+        config.update({"weight_decay": self.weight_decay, "l1": self.l1})
+        return config
+
+    def _params(self) -> dict[str, Any]:
+        return {}
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
+        return f"{type(self).__name__}({params})"
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.update(_states=[], _steps=None, _scratch=None)  # a copy starts fresh
+        return state
+
+
+class SGD(Optimizer):
+    """w <- w - lr g."""
+
+    name = "sgd"
+
+    def _update(self, w, g, t):
+        g *= self.learning_rate
+        w -= g
+
+
+class Momentum(Optimizer):
+    """v <- mu v - lr g;  w <- w + v."""
+
+    name = "momentum"
+    n_states = 1
+
+    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.9, weight_decay: float = 0.0, l1: float = 0.0):
+        super().__init__(learning_rate, weight_decay, l1)
+        if not 0 <= momentum < 1:
+            raise ValueError(f"{self.name}: momentum must be in [0, 1), got {momentum!r}")
+        self.momentum = float(momentum)
+
+    def _params(self):
+        return {"momentum": self.momentum}
+
+    def _update(self, w, g, t):
+        (v,) = self._states
+        g *= self.learning_rate
+        v *= self.momentum
+        v -= g
+        w += v
+
+
+class Nesterov(Momentum):
+    """v <- mu v - lr g;  w <- w + mu v - lr g."""
+
+    name = "nesterov"
+
+    def _update(self, w, g, t):
+        (v,) = self._states
+        g *= self.learning_rate
+        v *= self.momentum
+        v -= g
+        np.multiply(v, self.momentum, out=self._scratch)
+        w += self._scratch
+        w -= g
+
+
+class RMSprop(Optimizer):
+    """s <- rho s + (1 - rho) g^2;  w <- w - lr g / (sqrt(s) + eps)."""
+
+    name = "rmsprop"
+    n_states = 1
+
+    def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, eps: float = 1e-8, weight_decay: float = 0.0, l1: float = 0.0):
+        super().__init__(learning_rate, weight_decay, l1)
+        if not 0 < rho < 1 or not eps > 0:
+            raise ValueError(f"{self.name}: need 0 < rho < 1 and eps > 0, got rho={rho!r}, eps={eps!r}")
+        self.rho, self.eps = float(rho), float(eps)
+
+    def _params(self):
+        return {"rho": self.rho, "eps": self.eps}
+
+    def _update(self, w, g, t):
+        (s,) = self._states
+        tmp = self._scratch
+        # s <- rho (s - g^2) + g^2 = rho s + (1 - rho) g^2
+        np.multiply(g, g, out=tmp)
+        s -= tmp
+        s *= self.rho
+        s += tmp
+        np.sqrt(s, out=tmp)
+        tmp += self.eps
+        np.divide(g, tmp, out=tmp)
+        tmp *= self.learning_rate
+        w -= tmp
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba 2015) with bias correction; see the module docstring."""
+
+    name = "adam"
+    n_states = 2
+
+    def __init__(
+        self,
+        learning_rate: float = 0.001,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        l1: float = 0.0,
+    ):
+        super().__init__(learning_rate, weight_decay, l1)
+        if not (0 <= beta1 < 1 and 0 <= beta2 < 1 and eps > 0):
+            raise ValueError(f"{self.name}: need 0 <= beta1, beta2 < 1 and eps > 0")
+        self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
+
+    def _params(self):
+        return {"beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
+
+    def _update(self, w, g, t):
+        m, v = self._states
+        tmp = self._scratch
+        b1, b2 = self.beta1, self.beta2
+        # m <- b1 (m - g) + g = b1 m + (1 - b1) g;  v likewise with g^2
+        m -= g
+        m *= b1
+        m += g
+        np.multiply(g, g, out=tmp)
+        v -= tmp
+        v *= b2
+        v += tmp
+        correction2 = np.sqrt(1.0 - b2**t)
+        lr_t = self.learning_rate * correction2 / (1.0 - b1**t)
+        eps_t = self.eps * correction2
+        if isinstance(t, int):  # Python floats keep float32 arithmetic in float32
+            lr_t, eps_t = float(lr_t), float(eps_t)
+        else:
+            lr_t, eps_t = lr_t.astype(w.dtype), eps_t.astype(w.dtype)
+        np.sqrt(v, out=tmp)
+        tmp += eps_t
+        np.divide(m, tmp, out=tmp)
+        tmp *= lr_t
+        w -= tmp
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SGD, Momentum, Nesterov, RMSprop, Adam)}
+
+
+def get_optimizer(spec) -> Optimizer:
+    """An Optimizer from a name ("adam"), a dict ({"name": "adam", "learning_rate": 1e-3}) or an instance."""
+    return resolve(spec, OPTIMIZERS, "optimizer", Optimizer)

@@ -1,0 +1,123 @@
+"""Optimizers against their formulas, on f(w) = 1/2 sum_i a_i w_i^2 (gradient a * w)."""
+import math
+
+import numpy as np
+import pytest
+
+from perceptron_lab.errors import UserError
+from perceptron_lab.nn import OPTIMIZERS, get_optimizer
+
+A = np.array([1.0, 3.0])
+W0 = [1.0, -2.0]
+
+
+def _run(spec, steps=3, w0=W0):
+    opt = get_optimizer(spec)
+    w = np.array([w0], dtype=np.float64)  # one replica
+    path = []
+    for _ in range(steps):
+        opt.step(w, A * w)
+        path.append(w[0].copy())
+    return path
+
+
+# Hand-computed (lr = 0.1, mu = 0.9).
+HAND = {
+    "sgd": [[0.9, -1.4], [0.81, -0.98], [0.729, -0.686]],
+    "momentum": [[0.9, -1.4], [0.72, -0.44], [0.486, 0.556]],
+    "nesterov": [[0.81, -0.86], [0.5751, 0.1162], [0.327321, 0.696346]],
+}
+
+
+@pytest.mark.parametrize("name", list(HAND))
+def test_first_three_steps_by_hand(name):
+    spec = {"name": name, "learning_rate": 0.1} if name == "sgd" else {"name": name, "learning_rate": 0.1, "momentum": 0.9}
+    np.testing.assert_allclose(_run(spec), HAND[name], rtol=0, atol=1e-12)
+
+
+def _rmsprop_reference(lr, rho, eps, steps):
+    w, s, path = list(W0), [0.0, 0.0], []
+    for _ in range(steps):
+        for i in range(2):
+            g = A[i] * w[i]
+            s[i] = rho * s[i] + (1 - rho) * g * g
+            w[i] = w[i] - lr * g / (math.sqrt(s[i]) + eps)
+        path.append(list(w))
+    return path
+
+
+def _adam_reference(lr, b1, b2, eps, steps):
+    w, m, v, path = list(W0), [0.0, 0.0], [0.0, 0.0], []
+    for t in range(1, steps + 1):
+        for i in range(2):
+            g = A[i] * w[i]
+            m[i] = b1 * m[i] + (1 - b1) * g
+            v[i] = b2 * v[i] + (1 - b2) * g * g
+            m_hat, v_hat = m[i] / (1 - b1**t), v[i] / (1 - b2**t)
+            w[i] = w[i] - lr * m_hat / (math.sqrt(v_hat) + eps)
+        path.append(list(w))
+    return path
+
+
+def test_rmsprop_first_three_steps():
+    # step 1 by hand: s = 0.1 g^2, so w1 = w0 - 0.1 g / (sqrt(0.1) |g|) = w0 - sqrt(0.1) sign(g)
+    path = _run({"name": "rmsprop", "learning_rate": 0.1, "rho": 0.9, "eps": 1e-8})
+    np.testing.assert_allclose(path[0], [1 - math.sqrt(0.1), -2 + math.sqrt(0.1)], atol=1e-7)
+    np.testing.assert_allclose(path, _rmsprop_reference(0.1, 0.9, 1e-8, 3), rtol=0, atol=1e-12)
+
+
+def test_adam_first_three_steps_and_defaults():
+    opt = get_optimizer("adam")
+    assert (opt.beta1, opt.beta2, opt.eps) == (0.9, 0.999, 1e-8)
+    path = _run({"name": "adam", "learning_rate": 0.1})
+    # step 1 by hand: m_hat = g, v_hat = g^2, so w1 = w0 - 0.1 sign(g)
+    np.testing.assert_allclose(path[0], [0.9, -1.9], atol=1e-8)
+    np.testing.assert_allclose(path, _adam_reference(0.1, 0.9, 0.999, 1e-8, 3), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_idle_replicas_are_untouched(name):
+    """A replica masked out of a step keeps params and state; later it continues as if alone."""
+    opt = get_optimizer({"name": name, "learning_rate": 0.05})
+    w = np.array([W0, W0, W0], dtype=np.float64)
+    pattern = [[True, True, False], [True, False, False], [True, True, True], [False, True, True]]
+    for active in pattern:
+        before = w.copy()
+        opt.step(w, A * w, np.array(active))
+        idle = ~np.array(active)
+        np.testing.assert_array_equal(w[idle], before[idle])
+    np.testing.assert_array_equal(opt.steps, [3, 3, 2])
+    for r in range(3):
+        alone = _run({"name": name, "learning_rate": 0.05}, steps=sum(a[r] for a in pattern))
+        np.testing.assert_allclose(w[r], alone[-1], rtol=0, atol=1e-14)
+
+
+def test_weight_decay_and_l1_act_on_decay_columns_only():
+    w = np.array([[0.5, -2.0, 3.0, 1.0]])
+    g = np.array([[0.1, 0.2, -0.3, 0.4]])
+    opt = get_optimizer({"name": "sgd", "learning_rate": 0.1, "weight_decay": 0.2, "l1": 0.05})
+    opt.prepare(w, decay_columns=[slice(0, 2)])
+    expected = w - 0.1 * (g + np.array([[0.2 * 0.5 + 0.05, 0.2 * -2.0 - 0.05, 0, 0]]))
+    opt.step(w, g.copy())
+    np.testing.assert_allclose(w, expected, rtol=0, atol=1e-15)
+
+
+def test_float32_state_stays_float32():
+    w = np.ones((2, 5), dtype=np.float32)
+    opt = get_optimizer("adam")
+    opt.step(w, w * 0.5)
+    opt.step(w, w * 0.5, np.array([True, False]))
+    opt.step(w, w * 0.5)
+    assert w.dtype == np.float32 and all(s.dtype == np.float32 for s in opt._states)
+
+
+def test_specs_and_configs():
+    assert set(OPTIMIZERS) == {"sgd", "momentum", "nesterov", "rmsprop", "adam"}
+    for name in OPTIMIZERS:
+        opt = get_optimizer(name)
+        assert get_optimizer(opt.get_config()).get_config() == opt.get_config()
+    assert get_optimizer("momentum").momentum == 0.9
+    with pytest.raises(UserError, match="learning_rate"):
+        get_optimizer({"name": "sgd", "learning_rate": 0})
+    with pytest.raises(UserError, match="unknown optimizer"):
+        get_optimizer("adagrad")
