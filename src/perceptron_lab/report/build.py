@@ -164,11 +164,17 @@ def _sweep_report(sweep_dir: Path, out_dir: Path | None, fmt: str, metric: str |
     return write_html(out / "report.html", f"{sweep.name}: sweep", sweep.path.name, sections)
 
 
+def results_root(run_dir: Path) -> Path:
+    """results/ of results/<name>/<run> and of results/<name>/sweep-<stamp>/<point>."""
+    experiment = run_dir.parent.parent if is_sweep_dir(run_dir.parent) else run_dir.parent
+    return experiment.parent
+
+
 def _comparison_report(run_dirs: list[Path], out_dir: Path | None, fmt: str, metric: str | None, split: str | None) -> Path:
     runs = [load_results(d) for d in run_dirs]
     metric, split = choose_metric_split(runs, metric, split)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = Path(out_dir) if out_dir is not None else runs[0].path.parent.parent / f"compare-{stamp}"
+    out = Path(out_dir) if out_dir is not None else results_root(runs[0].path) / f"compare-{stamp}"
     saved = _save([comparison_figure(runs, metric, split)], out, fmt)
     keys = differing_keys([r.config for r in runs])
     facts = {f"run {i}": f"{r.name}/{r.path.name}" for i, r in enumerate(runs)}
