@@ -190,11 +190,19 @@ def summary_rows(epochs: pd.DataFrame, monitor_split: str) -> pd.DataFrame:
     return pd.concat([table.astype({"run": object}), *aggregates], ignore_index=True)[table.columns]
 
 
-def write_run(directory: Path, spec: Spec, save_model=None) -> Path:
-    """Compute `spec` and write its complete results directory at `directory`.
+def save_network(stem: Path, W: np.ndarray, b: np.ndarray, spec: Spec) -> None:
+    """models/<stem>.json + .npz: the one-layer network with kernel W (f, u) and bias b (1, u)."""
+    from perceptron_lab.nn import Dense, Network
 
-    save_model(stem, W, b, spec): writes models/<stem>.json/.npz when given (needs the nn package).
-    """
+    network = Network([Dense(spec.units, activation=spec.activation)], input_dim=spec.n_features, seed=0,
+                      dtype="float64")
+    network.set_weights([W[None], b[None]])
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    network.save(stem)
+
+
+def write_run(directory: Path, spec: Spec) -> Path:
+    """Compute `spec` and write its complete results directory at `directory`."""
     directory = Path(directory)
     rng = np.random.default_rng(spec.seed)
     X, y = make_data(spec, rng)
@@ -242,8 +250,7 @@ def write_run(directory: Path, spec: Spec, save_model=None) -> Path:
         recorded = spec.record_epochs if spec.record_epochs is not None else range(spec.epochs + 1)
         kernels.append(np.stack([states[e][0] for e in recorded]))
         biases.append(np.stack([states[e][1] for e in recorded]))
-        if save_model is not None:
-            save_model(directory / "models" / f"run{rep['run']}_fold{rep['fold']}", *final, spec)
+        save_network(directory / "models" / f"run{rep['run']}_fold{rep['fold']}", *final, spec)
         manifest_replicas.append({
             "replica": r, **keys, "n_train": len(rep["train"]), "n_validation": len(rep["validation"]),
             "n_test": len(rep["test"]), "status": "ok", "stopped_epoch": spec.epochs, "best_epoch": spec.epochs,

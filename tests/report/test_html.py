@@ -41,7 +41,7 @@ def parse(html_path):
     return parser
 
 
-RUN_FIGURES = sorted([f"curve_{m}.png" for m in ("loss", "accuracy", "precision", "recall", "f1", "sse")]
+RUN_FIGURES = sorted([f"curve_{m}.png" for m in ("loss", "accuracy", "precision", "recall", "f1", "sse")] + ["decision_regions.png"]
                      + ["confusion_test.png", "classwise_test.png", "roc_pr.png", "hyperplane_frames.png", "hyperplane.gif"])
 
 
@@ -76,7 +76,7 @@ def test_run_report_embeds_every_figure(binary_report, binary_run):
     assert len(page.images) == len(files)
     embedded = {base64.b64decode(src.split(",", 1)[1]) for src in page.images}
     assert embedded == {f.read_bytes() for f in files}
-    assert sorted(src.split(";")[0] for src in page.images) == ["data:image/gif"] + ["data:image/png"] * 10
+    assert sorted(src.split(";")[0] for src in page.images) == ["data:image/gif"] + ["data:image/png"] * 11
     assert all(link.startswith("#") for link in page.links)  # nothing outside the page
     text = binary_report.read_text()
     assert not re.search(r"(?:src|href)\s*=\s*[\"']?(?:https?:)?//", text) and "@import" not in text

@@ -62,7 +62,7 @@ def decision_regions(results: RunResults) -> Plot:
 
     replicas = [(run, fold) for run, fold in replica_order(results) if model_path(results, run, fold).is_file()]
     replicas = replicas[:MAX_PANELS]
-    columns = min(3, len(replicas))
+    columns = min(3, math.ceil(math.sqrt(len(replicas))))
     rows = math.ceil(len(replicas) / columns)
     figure = new_figure(3.4 * columns, 3.2 * rows + 0.4)
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
