@@ -169,7 +169,8 @@ def sweep(
 ) -> None:
     """Run one full experiment per point of a grid over any config keys."""
     from .config import load_config
-    from .experiment.sweep import run_sweep, sweep_points
+    from .experiment.sweep import SweepInterrupted, run_sweep, sweep_points
+    from .report import load_sweep
 
     with user_errors():
         cfg = load_config(config, set_)
@@ -179,8 +180,19 @@ def sweep(
                 console.print(f"{i:3d}  " + "  ".join(f"{k}={v}" for k, v in point.items()), highlight=False)
             console.print(f"{len(points)} points")
             return
-        with progress_bar(f"{cfg.name}: {len(points)} points", quiet) as progress:
-            sweep_dir = run_sweep(cfg, points, out_root=out, jobs=jobs, backend=backend, address=address, resume=resume, progress=progress)
+        try:
+            with progress_bar(f"{cfg.name}: {len(points)} points", quiet) as progress:
+                sweep_dir = run_sweep(
+                    cfg, points, out_root=out, jobs=jobs, backend=backend, address=address,
+                    resume=resume, progress=progress, command=_command_line(),
+                )
+        except SweepInterrupted as stop:
+            err_console.print(f"interrupted: finished points are kept; continue with --resume {stop.sweep_dir}", highlight=False, soft_wrap=True)
+            raise typer.Exit(code=130) from None
+        table = load_sweep(sweep_dir).table
+        for _, row in table[table["status"] != "ok"].iterrows():
+            detail = f": {row['error']}" if row["status"] == "failed" else " (loss became NaN/inf)"
+            err_console.print(f"[yellow]warning:[/] point {row['point']} {row['status']}{detail}", highlight=False, soft_wrap=True)
     console.print(str(sweep_dir), soft_wrap=True, highlight=False)
 
 

@@ -222,3 +222,27 @@ def test_the_sweep_plot_is_drawn_when_plots_are_on(config, calls, tmp_path, monk
     off = run_sweep(config, points, out_root=tmp_path)
     on = run_sweep(config, points, out_root=tmp_path, plots=True)
     assert drawn == [on] and off != on
+
+
+def test_ctrl_c_keeps_the_finished_points_and_names_the_directory_to_resume(config, calls, tmp_path, monkeypatch):
+    points = sweep_points(config, ["learning_rate=0.1", "batch_size=1,2,3"])
+    real = sweep_module.execute_experiment
+
+    def interrupted_at_the_second_point(cfg, progress=None):
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        return real(cfg)
+
+    monkeypatch.setattr(sweep_module, "execute_experiment", interrupted_at_the_second_point)
+    with pytest.raises(sweep_module.SweepInterrupted) as stop:
+        run_sweep(config, points, out_root=tmp_path)
+    sweep_dir = stop.value.sweep_dir
+    names = point_names(points)
+    assert is_run_dir(sweep_dir / names[0]) and not (sweep_dir / names[1]).exists()
+    assert pd.read_csv(sweep_dir / "sweep.csv")["point"].tolist() == names[:1]
+
+    monkeypatch.setattr(sweep_module, "execute_experiment", real)
+    calls.clear()
+    run_sweep(config, points, resume=sweep_dir)
+    assert calls == [(0.1, 2), (0.1, 3)]
+    assert pd.read_csv(sweep_dir / "sweep.csv")["point"].tolist() == names

@@ -117,3 +117,18 @@ def test_cli_dry_run_lists_the_points_and_a_bad_grid_exits_2(write_config, tmp_p
     bad = runner.invoke(app, ["sweep", str(path), "--grid", "batch_size=0", "--dry-run"])
     assert bad.exit_code == 2 and "batch_size" in bad.output
     assert not (tmp_path / "results").exists()
+
+
+def test_cli_sweep_writes_the_sweep_and_warns_about_failed_points(write_config, tmp_path):
+    import yaml
+
+    path = write_config(yaml.safe_dump({**XOR, "epochs": 5, "sweep": None}))
+    result = CliRunner().invoke(app, [
+        "sweep", str(path), "--grid", "architecture=[2,3,1],[3,3,1]", "--out", str(tmp_path / "results"), "-q",
+    ])
+    assert result.exit_code == 0, result.output
+    sweep_dir = tmp_path / "results" / "xor_sweep" / result.stdout.strip().rsplit("/", 1)[-1]
+    table = pd.read_csv(sweep_dir / "sweep.csv")
+    assert table["status"].tolist() == ["ok", "failed"]
+    assert "point architecture-3x3x1 failed: ConfigError" in result.stderr
+    assert is_run_dir(sweep_dir / "architecture-2x3x1")

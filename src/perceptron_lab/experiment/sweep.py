@@ -39,6 +39,14 @@ SweepProgress = Callable[[int, int], None]
 """progress(points_done, points_total)."""
 
 
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a sweep; `sweep_dir` keeps the finished points for `resume`."""
+
+    def __init__(self, sweep_dir: Path):
+        super().__init__(str(sweep_dir))
+        self.sweep_dir = sweep_dir
+
+
 # ---------------------------------------------------------------------------------------------
 # Points and their configs
 
@@ -327,12 +335,15 @@ def run_sweep(
         if progress is not None:
             progress(len(rows), len(points))
 
-        for outcome in executor.map(execute_point, [configs[i] for i in todo]):
-            i = todo[outcome.index]
-            rows[i] = _record(outcome, points[i], names[i], sweep_dir / names[i], command, plots)
-            write_table(sweep_dir, rows)
-            if progress is not None:
-                progress(len(rows), len(points))
+        try:
+            for outcome in executor.map(execute_point, [configs[i] for i in todo]):
+                i = todo[outcome.index]
+                rows[i] = _record(outcome, points[i], names[i], sweep_dir / names[i], command, plots)
+                write_table(sweep_dir, rows)
+                if progress is not None:
+                    progress(len(rows), len(points))
+        except KeyboardInterrupt:
+            raise SweepInterrupted(sweep_dir) from None
     finally:
         executor.close()
 
