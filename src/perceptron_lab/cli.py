@@ -174,7 +174,7 @@ def sweep(
 
     with user_errors():
         cfg = load_config(config, set_)
-        points = sweep_points(cfg, grid)
+        points = sweep_points(cfg, grid, resume=resume)
         if dry_run:
             for i, point in enumerate(points):
                 console.print(f"{i:3d}  " + "  ".join(f"{k}={v}" for k, v in point.items()), highlight=False)

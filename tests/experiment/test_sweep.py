@@ -201,6 +201,13 @@ def test_resuming_a_finished_sweep_trains_nothing(config, calls, tmp_path):
     assert calls == []
 
 
+def test_resume_without_grid_options_reuses_the_stored_grid(config, calls, tmp_path):
+    points = sweep_points(config, ["learning_rate=0.5", "activation=sigmoid,tanh"])
+    sweep_dir = run_sweep(config, points, out_root=tmp_path)
+    assert sweep_points(config, [], resume=sweep_dir) == points
+    assert sweep_points(config, ["learning_rate=0.7"], resume=sweep_dir) != points
+
+
 def test_resume_refuses_another_grid_or_config(config, calls, tmp_path):
     points = sweep_points(config, ["learning_rate=0.1"])
     sweep_dir = run_sweep(config, points, out_root=tmp_path)

@@ -51,14 +51,20 @@ class SweepInterrupted(KeyboardInterrupt):
 # Points and their configs
 
 
-def sweep_points(config: ExperimentConfig, grid_overrides: list[str] | None = None) -> list[Point]:
+def sweep_points(
+    config: ExperimentConfig, grid_overrides: list[str] | None = None, resume: str | Path | None = None
+) -> list[Point]:
     """The grid points of `config.sweep.grid` extended by `--grid key=v1,v2` options.
 
+    With `resume` and no grid options, the grid is the one stored in that sweep directory.
     Every point's config is validated here, so a bad value fails (ConfigError naming the key)
     before anything trains.
     """
-    yaml_grid = config.sweep.grid if config.sweep is not None else {}
-    grid = merge_grids(yaml_grid, grid_overrides or [])
+    if resume is not None and not grid_overrides:
+        grid = read_plan(Path(resume)).get("grid") or {}
+    else:
+        yaml_grid = config.sweep.grid if config.sweep is not None else {}
+        grid = merge_grids(yaml_grid, grid_overrides or [])
     if not grid:
         raise UserError("nothing to sweep: give --grid key=v1,v2,... or a sweep.grid block in the config")
     points = grid_points(grid)
