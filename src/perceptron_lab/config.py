@@ -446,7 +446,9 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Experim
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
+        # The construct being parsed (context) locates an unclosed bracket better than the
+        # place the parser gave up (problem), which may be the end of the file.
+        mark = getattr(error, "context_mark", None) or getattr(error, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         raise ConfigError(f"{where}: invalid YAML ({getattr(error, 'problem', error)})") from None
     if raw is None:
