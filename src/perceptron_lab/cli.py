@@ -86,7 +86,7 @@ def _print_summary(run_dir: Path) -> None:
     for split, rows in final.groupby("split", sort=False):
         mean = rows[rows["run"] == "mean"].iloc[0]
         std = rows[rows["run"] == "std"].iloc[0]
-        table.add_row(split, *[f"{mean[m]:.4g} ± {std[m]:.2g}" for m in metrics])
+        table.add_row(split, *[f"{mean[m]:.3g} ± {std[m]:.2g}" for m in metrics])
     console.print(table)
     diverged = [r for r in results.manifest["replicas"] if r["status"] == "diverged"]
     if diverged:

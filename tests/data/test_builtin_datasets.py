@@ -2,10 +2,9 @@
 import numpy as np
 import pytest
 from ej2_regression_source import PACKAGED, generate
-from pydantic import ValidationError
 
 from perceptron_lab.data import DATASETS, Dataset, load_dataset
-from perceptron_lab.errors import DataError
+from perceptron_lab.errors import DataError, UserError
 
 
 def test_importing_the_package_registers_every_loader():
@@ -52,9 +51,9 @@ def test_gates_default_is_bipolar_and():
 
 
 def test_gates_rejects_unknown_function_and_keys():
-    with pytest.raises(ValidationError):
+    with pytest.raises(UserError, match="function"):
         load_dataset("gates", function="nand")
-    with pytest.raises(ValidationError):
+    with pytest.raises(UserError, match="colour"):
         load_dataset("gates", colour="red")
 
 
@@ -132,7 +131,7 @@ def test_logistic_map_rejects_starts_that_reach_a_fixed_point(x0):
 
 
 def test_logistic_map_rejects_x0_outside_the_unit_interval():
-    with pytest.raises(ValidationError):
+    with pytest.raises(UserError, match="x0"):
         load_dataset("logistic_map", x0=1.0)
 
 

@@ -10,7 +10,7 @@ from perceptron_lab.data import load_dataset
 from perceptron_lab.data.cifar import read_cifar10
 from perceptron_lab.data.idx import read_idx
 from perceptron_lab.data.images import first_per_class, pixel_permutation
-from perceptron_lab.errors import DataError
+from perceptron_lab.errors import DataError, UserError
 
 # ---------------------------------------------------------------------------------------------
 # IDX
@@ -117,9 +117,7 @@ def test_mnist_rejects_mismatched_label_file(tmp_path):
 
 
 def test_flatten_must_stay_true():
-    from pydantic import ValidationError
-
-    with pytest.raises(ValidationError):
+    with pytest.raises(UserError, match="flatten"):
         load_dataset("mnist", flatten=False)
 
 

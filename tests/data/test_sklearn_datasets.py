@@ -1,7 +1,7 @@
 """scikit-learn's bundled sets and generators, through the registry."""
 import numpy as np
 import pytest
-from pydantic import ValidationError
+from perceptron_lab.errors import UserError
 from sklearn import datasets as sk
 
 from perceptron_lab.data import load_dataset
@@ -67,5 +67,5 @@ def test_generators_are_reproducible_by_default():
 
 
 def test_bundled_sets_take_no_parameters():
-    with pytest.raises(ValidationError):
+    with pytest.raises(UserError, match="n_samples"):
         load_dataset("iris", n_samples=3)
