@@ -73,3 +73,19 @@ def test_early_stopped_replicas_shorten_the_mean(binary_run, tmp_path):
     kept = epochs[~stopped & (epochs["split"] == "train")]
     expected = kept[kept["epoch"] == 15]["loss"].mean()  # three replicas
     assert np.isclose(train.get_ydata()[15], expected)
+
+
+def test_losses_spanning_decades_get_a_log_axis(binary_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(binary_run, run)
+    epochs = pd.read_csv(run / "epochs.csv")
+    epochs["loss"] = 10.0 ** epochs["epoch"]  # a diverging run
+    epochs.loc[epochs["epoch"] == 20, "loss"] = np.inf
+    epochs.to_csv(run / "epochs.csv", index=False)
+    (plot,) = learning_curves(load_results(run), ["loss"])
+    assert plot.figure.axes[0].get_yscale() == "log"
+    (accuracy,) = learning_curves(load_results(run), ["accuracy"])
+    assert accuracy.figure.axes[0].get_yscale() == "linear"
+    assert_image(plot.save(tmp_path, "png"))

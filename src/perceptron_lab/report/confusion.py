@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import ConfusionMatrixDisplay
 
 from ..experiment.results_dir import RunResults
 from .inputs import class_names, split_names
@@ -41,10 +40,15 @@ def snapshot_epochs(results: RunResults, split: str) -> list[int]:
 
 
 def _draw(ax, matrix: np.ndarray, classes: list[str], fmt: str, title: str) -> None:
-    display = ConfusionMatrixDisplay(matrix, display_labels=classes)
-    small = len(classes) > 6
-    display.plot(ax=ax, colorbar=False, values_format=fmt, cmap="Blues",
-                 text_kw={"fontsize": 6 if small else 9})
+    """The matrix as an image, non-zero cells labelled (empty cells stay blank for readability)."""
+    ax.imshow(matrix, cmap="Blues", vmin=0, vmax=matrix.max() or 1.0)
+    size = 6 if len(classes) > 12 else 8
+    dark = matrix > matrix.max() / 2
+    for i, j in zip(*np.nonzero(matrix)):
+        ax.text(j, i, format(matrix[i, j], fmt), ha="center", va="center", fontsize=size,
+                color="white" if dark[i, j] else "black", in_layout=False)
+    ax.set_xticks(range(len(classes)), classes)
+    ax.set_yticks(range(len(classes)), classes)
     ax.set_title(title, fontsize=9)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")

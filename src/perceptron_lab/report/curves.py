@@ -1,9 +1,17 @@
 """Learning curves: every recorded metric per epoch, mean ± std over runs x folds, all splits on one axis."""
 from __future__ import annotations
 
+import numpy as np
+
 from ..experiment.results_dir import RunResults
 from .inputs import mean_std, metric_names, n_replicas, split_names
 from .style import Plot, band, metric_bounds, metric_label, new_figure, split_style
+
+
+def spans_decades(values: np.ndarray, ratio: float = 1e3) -> bool:
+    """Positive values whose finite range covers more than `ratio`: a log axis reads better."""
+    finite = values[np.isfinite(values)]
+    return finite.size > 1 and finite.min() > 0 and finite.max() / finite.min() > ratio
 
 
 def learning_curve(results: RunResults, metric: str) -> Plot:
@@ -19,6 +27,8 @@ def learning_curve(results: RunResults, metric: str) -> Plot:
             continue
         band(ax, rows["epoch"].to_numpy(), rows["mean"].to_numpy(), rows["std"].to_numpy(), split,
              bounds=metric_bounds(metric), **split_style(split, splits))
+    if spans_decades(stats["mean"].to_numpy()):
+        ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric_label(metric))
     ax.set_title(f"{results.name}: {metric_label(metric)} (mean ± std over {n_replicas(results)} replicas)", fontsize=10)
