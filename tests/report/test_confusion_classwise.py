@@ -37,6 +37,9 @@ def test_recorded_epochs_get_their_own_columns(multiclass_run, tmp_path):
     assert titles[:4] == ["epoch 0: mean counts", "epoch 4: mean counts", "epoch 8: mean counts",
                           "epoch 12 (final): mean counts"]
     assert titles[7] == "epoch 12 (final): row-normalized"
+    final = mean_matrix(final_epochs(load_results(multiclass_run).confusion), ["a", "b", "c"])
+    labels = sorted(t.get_text() for t in axes[3].texts)  # only the non-zero cells are labelled
+    assert labels == sorted(format(v, ".3g") for v in final[final > 0])
     for ax in axes:
         assert_labelled(ax)
         assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"]
