@@ -16,6 +16,10 @@ import numpy as np
 from .registry import resolve
 
 
+_EXP_LIMIT = {np.dtype(t).char: float(np.log(np.finfo(t).max)) - 1.0 for t in (np.float16, np.float32, np.float64)}
+"""Largest argument whose exp is finite, per dtype (with a margin)."""
+
+
 def _copy(x: np.ndarray, out: np.ndarray | None) -> np.ndarray:
     if out is None:
         return x.copy()
@@ -105,10 +109,11 @@ class Sigmoid(Activation):
         self.beta = float(beta)
 
     def forward(self, z, out=None):
-        # exp overflows to inf for very negative beta*z; 1 / (1 + inf) = 0 is the right limit.
-        with np.errstate(over="ignore", under="ignore"):
-            out = np.multiply(z, -self.beta, out=out)
-            np.exp(out, out=out)
+        out = np.multiply(z, -self.beta, out=out)
+        # exp(-beta z) would overflow for beta z < -log(max float); clipping there changes
+        # nothing (f is below the smallest normal float either way) and avoids the warning.
+        np.minimum(out, _EXP_LIMIT[out.dtype.char], out=out)
+        np.exp(out, out=out)
         out += 1.0
         return np.reciprocal(out, out=out)
 

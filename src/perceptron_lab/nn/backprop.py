@@ -30,7 +30,7 @@ class _DenseStep:
     h: np.ndarray               # input (R, b, fan_in): x, a previous output, or a dropout output
     h_mat: np.ndarray
     h_t: np.ndarray             # h^T as matrices: (fan_in, b) for R = 1, else (R, fan_in, b)
-    h_col: np.ndarray | None    # (R, fan_in, 1) view of h when b = 1 and R > 1 (outer products)
+    h_row: np.ndarray | None    # (R, fan_in) view of h when b = 1 and R > 1 (outer products)
     a: np.ndarray               # output (R, b, units)
     a_mat: np.ndarray
     delta: np.ndarray           # dL/dz (R, b, units)
@@ -70,6 +70,7 @@ class BatchPass:
         self.network = network
         self.width = width
         self.single = single
+        self.training = training
         self.x = np.zeros((R, width, network.input_dim), dtype)
         self.x_grad = np.zeros_like(self.x) if input_gradient else None
         self.ops: list[_DenseStep | _DropoutStep] = []  # in forward order
@@ -92,9 +93,9 @@ class BatchPass:
             previous = self.dense[-1] if self.dense else None
             back = previous.delta if previous else self.x_grad
             h_t = h[0].T if single else h.swapaxes(1, 2)
-            h_col = h.reshape(R, h.shape[2], 1) if (width == 1 and not single) else None
+            h_row = h[:, 0, :] if (width == 1 and not single) else None
             self.dense.append(_DenseStep(
-                dense_index, layer.activation, h, _mat(h, single), h_t, h_col, a, _mat(a, single), delta, _mat(delta, single),
+                dense_index, layer.activation, h, _mat(h, single), h_t, h_row, a, _mat(a, single), delta, _mat(delta, single),
                 back, None if back is None else _mat(back, single), pending_masks, previous,
                 layer.l1, layer.l2, layer.use_bias,
             ))
@@ -107,7 +108,7 @@ class BatchPass:
     # -------------------------------------------------------------------------------------
     def gather(self, X: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Fill x (R, b, f) with X[rows] for rows (R, b) (no copy of X)."""
-        return np.take(X, rows, axis=0, out=self.x, mode="clip")
+        return X.take(rows, axis=0, out=self.x, mode="clip")
 
     def forward(self, rngs=None, counts=None) -> np.ndarray:
         """Outputs (R, b, out) for the inputs in `x`.
@@ -129,6 +130,30 @@ class BatchPass:
             step.activation.forward(step.a, out=step.a)
         return self.output
 
+    def infer(self, x: np.ndarray, logits: np.ndarray | None = None) -> np.ndarray:
+        """Outputs (R, n, out) for up to `width` rows x, (n, f) shared by every replica or
+        (R, n, f); no dropout. logits: optional (R, n, out) array that receives the output
+        layer's pre-activation. The result is a view into this pass's buffers."""
+        if self.training:
+            raise RuntimeError("infer() needs a pass built with training=False")
+        net = self.network
+        n = x.shape[-2]
+        if self.single:
+            h = x[0] if x.ndim == 3 else x
+        else:  # a broadcast view: numpy's stacked matmul is faster on it than on a 2-D operand
+            h = np.broadcast_to(x, (net.replicas, n, x.shape[-1]))
+        last = self.dense[-1]
+        for step in self.dense:
+            out = step.a[0, :n] if self.single else step.a[:, :n]
+            np.matmul(h, net._kernel_mats[step.index], out=out)
+            if step.use_bias:
+                out += net._bias_mats[step.index]
+            if logits is not None and step is last:
+                np.copyto(logits, out.reshape(logits.shape))
+            step.activation.forward(out, out=out)
+            h = out
+        return last.a[:, :n]
+
     def _draw_mask(self, dropout: _DropoutStep, rngs, counts) -> None:
         keep = 1.0 - dropout.rate
         features = dropout.mask.shape[2]
@@ -149,12 +174,12 @@ class BatchPass:
         loss.delta(last.a, target, scale, last.activation, out=last.delta)
         for step in reversed(self.dense):
             j = step.index
-            if step.h_col is not None:  # b = 1: the product is an outer product
-                np.multiply(step.h_col, step.delta, out=grad_k[j])
+            if step.h_row is not None:  # b = 1: per-replica outer products (einsum beats R tiny GEMMs)
+                np.einsum("ri,ro->rio", step.h_row, step.delta[:, 0, :], out=grad_k[j])
             else:
                 np.matmul(step.h_t, step.delta_mat, out=grad_k[j])
             if step.use_bias:
-                np.sum(step.delta, axis=1, keepdims=True, out=grad_b[j])
+                np.add.reduce(step.delta, axis=1, keepdims=True, out=grad_b[j])
             if step.l2:
                 grad_k[j] += (2.0 * step.l2) * kernels[j]
             if step.l1:

@@ -89,6 +89,7 @@ class Network:
             seeds = [(*base, r) for r in range(replicas)]
 
         self.layers: list[Layer] = layers
+        self._dense: list[Dense] = [layer for layer in layers if isinstance(layer, Dense)]
         self.input_dim = int(input_dim)
         self.replicas = int(replicas)
         self.dtype = np.dtype(dtype)
@@ -101,7 +102,7 @@ class Network:
     # -- parameters ------------------------------------------------------------------------
     @property
     def dense_layers(self) -> list[Dense]:
-        return [layer for layer in self.layers if isinstance(layer, Dense)]
+        return self._dense
 
     @property
     def output_dim(self) -> int:
@@ -233,24 +234,27 @@ class Network:
 
     def predict(self, X, batch_size: int | None = None, return_logits: bool = False):
         """Outputs (R, n, out) without dropout, computed `batch_size` rows at a time
-        (default: chunks of about 4M activations); with return_logits also the output
-        layer's pre-activation (R, n, out)."""
+        (default: chunks of about 4M activations) in reused buffers; with return_logits also
+        the output layer's pre-activation (R, n, out)."""
         X = self._as_input(X)
         n = X.shape[-2]
-        if batch_size is None:
-            widest = max(self.input_dim, *(layer.units for layer in self.dense_layers))
-            batch_size = max(1, _CHUNK_ELEMENTS // (self.replicas * widest))
+        batch_size = min(n, batch_size or self.chunk_rows())
         out = np.empty((self.replicas, n, self.output_dim), self.dtype)
         logits = np.empty_like(out) if return_logits else None
-        with np.errstate(over="ignore", invalid="ignore"):
+        if n == 0:
+            return (out, logits) if return_logits else out
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             for start in range(0, n, batch_size):
                 rows = slice(start, start + batch_size)
-                result = self._forward(X[..., rows, :], False, return_logits)
-                if return_logits:
-                    out[:, rows], logits[:, rows] = result
-                else:
-                    out[:, rows] = result
+                chunk = X[..., rows, :]
+                batch = self.batch_pass(batch_size, training=False)
+                out[:, rows] = batch.infer(chunk, None if logits is None else logits[:, rows])
         return (out, logits) if return_logits else out
+
+    def chunk_rows(self) -> int:
+        """Rows per chunk in predict: about 4M activations (16 MiB in float32) per layer."""
+        widest = max(self.input_dim, *(layer.units for layer in self._dense))
+        return max(1, _CHUNK_ELEMENTS // (self.replicas * widest))
 
     __call__ = predict
 

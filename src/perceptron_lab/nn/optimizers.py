@@ -42,7 +42,6 @@ class Optimizer:
         self.weight_decay = float(weight_decay)
         self.l1 = float(l1)
         self._states: list[np.ndarray] = []
-        self._steps: np.ndarray | None = None
         self._scratch: np.ndarray | None = None
         self._decay_columns: list[slice] = [slice(None)]
 
@@ -55,14 +54,19 @@ class Optimizer:
         """
         self._states = [np.zeros_like(params) for _ in range(self.n_states)]
         self._scratch = np.empty_like(params) if self.n_states else None
-        self._steps = np.zeros(params.shape[0], dtype=np.int64)
-        self._uniform_steps = True
+        # Replica r has taken _base[r] + _shared steps; _shared counts the steps all replicas took.
+        self._base = np.zeros(params.shape[0], dtype=np.int64)
+        self._shared = 0
+        self._uniform = True
+        self._shape = params.shape
         self._decay_columns = [slice(None)] if decay_columns is None else list(decay_columns)
+
+    _shape = None
 
     @property
     def steps(self) -> np.ndarray:
         """(R,) updates taken by each replica."""
-        return np.zeros(0, np.int64) if self._steps is None else self._steps.copy()
+        return np.zeros(0, np.int64) if self._shape is None else self._base + self._shared
 
     # -- the update ------------------------------------------------------------------------
     def step(self, params: np.ndarray, grads: np.ndarray, active: np.ndarray | None = None) -> None:
@@ -70,14 +74,12 @@ class Optimizer:
 
         active: (R,) bool, the replicas that update; None = all.
         """
-        if self._steps is None or self._steps.shape[0] != params.shape[0] or (
-            self._states and self._states[0].shape != params.shape
-        ):
+        if params.shape != self._shape:
             self.prepare(params)
         if self.weight_decay or self.l1:
             self._add_penalties(params, grads)
         if active is None:
-            self._steps += 1
+            self._shared += 1
             self._update(params, grads, self._step_number())
             return
         idle = ~np.asarray(active, dtype=bool)
@@ -85,19 +87,18 @@ class Optimizer:
             return
         kept = [params, *self._states]
         saved = [array[idle] for array in kept]
-        self._steps += active
-        self._uniform_steps = bool((self._steps == self._steps[0]).all())
+        self._base += active
+        self._uniform = bool((self._base == self._base[0]).all())
         self._update(params, grads, self._step_number())
         for array, rows in zip(kept, saved):
             array[idle] = rows
 
-    _uniform_steps = True
-
     def _step_number(self):
-        """The step number t: an int when every replica is at the same step, else (R, 1) floats."""
-        if self._uniform_steps:
-            return int(self._steps[0])
-        return np.maximum(self._steps, 1)[:, None].astype(np.float64)
+        """The step number t: an int when every replica is at the same step, else (R, 1) floats
+        (at least 1, for the replicas that sit this step out)."""
+        if self._uniform:
+            return int(self._base[0]) + self._shared
+        return np.maximum(self._base + self._shared, 1)[:, None].astype(np.float64)
 
     def _add_penalties(self, params, grads) -> None:
         for columns in self._decay_columns:
@@ -127,7 +128,7 @@ class Optimizer:
 
     def __getstate__(self):
         state = dict(self.__dict__)
-        state.update(_states=[], _steps=None, _scratch=None)  # a copy starts fresh
+        state.update(_states=[], _scratch=None, _shape=None)  # a copy starts fresh
         return state
 
 

@@ -48,8 +48,8 @@ class BatchSchedule:
         self.n_steps = -(-largest // self.batch_size)
         self.uneven = bool((self.sizes != largest).any())
         self.steps = self._plan(per_sample_mean, np.dtype(dtype))
-        if not self.uneven and not shuffle:
-            self._fixed = np.stack(self.index)
+        if not self.uneven:
+            self._stacked = self._fixed = np.stack(self.index)
 
     def _plan(self, per_sample_mean: bool, dtype) -> list[Step]:
         B, R = self.batch_size, len(self.sizes)
@@ -71,15 +71,19 @@ class BatchSchedule:
         return steps
 
     def order(self) -> np.ndarray:
-        """(R, S*B) rows of X in this epoch's order (padded with each replica's first row)."""
+        """(R, S*B) rows of X in this epoch's order (padded with each replica's first row).
+
+        Replica r's order sorts its rows by keys rng_r.random(n_r).
+        """
         if not self.uneven and not self.shuffle:
             return self._fixed
         if not self.uneven:
-            return np.stack([rows[rng.permutation(len(rows))] for rows, rng in zip(self.index, self.rngs)])
+            keys = np.stack([rng.random(len(rows)) for rows, rng in zip(self.index, self.rngs)])
+            return np.take_along_axis(self._stacked, keys.argsort(axis=1), axis=1)
         order = np.empty((len(self.index), self.n_steps * self.batch_size), dtype=np.intp)
         for r, (rows, rng) in enumerate(zip(self.index, self.rngs)):
             n = len(rows)
-            order[r, :n] = rows[rng.permutation(n)] if self.shuffle else rows
+            order[r, :n] = rows[rng.random(n).argsort()] if self.shuffle else rows
             order[r, n:] = rows[0]
         return order
 

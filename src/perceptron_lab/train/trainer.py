@@ -141,6 +141,7 @@ class Trainer:
         run = _Run(self, network, splits, schedule)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             run.train()
+        network._passes.clear()  # free the batch buffers
         history = run.history()
         history.wall_time_s = time.perf_counter() - started
         return history
@@ -186,7 +187,7 @@ class _Run:
                 batch = network.batch_pass(width)
                 if width not in targets:
                     targets[width] = np.empty((network.replicas, width, Y.shape[1]), network.dtype)
-                target = np.take(Y, rows, axis=0, out=targets[width], mode="clip")
+                target = Y.take(rows, axis=0, out=targets[width], mode="clip")
                 batch.gather(X, rows)
                 batch.forward(rngs, step.counts)
                 batch.backward(target, step.scale, loss)
@@ -241,13 +242,12 @@ class _Run:
             return (np.take_along_axis(outputs, pick, axis=1),
                     None if logits is None else np.take_along_axis(logits, pick, axis=1))
         R, m = split.index.shape
-        widest = max(network.input_dim, *(layer.units for layer in network.dense_layers))
-        chunk = max(1, (1 << 22) // (R * widest))
+        chunk = network.chunk_rows()
         outputs = np.empty((R, m, network.output_dim), network.dtype)
         logits = np.empty_like(outputs) if self.needs_logits else None
         for start in range(0, m, chunk):
             cols = slice(start, start + chunk)
-            result = network.predict(split.X[split.index[:, cols]], return_logits=self.needs_logits)
+            result = network.predict(split.X[split.index[:, cols]], batch_size=chunk, return_logits=self.needs_logits)
             if self.needs_logits:
                 outputs[:, cols], logits[:, cols] = result
             else:
@@ -257,7 +257,8 @@ class _Run:
     def _check(self, epoch: int, logs: dict) -> None:
         """Divergence, then early stopping, for the replicas still training."""
         params = self.network._params
-        finite = np.isfinite(logs["train"]["loss"]) & np.isfinite(params).all(axis=1)
+        # A sum over a replica's parameters is finite only if every one of them is.
+        finite = np.isfinite(logs["train"]["loss"]) & np.isfinite(np.add.reduce(params, axis=1))
         diverged = self.active & ~finite
         self._stop(diverged, epoch, "diverged")
         if self.tracker is not None:
