@@ -4,6 +4,7 @@
       sweep.json     the plan: base config, grid, and per point its name, parameters, config hash
       config.yaml    the base config every point starts from (without its sweep block)
       sweep.csv      one row per finished point (columns in docs/results-format.md)
+      plots/         the sweep figure (report.plot_sweep)
       <point name>/  an ordinary run directory per point, named by its parameters (grid.py)
 
 Points run where an executor puts them (executors.py); their results come back as data and only
@@ -34,7 +35,6 @@ from .runner import ExperimentResult, execute_experiment
 
 PLAN_FILE = "sweep.json"
 TABLE_FILE = "sweep.csv"
-STATUSES = ("ok", "diverged", "failed")
 SweepProgress = Callable[[int, int], None]
 """progress(points_done, points_total)."""
 
@@ -289,6 +289,36 @@ def _record(outcome: TaskResult, point: Point, name: str, run_dir: Path, command
     return point_row(point, name, run_dir)
 
 
+def _open_sweep_dir(plan: dict, root: Path, resume: str | Path | None) -> Path:
+    """A new sweep directory under root/<name>/, or the `resume` one after checking its plan."""
+    if resume is None:
+        sweep_dir = new_sweep_dir(root, plan["name"])
+    else:
+        sweep_dir = Path(resume)
+        stored = read_plan(sweep_dir)
+        check_resumable(sweep_dir, plan, stored)
+        plan["created"] = stored.get("created", plan["created"])
+    write_plan(sweep_dir, plan)
+    return sweep_dir
+
+
+def _kept_points(sweep_dir: Path, points: list[Point], names: list[str]) -> tuple[dict[int, dict], list[int]]:
+    """sweep.csv rows of the points already complete, and the indices of the points to run.
+
+    Leftovers of incomplete points are removed.
+    """
+    rows: dict[int, dict[str, Any]] = {}
+    todo: list[int] = []
+    for i, name in enumerate(names):
+        run_dir = sweep_dir / name
+        if is_run_dir(run_dir):
+            rows[i] = point_row(points[i], name, run_dir)
+        else:
+            _clear_leftovers(run_dir)
+            todo.append(i)
+    return rows, todo
+
+
 def run_sweep(
     config: ExperimentConfig,
     points: list[Point],
@@ -317,30 +347,13 @@ def run_sweep(
     plan = make_plan(config, points, names, configs)
     plots = config.output.plots if plots is None else plots
 
-    if resume is not None:
-        sweep_dir = Path(resume)
-        stored = read_plan(sweep_dir)
-        check_resumable(sweep_dir, plan, stored)
-        plan["created"] = stored.get("created", plan["created"])
     executor = make_executor(backend, jobs, address)
     try:
-        if resume is None:
-            sweep_dir = new_sweep_dir(Path(out_root or config.output.dir), config.name)
-        write_plan(sweep_dir, plan)
-
-        rows: dict[int, dict[str, Any]] = {}
-        todo: list[int] = []
-        for i, name in enumerate(names):
-            run_dir = sweep_dir / name
-            if is_run_dir(run_dir):
-                rows[i] = point_row(points[i], name, run_dir)
-            else:
-                _clear_leftovers(run_dir)
-                todo.append(i)
+        sweep_dir = _open_sweep_dir(plan, Path(out_root or config.output.dir), resume)
+        rows, todo = _kept_points(sweep_dir, points, names)
         write_table(sweep_dir, rows)
         if progress is not None:
             progress(len(rows), len(points))
-
         try:
             for outcome in executor.map(execute_point, [configs[i] for i in todo]):
                 i = todo[outcome.index]
