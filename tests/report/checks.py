@@ -6,7 +6,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from perceptron_lab.experiment import load_results  # noqa: F401  (re-exported for the tests)
 
 
 def assert_labelled(ax) -> None:

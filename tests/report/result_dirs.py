@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import sklearn
 import yaml
 from sklearn.metrics import (accuracy_score, confusion_matrix, mean_absolute_error, mean_squared_error,
                              precision_recall_fscore_support, r2_score)
@@ -136,6 +137,11 @@ def forward(spec: Spec, X: np.ndarray, state) -> np.ndarray:
 
 def metrics(spec: Spec, y: np.ndarray, outputs: np.ndarray) -> dict[str, float]:
     """The metric columns of epochs.csv for one replica, split and epoch."""
+    with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):  # many small calls
+        return _metrics(spec, y, outputs)
+
+
+def _metrics(spec: Spec, y: np.ndarray, outputs: np.ndarray) -> dict[str, float]:
     T = encode(spec, y)
     sse = float(((outputs - T) ** 2).sum())
     if spec.task == "regression":

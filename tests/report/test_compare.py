@@ -9,8 +9,9 @@ import pytest
 from perceptron_lab.errors import UserError
 from perceptron_lab.report import build_report, comparison_figure, comparison_table, differing_keys, flatten
 from perceptron_lab.report.compare import choose_metric_split, resolve_run_dir, run_labels
+from perceptron_lab.experiment import load_results
 
-from .checks import assert_image, assert_labelled, load_results
+from .checks import assert_image, assert_labelled
 
 LR_001 = "optimizer.learning_rate-0.01__batch_size-4"
 LR_01 = "optimizer.learning_rate-0.1__batch_size-16"

@@ -5,8 +5,9 @@ from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from perceptron_lab.report import classwise_figures, confusion_figures, per_class_scores
 from perceptron_lab.report.confusion import final_epochs, mean_matrix, row_normalized
+from perceptron_lab.experiment import load_results
 
-from .checks import assert_image, assert_labelled, load_results
+from .checks import assert_image, assert_labelled
 
 
 def sklearn_matrices(run_dir, classes):

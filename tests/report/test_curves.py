@@ -2,8 +2,9 @@
 import numpy as np
 import pandas as pd
 from perceptron_lab.report import learning_curves
+from perceptron_lab.experiment import load_results
 
-from .checks import assert_image, assert_labelled, load_results
+from .checks import assert_image, assert_labelled
 
 
 def test_one_labelled_curve_per_recorded_metric(binary_run, tmp_path):

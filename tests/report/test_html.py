@@ -8,8 +8,9 @@ from html.parser import HTMLParser
 import pytest
 
 from perceptron_lab.report import build_report, plot_run
+from perceptron_lab.experiment import load_results
 
-from .checks import assert_image, load_results
+from .checks import assert_image
 
 
 class Resources(HTMLParser):

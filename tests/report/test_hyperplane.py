@@ -7,8 +7,9 @@ from PIL import Image
 
 from perceptron_lab.report import chosen_frames, hyperplane_animation, hyperplane_grid, hyperplane_plots
 from perceptron_lab.report.hyperplane import MAX_FRAMES, line_through
+from perceptron_lab.experiment import load_results
 
-from .checks import assert_image, assert_labelled, load_results
+from .checks import assert_image, assert_labelled
 
 
 def test_chosen_frames_listed_or_evenly_spread():

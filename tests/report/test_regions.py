@@ -5,8 +5,9 @@ import pandas as pd
 from perceptron_lab.nn import load_model
 from perceptron_lab.report import region_plots
 from perceptron_lab.report.regions import output_threshold, predict_classes
+from perceptron_lab.experiment import load_results
 
-from .checks import assert_image, assert_labelled, load_results
+from .checks import assert_image, assert_labelled
 
 
 def test_threshold_is_the_middle_of_the_output_range():

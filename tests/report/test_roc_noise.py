@@ -7,8 +7,9 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from perceptron_lab.report import noise_plots, noise_table, roc_plots
 from perceptron_lab.report.roc import replica_curves
+from perceptron_lab.experiment import load_results
 
-from .checks import assert_image, assert_labelled, load_results
+from .checks import assert_image, assert_labelled
 
 
 def test_roc_auc_matches_sklearn(binary_run, tmp_path):
