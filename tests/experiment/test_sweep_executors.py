@@ -7,6 +7,7 @@ import pytest
 from perceptron_lab.errors import UserError
 from perceptron_lab.experiment.executors import (
     JoblibExecutor,
+    cap_blas_threads,
     SerialExecutor,
     make_executor,
     threads_per_worker,
@@ -45,6 +46,18 @@ def test_joblib_executor_runs_tasks_in_other_processes_with_capped_blas_threads(
         assert pid != os.getpid()
         assert pools and max(pools) <= executor.threads
     assert executor.threads == threads_per_worker(2)
+
+
+def test_cap_blas_threads_lowers_pools_but_never_raises_them():
+    import numpy  # noqa: F401
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    with threadpool_limits(limits=1):
+        assert cap_blas_threads(4) == 1
+        assert {pool["num_threads"] for pool in threadpool_info()} == {1}
+    with threadpool_limits(limits=2):
+        assert cap_blas_threads(1) == 1
+        assert {pool["num_threads"] for pool in threadpool_info()} == {1}
 
 
 def test_make_executor_picks_the_backend_and_rejects_bad_arguments():

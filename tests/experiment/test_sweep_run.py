@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from perceptron_lab.cli import app
 from perceptron_lab.config import build_config
 from perceptron_lab.experiment import execute_experiment, is_run_dir
+from perceptron_lab.experiment.executors import threads_per_worker
 from perceptron_lab.experiment.grid import point_names
 from perceptron_lab.experiment.sweep import final_metrics, run_sweep, sweep_points
 
@@ -67,10 +68,41 @@ def test_parallel_jobs_write_the_same_sweep_csv(config, points, serial_sweep, tm
     assert all(is_run_dir(parallel / name) for name in point_names(points))
 
 
-def test_a_dask_cluster_writes_the_same_sweep_csv(config, points, serial_sweep, tmp_path):
+@pytest.fixture(scope="module")
+def cluster():
+    """A real two-worker Dask cluster in local processes."""
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        on_dask = run_sweep(config, points, out_root=tmp_path, backend="dask", address=cluster.scheduler_address)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local:
+        yield local
+
+
+def worker_facts(task):
+    """(task, worker pid, largest BLAS/OpenMP pool) as seen inside a Dask task."""
+    import os
+
+    import numpy  # noqa: F401
+    from threadpoolctl import threadpool_info
+
+    return task, os.getpid(), max(pool["num_threads"] for pool in threadpool_info())
+
+
+def test_dask_executor_runs_every_task_on_the_workers_with_capped_blas_threads(cluster):
+    import os
+
+    from perceptron_lab.experiment.executors import DaskExecutor
+
+    executor = DaskExecutor(cluster.scheduler_address)
+    try:
+        results = list(executor.map(worker_facts, ["a", "b", "c"]))
+    finally:
+        executor.close()
+    assert sorted((r.index, r.value[0]) for r in results) == [(0, "a"), (1, "b"), (2, "c")]
+    assert all(r.error is None and r.value[1] != os.getpid() for r in results)
+    assert max(r.value[2] for r in results) <= threads_per_worker(1)
+
+
+def test_a_dask_cluster_writes_the_same_sweep_csv(config, points, serial_sweep, cluster, tmp_path):
+    on_dask = run_sweep(config, points, out_root=tmp_path, backend="dask", address=cluster.scheduler_address)
     pd.testing.assert_frame_equal(numbers(on_dask), numbers(serial_sweep))
     for name in point_names(points):
         local = pd.read_csv(serial_sweep / name / "epochs.csv")
