@@ -138,3 +138,17 @@ def test_max_replicas_chunks_give_the_same_numbers():
     whole = execute_experiment(build_config({**IRIS, "epochs": 4, "dtype": "float64"}))
     chunked = execute_experiment(build_config({**IRIS, "epochs": 4, "dtype": "float64", "max_replicas": 4}))
     pd.testing.assert_frame_equal(whole.epochs, chunked.epochs, rtol=1e-9)
+
+
+def test_a_failing_figure_keeps_the_trained_results(tmp_path, monkeypatch):
+    import perceptron_lab.report as report
+
+    def broken_plot_run(*args, **kwargs):
+        raise RuntimeError("no fonts")
+
+    monkeypatch.setattr(report, "plot_run", broken_plot_run)
+    with pytest.warns(UserWarning, match="no fonts"):
+        run_dir = run_experiment(build_config({**IRIS, "epochs": 1, "output": {"plots": True}}), out_root=tmp_path)
+    results = load_results(run_dir)
+    assert results.manifest["plot_error"] == "RuntimeError: no fonts"
+    assert len(results.epochs) > 0

@@ -121,3 +121,4 @@ def test_specs_and_configs():
         get_optimizer({"name": "sgd", "learning_rate": 0})
     with pytest.raises(UserError, match="unknown optimizer"):
         get_optimizer("adagrad")
+

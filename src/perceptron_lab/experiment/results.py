@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import sys
+import warnings
 from datetime import datetime
 from pathlib import Path
 
@@ -35,6 +36,18 @@ def _write_models(result: ExperimentResult, models_dir: Path, dill: bool) -> Non
 
             with open(stem.with_suffix(".dill"), "wb") as handle:
                 dill_module.dump(network, handle)
+
+
+def _draw_plots(run_dir: Path, manifest: dict) -> None:
+    """Draw the run's essential figures; a figure that fails costs a warning, not the results."""
+    from ..report import plot_run
+
+    try:
+        plot_run(run_dir, run_dir / "plots", essential=True)
+    except Exception as error:  # noqa: BLE001 - the trained results matter more than a figure
+        manifest["plot_error"] = f"{type(error).__name__}: {error}"
+        (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        warnings.warn(f"plots were not drawn ({manifest['plot_error']}); `lab report` can retry", stacklevel=3)
 
 
 def write_run_dir(
@@ -79,9 +92,7 @@ def write_run_dir(
         }
         (partial / "manifest.json").write_text(json.dumps(manifest, indent=2))
         if output.plots if plots is None else plots:
-            from ..report import plot_run
-
-            plot_run(partial, partial / "plots")
+            _draw_plots(partial, manifest)
         # The rename is the commit: only a whole directory ever carries the final name.
         os.replace(partial, directory)
     except BaseException:

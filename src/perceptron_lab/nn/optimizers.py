@@ -80,7 +80,7 @@ class Optimizer:
             self._add_penalties(params, grads)
         if active is None:
             self._shared += 1
-            self._update(params, grads, self._step_number())
+            self._update(params, grads, self._states, self._scratch, self._step_number())
             return
         idle = ~np.asarray(active, dtype=bool)
         if idle.all():
@@ -89,7 +89,7 @@ class Optimizer:
         saved = [array[idle] for array in kept]
         self._base += active
         self._uniform = bool((self._base == self._base[0]).all())
-        self._update(params, grads, self._step_number())
+        self._update(params, grads, self._states, self._scratch, self._step_number())
         for array, rows in zip(kept, saved):
             array[idle] = rows
 
@@ -108,8 +108,9 @@ class Optimizer:
             if self.l1:
                 g += self.l1 * np.sign(w)
 
-    def _update(self, w: np.ndarray, g: np.ndarray, t) -> None:
-        """In-place update of w given g; t is the step number (int, or (R, 1) per replica)."""
+    def _update(self, w: np.ndarray, g: np.ndarray, states: list[np.ndarray], tmp: np.ndarray | None, t) -> None:
+        """In-place update of w (and its `states`) given g, for any block of columns; tmp is
+        scratch of the same shape; t is the step number (int, or (R, 1) per replica)."""
         raise NotImplementedError
 
     # -- description -----------------------------------------------------------------------
@@ -137,7 +138,7 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def _update(self, w, g, t):
+    def _update(self, w, g, states, tmp, t):
         g *= self.learning_rate
         w -= g
 
@@ -157,8 +158,8 @@ class Momentum(Optimizer):
     def _params(self):
         return {"momentum": self.momentum}
 
-    def _update(self, w, g, t):
-        (v,) = self._states
+    def _update(self, w, g, states, tmp, t):
+        (v,) = states
         g *= self.learning_rate
         v *= self.momentum
         v -= g
@@ -170,13 +171,13 @@ class Nesterov(Momentum):
 
     name = "nesterov"
 
-    def _update(self, w, g, t):
-        (v,) = self._states
+    def _update(self, w, g, states, tmp, t):
+        (v,) = states
         g *= self.learning_rate
         v *= self.momentum
         v -= g
-        np.multiply(v, self.momentum, out=self._scratch)
-        w += self._scratch
+        np.multiply(v, self.momentum, out=tmp)
+        w += tmp
         w -= g
 
 
@@ -195,9 +196,8 @@ class RMSprop(Optimizer):
     def _params(self):
         return {"rho": self.rho, "eps": self.eps}
 
-    def _update(self, w, g, t):
-        (s,) = self._states
-        tmp = self._scratch
+    def _update(self, w, g, states, tmp, t):
+        (s,) = states
         # s <- rho (s - g^2) + g^2 = rho s + (1 - rho) g^2
         np.multiply(g, g, out=tmp)
         s -= tmp
@@ -233,9 +233,8 @@ class Adam(Optimizer):
     def _params(self):
         return {"beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
 
-    def _update(self, w, g, t):
-        m, v = self._states
-        tmp = self._scratch
+    def _update(self, w, g, states, tmp, t):
+        m, v = states
         b1, b2 = self.beta1, self.beta2
         # m <- b1 (m - g) + g = b1 m + (1 - b1) g;  v likewise with g^2
         m -= g

@@ -59,12 +59,22 @@ def _save(plots: list[Plot], out_dir: Path, fmt: str, prefix: str = "") -> list[
     return saved
 
 
-def plot_run(run_dir: str | Path, out_dir: str | Path | None = None, fmt: str = "png") -> list[Path]:
-    """Draw every single-run figure of `run_dir` into `out_dir` (default run_dir/plots); returns the files."""
+def essential_plots(results: RunResults) -> list[Plot]:
+    """The figures `lab run` draws at once: learning curves, confusion matrices, hyperplanes."""
+    return [*learning_curves(results), *confusion_figures(results), *hyperplane_plots(results)]
+
+
+def plot_run(run_dir: str | Path, out_dir: str | Path | None = None, fmt: str = "png", essential: bool = False) -> list[Path]:
+    """Draw the single-run figures of `run_dir` into `out_dir` (default run_dir/plots); returns the files.
+
+    essential: only learning curves, confusion matrices and hyperplanes (what `lab run` draws);
+    `lab report` draws everything.
+    """
     check_format(fmt)
     results = load_results(run_dir)
     out = Path(out_dir) if out_dir is not None else results.path / "plots"
-    return [path for _, path in _save(run_plots(results), out, fmt)]
+    plots = essential_plots(results) if essential else run_plots(results)
+    return [path for _, path in _save(plots, out, fmt)]
 
 
 def plot_sweep(sweep_dir: str | Path, out_dir: str | Path | None = None, fmt: str = "png",
