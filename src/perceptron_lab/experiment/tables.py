@@ -130,10 +130,12 @@ def confusion_table(outcome, coding, classes: list[str]) -> pd.DataFrame:
 
 
 def predictions_table(outcome, coding, classes: list[str] | None, n_features: int) -> pd.DataFrame:
-    """Final outputs on the train and clean test rows of every replica."""
+    """Final outputs on the clean test rows of every replica, and on its train rows for data of
+    at most 3 features (plots draw them) or when there is no test split."""
     targets_prep = outcome.evaluator.prep.targets
     frames = []
-    for split_name in ("train", "test"):
+    with_train = n_features <= 3 or "test" not in outcome.splits
+    for split_name in ("train", "test") if with_train else ("test",):
         if split_name not in outcome.splits:
             continue
         split = outcome.splits[split_name]
