@@ -1,7 +1,9 @@
 """Activation functions, each with its derivative written beside it.
 
 Every activation works on arrays of any shape whose last axis is the feature axis, e.g.
-(R, batch, units). `forward(z, out=None)` returns a = f(z); `backward(grad, a, out=None)`
+(R, batch, units). forward may overflow internally where the limit is still exact (the
+sigmoid's exp(-z) = inf gives 0); `act(z)` silences that warning, and so do Network and
+Trainer around their passes. `forward(z, out=None)` returns a = f(z); `backward(grad, a, out=None)`
 returns dL/dz = dL/da * f'(z), with f' written through the output a = f(z) (every derivative
 here can be, so a layer keeps only its outputs). `out=z` / `out=grad` work in place.
 
@@ -14,10 +16,6 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .registry import resolve
-
-
-_EXP_LIMIT = {np.dtype(t).char: float(np.log(np.finfo(t).max)) - 1.0 for t in (np.float16, np.float32, np.float64)}
-"""Largest argument whose exp is finite, per dtype (with a margin)."""
 
 
 def _copy(x: np.ndarray, out: np.ndarray | None) -> np.ndarray:
@@ -39,7 +37,9 @@ class Activation:
         raise NotImplementedError
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
-        return self.forward(np.asarray(z))
+        """f(z) as a new array (overflow inside, as in exp(-z) of a saturated sigmoid, is silent)."""
+        with np.errstate(over="ignore", under="ignore"):
+            return self.forward(np.asarray(z))
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name}
@@ -109,13 +109,12 @@ class Sigmoid(Activation):
         self.beta = float(beta)
 
     def forward(self, z, out=None):
+        # exp(-beta z) overflows to inf for very negative z and 1 / (1 + inf) = 0 is the right
+        # limit; __call__, Network and Trainer silence the overflow warning.
         out = np.multiply(z, -self.beta, out=out)
-        # exp(-beta z) would overflow for beta z < -log(max float); clipping there changes
-        # nothing (f is below the smallest normal float either way) and avoids the warning.
-        np.minimum(out, _EXP_LIMIT[out.dtype.char], out=out)
         np.exp(out, out=out)
         out += 1.0
-        return np.reciprocal(out, out=out)
+        return np.divide(1.0, out, out=out)
 
     def backward(self, grad, a, out=None):
         out = np.multiply(grad, a, out=out)

@@ -1,0 +1,120 @@
+"""Engine benchmark 1: one epoch of a 784-256-128-64-10 network on MNIST-shaped data.
+
+    python benchmarks/engine_mnist.py [--batches 32 128] [--repeat 1] [--samples 60000]
+
+Synthetic data shaped like MNIST (60000 x 784 float32 in [0, 1), 10 random classes). Both sides
+train the same network (sigmoid hidden layers, softmax output with cross-entropy, Adam
+lr 1e-3, betas 0.9/0.999, eps 1e-8, no L2) for one epoch with the same batch size:
+- sklearn: MLPClassifier(activation="logistic", solver="adam", alpha=0, max_iter=1).fit(X, y)
+- ours: Trainer(...).fit(network, X, Y), which also evaluates the training set before and
+  after the epoch (two extra forward passes over the 60000 rows, included in its time).
+Printed in one run: both times and their ratio; our training GFLOP/s (the epoch's matmul
+FLOPs over the fit time less the two evaluation passes, timed separately) against a plain
+np.matmul loop of exactly the same shapes. With --repeat N each timing is the fastest of N.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier
+
+from perceptron_lab.nn import Dense, Network
+from perceptron_lab.train import Trainer
+
+SIZES = (784, 256, 128, 64, 10)
+
+
+def make_data(n: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, SIZES[0]), dtype=np.float32)
+    y = rng.integers(0, SIZES[-1], n)
+    return X, y, np.eye(SIZES[-1], dtype=np.float32)[y]
+
+
+def time_sklearn(X, y, batch: int) -> float:
+    clf = MLPClassifier(hidden_layer_sizes=SIZES[1:-1], activation="logistic", solver="adam", alpha=0.0,
+                        batch_size=batch, learning_rate_init=1e-3, max_iter=1, shuffle=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        started = time.perf_counter()
+        clf.fit(X, y)
+        elapsed = time.perf_counter() - started
+    assert clf.coefs_[0].dtype == np.float32
+    return elapsed
+
+
+def time_ours(X, Y, batch: int) -> tuple[float, float]:
+    """(fit seconds, seconds of one evaluation pass over X)."""
+    network = Network([Dense(n, "sigmoid") for n in SIZES[1:-1]] + [Dense(SIZES[-1], "softmax")],
+                      input_dim=SIZES[0], seed=0)
+    trainer = Trainer(loss="categorical_crossentropy", optimizer={"name": "adam", "learning_rate": 1e-3},
+                      epochs=1, batch_size=batch)
+    started = time.perf_counter()
+    history = trainer.fit(network, X, Y)
+    elapsed = time.perf_counter() - started
+    assert np.isfinite(history.logs["train"]["loss"]).all()
+    started = time.perf_counter()
+    network.predict(X, return_logits=True)
+    return elapsed, time.perf_counter() - started
+
+
+def training_flops(n: int, batch: int) -> float:
+    """Matmul FLOPs of one epoch: forward, weight gradients, input gradients past layer 0."""
+    pairs = list(zip(SIZES[:-1], SIZES[1:]))
+    per_row = sum(2 * fi * fo for fi, fo in pairs)  # forward
+    per_row += sum(2 * fi * fo for fi, fo in pairs)  # dL/dW
+    per_row += sum(2 * fi * fo for fi, fo in pairs[1:])  # dL/dh
+    return float(per_row) * n
+
+
+def time_plain_matmul(n: int, batch: int) -> float:
+    """The same GEMMs as one training epoch, with preallocated outputs and nothing else."""
+    rng = np.random.default_rng(1)
+    kernels = [rng.standard_normal((fi, fo), dtype=np.float32) * 0.05 for fi, fo in zip(SIZES[:-1], SIZES[1:])]
+    grads = [np.empty_like(k) for k in kernels]
+    widths = [batch] * (n // batch) + ([n % batch] if n % batch else [])
+    buffers = {}
+    for b in set(widths):
+        acts = [rng.random((b, s), dtype=np.float32) for s in SIZES]
+        deltas = [rng.standard_normal((b, s), dtype=np.float32) for s in SIZES]
+        buffers[b] = (acts, deltas)
+    started = time.perf_counter()
+    for b in widths:
+        acts, deltas = buffers[b]
+        for i, k in enumerate(kernels):
+            np.matmul(acts[i], k, out=acts[i + 1])
+        for i in range(len(kernels) - 1, -1, -1):
+            np.matmul(acts[i].T, deltas[i + 1], out=grads[i])
+            if i > 0:
+                np.matmul(deltas[i + 1], kernels[i].T, out=deltas[i])
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batches", type=int, nargs="+", default=[32, 128])
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--samples", type=int, default=60000)
+    args = parser.parse_args()
+    X, y, Y = make_data(args.samples)
+    print(f"784-256-128-64-10 sigmoid + softmax/cross-entropy, Adam 1e-3, 1 epoch, {args.samples} x 784 float32")
+    for batch in args.batches:
+        sk = min(time_sklearn(X, y, batch) for _ in range(args.repeat))
+        ours_runs = [time_ours(X, Y, batch) for _ in range(args.repeat)]
+        fit, evaluation = min(ours_runs)
+        plain = min(time_plain_matmul(args.samples, batch) for _ in range(args.repeat))
+        flops = training_flops(args.samples, batch)
+        train_only = fit - 2 * evaluation
+        ours_gflops, plain_gflops = flops / train_only / 1e9, flops / plain / 1e9
+        print(f"batch {batch:4d}: sklearn {sk:7.3f} s | ours {fit:7.3f} s (2 evaluation passes {2 * evaluation:.3f} s) "
+              f"| ours/sklearn {fit / sk:.3f}")
+        print(f"            training GFLOP/s: ours {ours_gflops:6.1f} | plain np.matmul {plain_gflops:6.1f} "
+              f"| ours/plain {ours_gflops / plain_gflops:.0%}")
+
+
+if __name__ == "__main__":
+    main()
