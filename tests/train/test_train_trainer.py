@@ -201,3 +201,10 @@ def test_bad_inputs():
         Trainer(early_stopping=EarlyStopping()).fit(net, X, Y_REG)
     with pytest.raises(ValueError, match="batch_size"):
         Trainer(batch_size=0)
+
+
+def test_record_weights_true_records_evaluated_epochs_only():
+    history = Trainer(loss="sse", optimizer="sgd", epochs=5, batch_size=4, eval_every=2, record_weights=True).fit(
+        _net([(0, 0)]), X, Y_REG)
+    assert history.weights_epochs == history.epochs == [0, 2, 4, 5]
+    assert all(len(w) == 6 and w[0].shape == (1, 3, 5) for w in history.weights)

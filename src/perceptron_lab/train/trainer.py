@@ -29,16 +29,22 @@ Callback = Callable[[int, dict, np.ndarray], None]
 
 @dataclass
 class _Split:
-    """An evaluation split: X (n, f), per-replica rows `index` (R, m) padded, `mask` (R, m),
-    targets Y[index] (R, m, out). shared: forward every row once for all replicas and pick."""
+    """An evaluation split: X (n, f), Y (n, out), per-replica rows `index` (R, m) padded with
+    row 0 and `mask` (R, m) marking the real ones. identity: every replica uses all rows in
+    order; shared: forward every row once for all replicas, then pick each replica's rows."""
 
     X: np.ndarray
     Y: np.ndarray
     index: np.ndarray
     mask: np.ndarray
-    targets: np.ndarray
     shared: bool
     identity: bool
+
+    def targets(self) -> np.ndarray:
+        """(R, m, out) targets of each replica's rows (a view when identity)."""
+        if self.identity:
+            return np.broadcast_to(self.Y, (*self.index.shape, self.Y.shape[1]))
+        return self.Y[self.index]
 
 
 def _split(name: str, X, Y, index, network: Network) -> _Split:
@@ -52,7 +58,7 @@ def _split(name: str, X, Y, index, network: Network) -> _Split:
     n = X.shape[0]
     if index is None:
         rows = np.broadcast_to(np.arange(n), (R, n))
-        return _Split(X, Y, rows, np.ones((R, n), bool), np.broadcast_to(Y, (R, n, Y.shape[1])), True, True)
+        return _Split(X, Y, rows, np.ones((R, n), bool), True, True)
     index = _index_list(name, index, R, n)
     width = max(len(rows) for rows in index)
     padded = np.zeros((R, width), dtype=np.intp)
@@ -60,7 +66,7 @@ def _split(name: str, X, Y, index, network: Network) -> _Split:
     for r, rows in enumerate(index):
         padded[r, :len(rows)] = rows
         mask[r, :len(rows)] = True
-    return _Split(X, Y, padded, mask, Y[padded], width * 2 >= n, False)
+    return _Split(X, Y, padded, mask, width * 2 >= n, False)
 
 
 def _index_list(name: str, index, R: int, n: int) -> list[np.ndarray]:
@@ -198,7 +204,7 @@ class _Run:
             last = epoch == trainer.epochs
             if epoch % trainer.eval_every == 0 or last:
                 self.evaluate(epoch)
-            elif self._records(epoch):
+            elif self.trainer.record_weights not in (True, False) and epoch in self.trainer.record_weights:
                 self._record(epoch)
             if not self.active.any():
                 break
@@ -218,7 +224,7 @@ class _Run:
         logs = {}
         for name, split in self.splits.items():
             outputs, logits = self._outputs(split)
-            values = {"loss": trainer.loss.value(outputs, split.targets, None if split.identity else split.mask,
+            values = {"loss": trainer.loss.value(outputs, split.targets(), None if split.identity else split.mask,
                                                  logits, self.output_activation)}
             if trainer.evaluator is not None:
                 values.update(trainer.evaluator(name, outputs, split.index, split.mask))
