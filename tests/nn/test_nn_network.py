@@ -213,3 +213,19 @@ def test_bad_arguments():
         Network([Dense(2)], input_dim=2, replicas=3, seeds=[1, 2])
     with pytest.raises(ValueError, match="inputs must be"):
         Network([Dense(2)], input_dim=2).predict(np.ones((3, 5)))
+
+
+def test_parallel_inference_chunks_equal_serial(monkeypatch):
+    from perceptron_lab.nn import network as network_module
+    from perceptron_lab.nn.threads import BlasThreads
+
+    net = Network([Dense(7, "tanh"), Dense(3, "softmax")], input_dim=5, replicas=2, seed=0, dtype="float64")
+    X = np.random.default_rng(0).normal(size=(23, 5))
+    serial, serial_logits = net.predict(X, return_logits=True)
+    monkeypatch.setattr(network_module, "SMALL_PRODUCT", 1)
+    monkeypatch.setattr(BlasThreads, "__init__", lambda self: setattr(self, "threads", 3) or setattr(self, "_blas", None))
+    monkeypatch.setattr(BlasThreads, "limit", lambda self, n: __import__("contextlib").nullcontext())
+    parallel, parallel_logits = net.predict(X, batch_size=4, return_logits=True)
+    assert {key[2] for key in net._passes if len(key) == 3} == {0, 1, 2}  # three lanes ran
+    np.testing.assert_allclose(parallel, serial, rtol=1e-13)
+    np.testing.assert_allclose(parallel_logits, serial_logits, rtol=1e-13)

@@ -208,3 +208,23 @@ def test_record_weights_true_records_evaluated_epochs_only():
         _net([(0, 0)]), X, Y_REG)
     assert history.weights_epochs == history.epochs == [0, 2, 4, 5]
     assert all(len(w) == 6 and w[0].shape == (1, 3, 5) for w in history.weights)
+
+
+def test_small_training_products_run_on_one_blas_thread():
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return min(info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas")
+
+    default = blas_threads()
+    if default == 1:
+        pytest.skip("BLAS already runs on one thread here")
+    seen = []
+    callback = lambda epoch, logs, active: seen.append(blas_threads())  # noqa: E731
+    Trainer(loss="sse", optimizer="sgd", epochs=1, batch_size=2, callback=callback).fit(_net([(0, 0)]), X, Y_REG)
+    assert seen == [1, 1] and blas_threads() == default
+    big = Network([Dense(2048), Dense(2048)], input_dim=3, seed=0)  # 2048 x 2048 x 8 rows > 2^23
+    seen.clear()
+    Trainer(loss="sse", optimizer="sgd", epochs=1, batch_size=8, callback=callback).fit(
+        big, np.zeros((8, 3)), np.zeros((8, 2048)))
+    assert seen == [default, default]

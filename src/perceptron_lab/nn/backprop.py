@@ -140,8 +140,8 @@ class BatchPass:
         n = x.shape[-2]
         if self.single:
             h = x[0] if x.ndim == 3 else x
-        else:  # a broadcast view: numpy's stacked matmul is faster on it than on a 2-D operand
-            h = np.broadcast_to(x, (net.replicas, n, x.shape[-1]))
+        else:
+            h = x if x.ndim == 3 else x[None]  # shared rows broadcast over the replicas
         last = self.dense[-1]
         for step in self.dense:
             out = step.a[0, :n] if self.single else step.a[:, :n]

@@ -91,7 +91,8 @@ class SSE(Loss):
 
     def gradient(self, output, target, scale, out=None):
         out = np.subtract(output, target, out=out)
-        out *= scale
+        if not (isinstance(scale, float) and scale == 1.0):
+            out *= scale
         return out
 
 

@@ -21,6 +21,7 @@ from ..errors import UserError
 from .backprop import BatchPass
 from .layers import Dense, Dropout, Layer
 from .losses import Loss, get_loss
+from .threads import MAX_THREADS, SMALL_PRODUCT, BlasThreads, largest_product, pool
 
 Entropy = int | tuple[int, ...]
 
@@ -235,7 +236,8 @@ class Network:
     def predict(self, X, batch_size: int | None = None, return_logits: bool = False):
         """Outputs (R, n, out) without dropout, computed `batch_size` rows at a time
         (default: chunks of about 4M activations) in reused buffers; with return_logits also
-        the output layer's pre-activation (R, n, out)."""
+        the output layer's pre-activation (R, n, out). Large inputs are split into chunks run
+        in parallel threads (see threads.py)."""
         X = self._as_input(X)
         n = X.shape[-2]
         batch_size = min(n, batch_size or self.chunk_rows())
@@ -243,13 +245,35 @@ class Network:
         logits = np.empty_like(out) if return_logits else None
         if n == 0:
             return (out, logits) if return_logits else out
-        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-            for start in range(0, n, batch_size):
-                rows = slice(start, start + batch_size)
-                chunk = X[..., rows, :]
-                batch = self.batch_pass(batch_size, training=False)
-                out[:, rows] = batch.infer(chunk, None if logits is None else logits[:, rows])
+        blas = BlasThreads() if largest_product(self._shapes, batch_size) >= SMALL_PRODUCT else None
+        lanes = 1 if blas is None else min(blas.threads, MAX_THREADS)
+        if lanes > 1:
+            batch_size = min(batch_size, -(-n // lanes))
+        starts = range(0, n, batch_size)
+        lanes = min(lanes, len(starts))
+
+        def run(lane: int) -> None:
+            batch = self._inference_pass(batch_size, lane)
+            with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+                for start in starts[lane::lanes]:
+                    rows = slice(start, start + batch_size)
+                    out[:, rows] = batch.infer(X[..., rows, :], None if logits is None else logits[:, rows])
+
+        if lanes == 1:
+            run(0)
+        else:
+            with blas.limit(1):
+                pending = [pool().submit(run, lane) for lane in range(1, lanes)]
+                run(0)
+                for future in pending:
+                    future.result()
         return (out, logits) if return_logits else out
+
+    def _inference_pass(self, width: int, lane: int) -> BatchPass:
+        key = (width, False, lane)
+        if key not in self._passes:
+            self._passes[key] = BatchPass(self, width, training=False)
+        return self._passes[key]
 
     def chunk_rows(self) -> int:
         """Rows per chunk in predict: about 4M activations (16 MiB in float32) per layer."""

@@ -9,6 +9,7 @@ order is independent of the initial weights, drawn from the seed itself), where 
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -20,6 +21,7 @@ from ..nn.losses import Loss, get_loss
 from ..nn.network import Network, stream
 from ..nn.optimizers import get_optimizer
 from .batches import BatchSchedule
+from ..nn.threads import SMALL_PRODUCT, BlasThreads, largest_product
 from .early_stopping import EarlyStopping
 from .history import History
 
@@ -145,7 +147,15 @@ class Trainer:
                                  self.loss.per_sample_mean, network.dtype)
         self.optimizer.prepare(network._params, network.kernel_columns)
         run = _Run(self, network, splits, schedule)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        # Small training products run on one BLAS thread (see blas.py); evaluation passes
+        # whose products are large get the threads back.
+        blas = BlasThreads()
+        small_steps = largest_product(network._shapes, schedule.batch_size) < SMALL_PRODUCT
+        eval_rows = min(network.chunk_rows(), max(split.index.shape[1] for split in splits.values()))
+        if small_steps and largest_product(network._shapes, eval_rows) >= SMALL_PRODUCT:
+            run.evaluation_threads = blas.restore
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"), \
+                (blas.limit(1) if small_steps else contextlib.nullcontext()):
             run.train()
         network._passes.clear()  # free the batch buffers
         history = run.history()
@@ -176,6 +186,7 @@ class _Run:
         output_layer = network.dense_layers[-1]
         self.output_activation = output_layer.activation
         self.needs_logits = trainer.loss.fuses(self.output_activation)
+        self.evaluation_threads = contextlib.nullcontext
 
     # -- the loop --------------------------------------------------------------------------
     def train(self) -> None:
@@ -223,7 +234,8 @@ class _Run:
         was_active = self.active.copy()
         logs = {}
         for name, split in self.splits.items():
-            outputs, logits = self._outputs(split)
+            with self.evaluation_threads():
+                outputs, logits = self._outputs(split)
             values = {"loss": trainer.loss.value(outputs, split.targets(), None if split.identity else split.mask,
                                                  logits, self.output_activation)}
             if trainer.evaluator is not None:
