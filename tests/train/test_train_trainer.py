@@ -228,3 +228,20 @@ def test_small_training_products_run_on_one_blas_thread():
     Trainer(loss="sse", optimizer="sgd", epochs=1, batch_size=8, callback=callback).fit(
         big, np.zeros((8, 3)), np.zeros((8, 2048)))
     assert seen == [default, default]
+
+
+def test_patience_running_out_at_the_last_epoch_is_not_an_early_stop():
+    """A replica still training at the last epoch finishes with its final weights."""
+    trainer = Trainer(loss="mse", optimizer={"name": "sgd", "learning_rate": 0.3}, epochs=300, batch_size=4,
+                      early_stopping=EarlyStopping("validation.loss", patience=3))
+    history = trainer.fit(_net([(1, 0)]), X[:8], Y_REG[:8], eval_sets={"validation": (X[8:], Y_REG[8:], None)})
+    last = history.stopped_epoch[0]
+    assert history.status[0] == "early_stopped"
+    net = _net([(1, 0)])
+    trainer.epochs = int(last)  # now patience runs out exactly at the last epoch
+    final = trainer.fit(net, X[:8], Y_REG[:8], eval_sets={"validation": (X[8:], Y_REG[8:], None)}, seeds=[(1, 0)])
+    assert final.status[0] == "ok" and final.stopped_epoch[0] == last
+    replay = _net([(1, 0)])
+    Trainer(loss="mse", optimizer={"name": "sgd", "learning_rate": 0.3}, epochs=int(last), batch_size=4).fit(
+        replay, X[:8], Y_REG[:8])
+    np.testing.assert_allclose(net.get_weights()[0], replay.get_weights()[0], rtol=0, atol=1e-12)

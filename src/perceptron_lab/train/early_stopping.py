@@ -52,8 +52,8 @@ class StoppingTracker:
         self.best_params = params.copy() if rule.restore_best else None
 
     def update(self, epoch: int, values: np.ndarray, active: np.ndarray, params: np.ndarray) -> np.ndarray:
-        """Record this evaluation; returns (R,) bool: the active replicas that stop now
-        (their weights restored to the best ones when restore_best)."""
+        """Record this evaluation of the (R, P) parameters; returns (R,) bool: the active
+        replicas whose patience ran out."""
         score = self._sign * np.asarray(values, dtype=np.float64)
         with np.errstate(invalid="ignore"):
             improved = active & (score < self.best - self.rule.min_delta)
@@ -63,7 +63,9 @@ class StoppingTracker:
         self.wait[active & ~improved] += 1
         if self.best_params is not None and improved.any():
             self.best_params[improved] = params[improved]
-        stop = active & (self.wait >= self.rule.patience)
-        if self.best_params is not None and stop.any():
-            params[stop] = self.best_params[stop]
-        return stop
+        return active & (self.wait >= self.rule.patience)
+
+    def restore(self, which: np.ndarray, params: np.ndarray) -> None:
+        """Put the best weights back into the rows `which` of params, when restore_best."""
+        if self.best_params is not None and which.any():
+            params[which] = self.best_params[which]

@@ -20,8 +20,8 @@ from ..errors import UserError
 from ..nn.losses import Loss, get_loss
 from ..nn.network import Network, stream
 from ..nn.optimizers import get_optimizer
-from .batches import BatchSchedule
 from ..nn.threads import SMALL_PRODUCT, BlasThreads, largest_product
+from .batches import BatchSchedule
 from .early_stopping import EarlyStopping
 from .history import History
 
@@ -147,7 +147,7 @@ class Trainer:
                                  self.loss.per_sample_mean, network.dtype)
         self.optimizer.prepare(network._params, network.kernel_columns)
         run = _Run(self, network, splits, schedule)
-        # Small training products run on one BLAS thread (see blas.py); evaluation passes
+        # Small training products run on one BLAS thread (see nn/threads.py); evaluation passes
         # whose products are large get the threads back.
         blas = BlasThreads()
         small_steps = largest_product(network._shapes, schedule.batch_size) < SMALL_PRODUCT
@@ -287,9 +287,9 @@ class _Run:
                     f"{rule.split!r}; metrics: {', '.join(logs[rule.split])}"
                 )
             stop = self.tracker.update(epoch, logs[rule.split][rule.metric], self.active, params)
-            if epoch == self.trainer.epochs:
-                stop[:] = False  # ran to the end: not an early stop
-            self._stop(stop, epoch, "early_stopped")
+            if epoch < self.trainer.epochs:  # at the last epoch a replica simply finishes
+                self.tracker.restore(stop, params)
+                self._stop(stop, epoch, "early_stopped")
 
     def _stop(self, which: np.ndarray, epoch: int, status: str) -> None:
         if which.any():
