@@ -45,8 +45,12 @@ class _Split:
     def targets(self) -> np.ndarray:
         """(R, m, out) targets of each replica's rows (a view when identity)."""
         if self.identity:
-            return np.broadcast_to(self.Y, (*self.index.shape, self.Y.shape[1]))
+            if self._shared_targets is None:
+                self._shared_targets = np.broadcast_to(self.Y, (*self.index.shape, self.Y.shape[1]))
+            return self._shared_targets
         return self.Y[self.index]
+
+    _shared_targets = None
 
 
 def _split(name: str, X, Y, index, network: Network) -> _Split:
