@@ -15,9 +15,9 @@ then updates, with learning rate lr:
     rmsprop    s <- rho s + (1 - rho) g^2;  w <- w - lr g / (sqrt(s) + eps)
     adam       m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
                m_hat = m / (1 - b1^t);  v_hat = v / (1 - b2^t);  w <- w - lr m_hat / (sqrt(v_hat) + eps)
-Adam is computed in the equivalent form w <- w - lr_t m / (sqrt(v) + eps_t) with
-lr_t = lr sqrt(1 - b2^t) / (1 - b1^t) and eps_t = eps sqrt(1 - b2^t), which saves two passes.
-The velocity v starts at zero, so momentum's first step equals sgd's.
+Every state starts at zero (so momentum's first step equals sgd's). Adam and RMSprop keep
+their averages rescaled by constant factors and fold the factors into lr and eps, which gives
+the same numbers with fewer passes over the parameters (see their _update).
 """
 from __future__ import annotations
 
@@ -197,16 +197,17 @@ class RMSprop(Optimizer):
         return {"rho": self.rho, "eps": self.eps}
 
     def _update(self, w, g, states, tmp, t):
-        (s,) = states
-        # s <- rho (s - g^2) + g^2 = rho s + (1 - rho) g^2
+        # The state is S = s / (1 - rho), so S <- rho S + g^2 (one pass fewer), and
+        # g / (sqrt(s) + eps) = g / (sqrt(S) + eps / k) / k with k = sqrt(1 - rho).
+        (S,) = states
+        k = np.sqrt(1.0 - self.rho)
         np.multiply(g, g, out=tmp)
-        s -= tmp
-        s *= self.rho
-        s += tmp
-        np.sqrt(s, out=tmp)
-        tmp += self.eps
+        S *= self.rho
+        S += tmp
+        np.sqrt(S, out=tmp)
+        tmp += float(self.eps / k)
         np.divide(g, tmp, out=tmp)
-        tmp *= self.learning_rate
+        tmp *= float(self.learning_rate / k)
         w -= tmp
 
 
@@ -234,26 +235,27 @@ class Adam(Optimizer):
         return {"beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
 
     def _update(self, w, g, states, tmp, t):
-        m, v = states
+        # The states are M = m / (1 - b1) and V = v / (1 - b2), so M <- b1 M + g and
+        # V <- b2 V + g^2 (three passes fewer). With c1 = (1 - b1) / (1 - b1^t) and
+        # c2 = sqrt((1 - b2) / (1 - b2^t)), m_hat = c1 M and sqrt(v_hat) = c2 sqrt(V), so
+        # lr m_hat / (sqrt(v_hat) + eps) = (lr c1 / c2) M / (sqrt(V) + eps / c2).
+        M, V = states
         b1, b2 = self.beta1, self.beta2
-        # m <- b1 (m - g) + g = b1 m + (1 - b1) g;  v likewise with g^2
-        m -= g
-        m *= b1
-        m += g
+        M *= b1
+        M += g
         np.multiply(g, g, out=tmp)
-        v -= tmp
-        v *= b2
-        v += tmp
-        correction2 = np.sqrt(1.0 - b2**t)
-        lr_t = self.learning_rate * correction2 / (1.0 - b1**t)
-        eps_t = self.eps * correction2
+        V *= b2
+        V += tmp
+        c1 = (1.0 - b1) / (1.0 - b1**t)
+        c2 = np.sqrt((1.0 - b2) / (1.0 - b2**t))
+        lr_t, eps_t = self.learning_rate * c1 / c2, self.eps / c2
         if isinstance(t, int):  # Python floats keep float32 arithmetic in float32
             lr_t, eps_t = float(lr_t), float(eps_t)
         else:
             lr_t, eps_t = lr_t.astype(w.dtype), eps_t.astype(w.dtype)
-        np.sqrt(v, out=tmp)
+        np.sqrt(V, out=tmp)
         tmp += eps_t
-        np.divide(m, tmp, out=tmp)
+        np.divide(M, tmp, out=tmp)
         tmp *= lr_t
         w -= tmp
 
