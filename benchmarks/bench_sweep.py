@@ -1,6 +1,6 @@
 """Sweep parallelism: the same 12-point sweep with --jobs 1 and --jobs N, timed end to end.
 
-    python benchmarks/bench_sweep.py [--jobs 2] [--epochs 2400] [--repeat 1]
+    python benchmarks/bench_sweep.py [--jobs 2] [--epochs 5000] [--repeat 1]
 
 Each point trains the 35-20-10 sigmoid network on the 5x7 digits (3 runs stacked). Both sweeps
 include everything `lab sweep` does (worker start-up, training, writing every point directory and
@@ -59,7 +59,7 @@ def timed_sweep(config, points, root: Path, jobs: int) -> tuple[float, float, pd
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2, help="parallel jobs to compare with --jobs 1")
-    parser.add_argument("--epochs", type=int, default=2400, help="epochs per point")
+    parser.add_argument("--epochs", type=int, default=5000, help="epochs per point")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each sweep; the fastest counts")
     args = parser.parse_args()
     if args.jobs < 2:
