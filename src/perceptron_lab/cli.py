@@ -125,7 +125,7 @@ def validate(
 ) -> None:
     """Check a config (schema, names, dataset and architecture) without training."""
     from .config import load_config
-    from .experiment.runner import load_data, target_coding, task_metrics
+    from .experiment.specs import load_data, target_coding, task_metrics
 
     with user_errors():
         cfg = load_config(config, set_)

@@ -7,7 +7,7 @@ from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_sc
 from perceptron_lab.config import build_config
 from perceptron_lab.experiment import execute_experiment, load_results, run_experiment
 from perceptron_lab.experiment.preparation import SplitBuilder
-from perceptron_lab.experiment.runner import load_data, target_coding
+from perceptron_lab.experiment.specs import load_data, target_coding
 from perceptron_lab.experiment.splits import make_splits
 from perceptron_lab.nn import load_model
 
