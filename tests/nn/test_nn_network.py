@@ -229,3 +229,13 @@ def test_parallel_inference_chunks_equal_serial(monkeypatch):
     assert {key[2] for key in net._passes if len(key) == 3} == {0, 1, 2}  # three lanes ran
     np.testing.assert_allclose(parallel, serial, rtol=1e-13)
     np.testing.assert_allclose(parallel_logits, serial_logits, rtol=1e-13)
+
+
+def test_dropout_only_in_training_and_inverted():
+    net = Network([Dropout(0.5), Dense(1, "identity", kernel_initializer={"name": "constant", "value": 1.0})],
+                  input_dim=400, replicas=2, seed=0, dtype="float64")
+    X = np.ones((3, 400))
+    np.testing.assert_allclose(net.forward(X), 400.0)
+    dropped = net.forward(X, training=True)[..., 0]  # sum of 400 inputs, each 0 or 2
+    assert np.all(dropped % 2 == 0) and abs(dropped.mean() - 400) < 40
+    assert not np.array_equal(dropped[0], dropped[1])  # replicas draw their own masks

@@ -52,7 +52,7 @@ class BatchSchedule:
             self._stacked = self._fixed = np.stack(self.index)
 
     def _plan(self, per_sample_mean: bool, dtype) -> list[Step]:
-        B, R = self.batch_size, len(self.sizes)
+        B = self.batch_size
         position = np.arange(self.n_steps * B)
         valid = position[None, :] < self.sizes[:, None]  # (R, S*B): the real rows of each replica
         steps = []

@@ -234,7 +234,7 @@ class _Run:
 
     # -- evaluation ------------------------------------------------------------------------
     def evaluate(self, epoch: int) -> None:
-        trainer, network = self.trainer, self.network
+        trainer = self.trainer
         was_active = self.active.copy()
         logs = {}
         for name, split in self.splits.items():
