@@ -245,3 +245,23 @@ def test_patience_running_out_at_the_last_epoch_is_not_an_early_stop():
     Trainer(loss="mse", optimizer={"name": "sgd", "learning_rate": 0.3}, epochs=int(last), batch_size=4).fit(
         replay, X[:8], Y_REG[:8])
     np.testing.assert_allclose(net.get_weights()[0], replay.get_weights()[0], rtol=0, atol=1e-12)
+
+
+def test_training_without_evaluation_reaches_the_same_weights():
+    from perceptron_lab.nn import Dense, Network
+    from perceptron_lab.train import Trainer
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(40, 3)), rng.normal(size=(40, 2))
+
+    def fit(eval_every):
+        net = Network([Dense(4, "tanh"), Dense(2)], input_dim=3, replicas=2, seed=1, dtype="float64")
+        history = Trainer(loss="mse", optimizer="adam", epochs=5, batch_size=8, eval_every=eval_every).fit(net, X, Y)
+        return net, history
+
+    evaluated, _ = fit(1)
+    silent, history = fit(None)
+    for a, b in zip(evaluated.get_weights(), silent.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert history.epochs == [] and history.logs["train"] == {}
+    assert history.stopped_epoch.tolist() == [5, 5]

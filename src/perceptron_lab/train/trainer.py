@@ -93,14 +93,15 @@ class Trainer:
     loss / optimizer: registry specs (name, {"name": ..., **params} or instance).
     batch_size: int (1 = online), or None / "full" for the whole training set.
     early_stopping: EarlyStopping or None. eval_every: evaluate every N epochs (and at epoch 0
-    and the last). record_weights: False, True (every evaluated epoch) or a list of epochs.
+    and the last); None evaluates never (no logs, no divergence check: training alone, as
+    scikit-learn's fit does it). record_weights: False, True (every evaluated epoch) or a list of epochs.
     evaluator(split, outputs (R, m, out), index (R, m), mask (R, m)) -> {metric: (R,)} adds
     metrics to the per-split "loss" the trainer computes. callback(epoch, logs, active) is
     called after every evaluation with logs[split][metric] (R,) and the (R,) still-training mask.
     """
 
     def __init__(self, loss="sse", optimizer="sgd", epochs: int = 100, batch_size: int | str | None = 32,
-                 shuffle: bool = True, early_stopping: EarlyStopping | None = None, eval_every: int = 1,
+                 shuffle: bool = True, early_stopping: EarlyStopping | None = None, eval_every: int | None = 1,
                  record_weights: bool | Sequence[int] = False, evaluator: Evaluator | None = None,
                  callback: Callback | None = None):
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
@@ -109,15 +110,17 @@ class Trainer:
             batch_size = None
         if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
             raise ValueError(f"Trainer: batch_size must be a positive int, None or 'full', got {batch_size!r}")
-        if eval_every < 1:
-            raise ValueError(f"Trainer: eval_every must be >= 1, got {eval_every!r}")
+        if eval_every is not None and eval_every < 1:
+            raise ValueError(f"Trainer: eval_every must be >= 1 or None, got {eval_every!r}")
+        if eval_every is None and early_stopping is not None:
+            raise ValueError("Trainer: early stopping needs evaluations (eval_every=None)")
         self.loss: Loss = get_loss(loss)
         self.optimizer = get_optimizer(optimizer)
         self.epochs = int(epochs)
         self.batch_size = batch_size
         self.shuffle = bool(shuffle)
         self.early_stopping = early_stopping
-        self.eval_every = int(eval_every)
+        self.eval_every = None if eval_every is None else int(eval_every)
         self.record_weights = record_weights if isinstance(record_weights, bool) else sorted({int(e) for e in record_weights})
         self.evaluator = evaluator
         self.callback = callback
@@ -195,7 +198,9 @@ class _Run:
     # -- the loop --------------------------------------------------------------------------
     def train(self) -> None:
         trainer, network, schedule = self.trainer, self.network, self.schedule
-        self.evaluate(0)
+        evaluates = trainer.eval_every is not None
+        if evaluates:
+            self.evaluate(0)
         X, Y = self.splits["train"].X, self.splits["train"].Y
         loss, optimizer = trainer.loss, trainer.optimizer
         params, grads = network._params, network._grads
@@ -217,7 +222,7 @@ class _Run:
                     active = self.active if active is None else active & self.active
                 optimizer.step(params, grads, active)
             last = epoch == trainer.epochs
-            if epoch % trainer.eval_every == 0 or last:
+            if evaluates and (epoch % trainer.eval_every == 0 or last):
                 self.evaluate(epoch)
             elif self.trainer.record_weights not in (True, False) and epoch in self.trainer.record_weights:
                 self._record(epoch)
@@ -311,7 +316,7 @@ class _Run:
                 metric: np.stack([epoch_logs[name].get(metric, np.full(R, np.nan)) for epoch_logs in self.logs])
                 for metric in metrics
             }
-        last_epoch = self.epochs[-1]
+        last_epoch = self.epochs[-1] if self.epochs else self.trainer.epochs
         stopped = np.where(self.status == "ok", last_epoch, self.stopped_epoch)
         return History(
             epochs=list(self.epochs),
@@ -326,6 +331,8 @@ class _Run:
     def _best_epoch(self, logs) -> np.ndarray:
         if self.tracker is not None:
             return self.tracker.best_epoch.copy()
+        if not self.epochs:
+            return np.full(self.network.replicas, self.trainer.epochs)
         split = "validation" if "validation" in logs else "train"
         values = logs[split]["loss"]
         filled = np.where(np.isnan(values), np.inf, values)
