@@ -8,7 +8,7 @@ from typing import Iterator, List, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from . import __version__
@@ -45,18 +45,30 @@ def user_errors() -> Iterator[None]:
 
 @contextmanager
 def progress_bar(description: str, quiet: bool) -> Iterator:
-    """Yield a progress(done, total) callback drawing a rich bar (or a no-op when quiet)."""
+    """Yield a progress(done, total) callback drawing a rich bar (None when quiet).
+
+    Dataset downloads started inside the block get a bar of their own in the same display.
+    """
+    from .data import download_progress
+
     if quiet or not err_console.is_terminal:
         yield None
         return
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err_console, transient=True) as bar:
         task = bar.add_task(description, total=None)
+        downloads: dict[str, int] = {}
 
         def update(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        yield update
+        def update_download(file: str, done: int, total: int | None) -> None:
+            if file not in downloads:
+                downloads[file] = bar.add_task(f"download {file}", total=total)
+            bar.update(downloads[file], completed=done, total=total)
+
+        with download_progress(update_download):
+            yield update
 
 
 def _version(value: bool) -> None:
