@@ -17,6 +17,7 @@ _EXPORTS = {
     "Dataset": "data", "load_dataset": "data",
     "ConfigError": "errors", "DataError": "errors", "UserError": "errors",
     "execute_experiment": "experiment", "load_results": "experiment", "run_experiment": "experiment",
+    "run_sweep": "experiment", "sweep_points": "experiment",
     "Dense": "nn", "Dropout": "nn", "Network": "nn", "load_model": "nn",
     "build_report": "report", "plot_run": "report",
     "EarlyStopping": "train", "Trainer": "train",

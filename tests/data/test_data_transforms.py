@@ -1,7 +1,7 @@
 """Scalers (scikit-learn's, plus mean-image subtraction) and noisy copies."""
 import numpy as np
 import pytest
-from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from perceptron_lab.data import MeanImageSubtraction, add_noise, make_scaler
 
