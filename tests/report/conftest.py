@@ -75,13 +75,17 @@ def chromium() -> str:
     """Path of a headless-capable chromium; installed with apt-get (Debian) when absent."""
     found = _find_chromium()
     if found is None and shutil.which("apt-get"):
-        try:
-            subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", "chromium"],
-                           check=False, capture_output=True, timeout=600,
-                           env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
-        except (OSError, subprocess.TimeoutExpired):
-            pass
-        found = _find_chromium()
+        env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+        install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
+        # A fresh machine may have no package lists yet: update once, then install.
+        for command in (install, ["apt-get", "update"], install):
+            try:
+                subprocess.run(command, check=False, capture_output=True, timeout=600, env=env)
+            except (OSError, subprocess.TimeoutExpired):
+                break
+            found = _find_chromium()
+            if found is not None:
+                break
     if found is None:
         pytest.skip("chromium is not installed and `apt-get install chromium` failed (no apt-get, no root or no network)")
     return found
