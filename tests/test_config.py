@@ -125,3 +125,15 @@ def test_resolved_config_round_trips():
     cfg = build_config({**BASE, "optimizer": {"name": "adam", "learning_rate": 0.01}, "noise_alpha": [0.3, 0.5]})
     again = build_config(cfg.to_dict())
     assert again == cfg
+
+
+def test_bad_params_of_a_known_activation_or_initializer_name_the_key(tmp_path):
+    path = write(tmp_path, """\
+        dataset: iris
+        architecture: [4, 5, 3]
+        activation: {name: tanh, gamma: 2}
+        """)
+    with pytest.raises(ConfigError, match=r"cfg.yaml:3: activation: .*gamma"):
+        load_config(path)
+    with pytest.raises(ConfigError, match=r"layers.1.initializer: unknown name 'glorot'.*glorot_"):
+        build_config({**BASE, "layers": [{}, {"initializer": "glorot"}]})

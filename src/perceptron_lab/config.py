@@ -10,13 +10,14 @@ import copy
 import difflib
 import hashlib
 import json
+import typing
 from pathlib import Path
 from typing import Any, Literal, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import ConfigError
+from .errors import ConfigError, UserError
 
 Spec = Union[str, dict[str, Any]]
 """A registry entry by name, or {"name": ..., **params}."""
@@ -252,22 +253,15 @@ def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
     node[keys[-1]] = value
 
 
-def get_path(data: dict[str, Any], dotted: str) -> Any:
-    node: Any = data
-    for key in dotted.split("."):
-        if not isinstance(node, dict) or key not in node:
-            raise KeyError(dotted)
-        node = node[key]
-    return node
-
-
 def parse_override(text: str) -> tuple[str, Any]:
-    """'optimizer.learning_rate=0.1' -> ('optimizer.learning_rate', 0.1); values parse as YAML."""
+    """'optimizer.learning_rate=0.1' -> ('optimizer.learning_rate', 0.1); values parse as YAML.
+
+    The key comes back as written; apply_overrides resolves shorthands."""
     key, sep, value = text.partition("=")
     key = key.strip()
     if not sep or not key:
         raise ConfigError(f"override {text!r} must look like key.path=value")
-    return canonical_path(key), yaml.safe_load(value) if value.strip() else None
+    return key, yaml.safe_load(value) if value.strip() else None
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any]) -> dict[str, Any]:
@@ -308,24 +302,20 @@ def _line_index(text: str) -> dict[tuple[str, ...], int]:
     return lines
 
 
+def _section_in(annotation) -> type[Section] | None:
+    """The Section model inside an annotation such as `X`, `X | None` or `list[X] | None`."""
+    if typing.get_origin(annotation) is None and isinstance(annotation, type) and issubclass(annotation, Section):
+        return annotation
+    return next(filter(None, map(_section_in, typing.get_args(annotation))), None)
+
+
 def _model_for_path(path: tuple[str, ...]) -> type[BaseModel] | None:
     """The pydantic model whose fields are valid at `path` (for 'did you mean' suggestions)."""
-    model: Any = ExperimentConfig
-    for key in path:
-        if key.isdigit():
-            continue
-        field = getattr(model, "model_fields", {}).get(key)
-        if field is None:
-            return None
-        annotation = field.annotation
-        candidates = [annotation, *getattr(annotation, "__args__", ())]
-        for candidate in candidates:
-            inner = [candidate, *getattr(candidate, "__args__", ())]
-            found = next((c for c in inner if isinstance(c, type) and not hasattr(c, "__origin__") and issubclass(c, Section)), None)
-            if found is not None:
-                model = found
-                break
-        else:
+    model: type[BaseModel] | None = ExperimentConfig
+    for key in (k for k in path if not k.isdigit()):
+        field = model.model_fields.get(key)
+        model = _section_in(field.annotation) if field is not None else None
+        if model is None:
             return None
     return model
 
@@ -353,12 +343,15 @@ def _original_location(path: tuple[str, ...], lines: dict[tuple[str, ...], int])
     return None
 
 
-def format_validation_error(error: ValidationError, source: str, text: str | None) -> str:
-    """One line per problem: `file:line: key.path: message`."""
+def format_validation_error(errors: list[dict], source: str, text: str | None, prefix: tuple[str, ...] = ()) -> str:
+    """One line per pydantic error (`ValidationError.errors()`): `file:line: key.path: message`.
+
+    prefix: the location of the validated model inside the config (e.g. ("dataset",)).
+    """
     lines = _line_index(text) if text else {}
     messages = []
-    for item in error.errors():
-        path = tuple(str(p) for p in item["loc"] if not str(p).startswith("function-after"))
+    for item in errors:
+        path = prefix + tuple(str(p) for p in item["loc"] if not str(p).startswith("function-after"))
         # Union members add their type name to the location; drop those parts.
         path = tuple(p for p in path if p not in {"str", "dict[str,any]", "int", "literal['full']"})
         dotted = ".".join(path) or "<root>"
@@ -383,55 +376,52 @@ def build_config(raw: dict[str, Any], overrides: list[str] | None = None, source
     try:
         config = ExperimentConfig.model_validate(data)
     except ValidationError as error:
-        raise ConfigError(format_validation_error(error, source, text)) from None
+        raise ConfigError(format_validation_error(error.errors(), source, text)) from None
     _check_registry_names(config, source, text)
     return config
 
 
 def _check_registry_names(config: ExperimentConfig, source: str, text: str | None) -> None:
-    """Check names that point into registries (datasets, activations, initializers)."""
+    """Check the names and params that point into registries (datasets, activations, initializers)."""
     from .data import DATASETS
-    from .nn import ACTIVATIONS, INITIALIZERS
+    from .nn import ACTIVATIONS, INITIALIZERS, get_activation, get_initializer
 
     lines = _line_index(text) if text else {}
 
-    def fail(path: tuple[str, ...], name: str, known) -> None:
-        close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.5)
-        hint = f" (did you mean '{close[0]}'?)" if close else f"; known: {', '.join(sorted(known))}"
+    def fail(path: tuple[str, ...], message: str) -> None:
         line = _original_location(path, lines)
-        where = f"{source}:{line}" if line else source
-        raise ConfigError(f"{where}: {'.'.join(path)}: unknown name '{name}'{hint}")
+        raise ConfigError(f"{source}:{line}: {'.'.join(path)}: {message}" if line else f"{source}: {'.'.join(path)}: {message}")
+
+    def check_name(path: tuple[str, ...], name: str, known) -> None:
+        if name not in known:
+            close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.5)
+            hint = f" (did you mean '{close[0]}'?)" if close else f"; known: {', '.join(sorted(known))}"
+            fail(path, f"unknown name '{name}'{hint}")
 
     for key in ("dataset", "test_dataset"):
         spec = getattr(config, key)
         if spec is None:
             continue
-        if spec.name not in DATASETS:
-            fail((key, "name") if (key, "name") in lines else (key,), spec.name, DATASETS)
+        check_name((key, "name"), spec.name, DATASETS)
         try:
             DATASETS[spec.name].params(**spec.params())
         except ValidationError as error:
-            prefixed = [
-                {**e, "loc": (key, *e["loc"])} for e in error.errors()
-            ]
-            raise ConfigError(
-                format_validation_error(ValidationError.from_exception_data(error.title, prefixed), source, text)
-            ) from None
-    activation_specs = [("activation",), ("output_activation",)]
+            raise ConfigError(format_validation_error(error.errors(), source, text, prefix=(key,))) from None
+
+    specs = [(("activation",), config.activation, ACTIVATIONS, get_activation),
+             (("output_activation",), config.output_activation, ACTIVATIONS, get_activation),
+             (("initializer",), config.initializer.spec(), INITIALIZERS, get_initializer)]
     for i, layer in enumerate(config.layers or []):
-        if layer.activation is not None:
-            activation_specs.append(("layers", str(i), "activation"))
-    for path in activation_specs:
-        node: Any = config
-        for key in path:
-            node = node[int(key)] if key.isdigit() else getattr(node, key)
-        if node is None:
+        specs += [(("layers", str(i), "activation"), layer.activation, ACTIVATIONS, get_activation),
+                  (("layers", str(i), "initializer"), layer.initializer, INITIALIZERS, get_initializer)]
+    for path, spec, known, resolve in specs:
+        if spec is None:
             continue
-        name = node if isinstance(node, str) else node.get("name", "")
-        if name not in ACTIVATIONS:
-            fail(path, name, ACTIVATIONS)
-    if config.initializer.name not in INITIALIZERS:
-        fail(("initializer",), config.initializer.name, INITIALIZERS)
+        check_name(path, spec if isinstance(spec, str) else spec.get("name", ""), known)
+        try:
+            resolve(spec)
+        except UserError as error:  # bad params of a known name
+            fail(path, str(error))
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
