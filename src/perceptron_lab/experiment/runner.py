@@ -24,7 +24,7 @@ from .evaluation import Evaluator
 from .preparation import SplitBuilder, SplitData
 from .specs import build_network, load_data, resolve_loss, target_coding, task_metrics
 from .splits import ReplicaSplit, make_splits
-from .tables import confusion_table, epochs_table, predictions_table, summary_table
+from .tables import confusion_table, epochs_table, final_outputs, output_splits, predictions_table, summary_table
 
 Progress = Callable[[int, int], None]
 """progress(epochs_done, epochs_total) over all replicas chunks."""
@@ -196,10 +196,12 @@ def execute_experiment(config: ExperimentConfig, progress: Progress | None = Non
     classes = dataset.classes if classification else None
     epochs = pd.concat([epochs_table(o.replicas, o.history) for o in outcomes], ignore_index=True)
     summary = summary_table(epochs, [r for o in outcomes for r in o.replicas], [o.history for o in outcomes], config)
+    outputs = [final_outputs(o.network, o.splits, output_splits(o.splits, dataset.n_features)) for o in outcomes]
     confusion = None
     if classification:
-        confusion = pd.concat([confusion_table(o, coding, classes) for o in outcomes], ignore_index=True)
-    predictions = pd.concat([predictions_table(o, coding, classes, dataset.n_features) for o in outcomes], ignore_index=True)
+        confusion = pd.concat([confusion_table(o, out, coding, classes) for o, out in zip(outcomes, outputs)], ignore_index=True)
+    predictions = pd.concat([predictions_table(o, out, coding, classes, dataset.n_features)
+                             for o, out in zip(outcomes, outputs)], ignore_index=True)
     models = [o.network.select([r]) for o in outcomes for r in range(len(o.replicas))]
 
     replica_rows = []

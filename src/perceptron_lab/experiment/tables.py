@@ -56,9 +56,9 @@ def summary_table(epochs: pd.DataFrame, replicas: list[ReplicaSplit], histories:
     best_epoch = monitored.loc[best_rows.dropna(), ["run", "fold", "epoch"]].rename(columns={"epoch": "best"})
     last_epoch = epochs.groupby(["run", "fold"])["epoch"].max().rename("final").reset_index()
 
-    marks = last_epoch.merge(best_epoch, on=["run", "fold"], how="left")
+    statuses = _replica_keys(replicas).assign(status=status)[["run", "fold", "status"]]
+    marks = last_epoch.merge(best_epoch, on=["run", "fold"], how="left").merge(statuses, on=["run", "fold"])
     marks["best"] = marks["best"].fillna(marks["final"]).astype(int)
-    marks["status"] = [status[i] for i in range(len(marks))]
     rows = []
     for kind in ("final", "best"):
         chosen = epochs.merge(marks[["run", "fold", kind, "status"]], on=["run", "fold"])
@@ -101,13 +101,30 @@ def _confusion_splits(splits) -> list[str]:
     return tests or ["train"]
 
 
-def _replica_outputs(network, split) -> list[np.ndarray]:
-    """Final outputs of each replica on its own rows of `split`: list of (m_r, out)."""
-    outputs = network.predict(split.X)  # (R, m, out)
-    return [outputs[r, rows] for r, rows in enumerate(split.index)]
+def final_outputs(network, splits: dict, names: list[str]) -> dict[str, list[np.ndarray]]:
+    """Final outputs of each replica on its own rows of each named split: name -> list of (m_r, out).
+
+    Each replica's rows are gathered into one (R, m_max, f) batch (padded with row 0), so a
+    replica predicts only its own rows.
+    """
+    outputs = {}
+    for name in names:
+        split = splits[name]
+        width = max(len(rows) for rows in split.index)
+        padded = np.stack([np.pad(rows, (0, width - len(rows))) for rows in split.index])
+        predicted = network.predict(split.X[padded])  # (R, m_max, out)
+        outputs[name] = [predicted[r, : len(rows)] for r, rows in enumerate(split.index)]
+    return outputs
 
 
-def confusion_table(outcome, coding, classes: list[str]) -> pd.DataFrame:
+def output_splits(splits: dict, n_features: int) -> list[str]:
+    """The splits whose final outputs the tables need: every test split, and train when there is
+    no test split or the inputs are small enough to plot (at most 3 features)."""
+    tests = [name for name in splits if name.startswith("test")]
+    return tests + ["train"] if not tests or n_features <= 3 else tests
+
+
+def confusion_table(outcome, outputs: dict[str, list[np.ndarray]], coding, classes: list[str]) -> pd.DataFrame:
     """Confusion matrices at the final epoch and at the recorded snapshot epochs."""
     from sklearn.metrics import confusion_matrix
 
@@ -116,10 +133,9 @@ def confusion_table(outcome, coding, classes: list[str]) -> pd.DataFrame:
     final_epochs = np.asarray(outcome.history.stopped_epoch)
     for split_name in _confusion_splits(outcome.splits):
         split = outcome.splits[split_name]
-        outputs = _replica_outputs(outcome.network, split)
         final = np.stack([
             confusion_matrix(split.truth[rows], coding.decode(out), labels=labels)
-            for rows, out in zip(split.index, outputs)
+            for rows, out in zip(split.index, outputs[split_name])
         ])
         for epoch, snapshot in sorted(outcome.snapshots.items()):
             if split_name in snapshot:
@@ -129,17 +145,16 @@ def confusion_table(outcome, coding, classes: list[str]) -> pd.DataFrame:
     return table.drop_duplicates(subset=["run", "fold", "epoch", "split", "true", "predicted"], keep="last")
 
 
-def predictions_table(outcome, coding, classes: list[str] | None, n_features: int) -> pd.DataFrame:
-    """Final outputs on the clean test rows of every replica, and on its train rows for data of
-    at most 3 features (plots draw them) or when there is no test split."""
+def predictions_table(outcome, outputs: dict[str, list[np.ndarray]], coding, classes: list[str] | None, n_features: int) -> pd.DataFrame:
+    """Final outputs on the clean test rows of every replica, and on its train rows when
+    `outputs` holds them (see output_splits)."""
     targets_prep = outcome.evaluator.prep.targets
     frames = []
-    with_train = n_features <= 3 or "test" not in outcome.splits
-    for split_name in ("train", "test") if with_train else ("test",):
-        if split_name not in outcome.splits:
+    for split_name in ("train", "test"):
+        if split_name not in outputs:
             continue
         split = outcome.splits[split_name]
-        for r, (rows, out) in enumerate(zip(split.index, _replica_outputs(outcome.network, split))):
+        for r, (rows, out) in enumerate(zip(split.index, outputs[split_name])):
             rep = outcome.replicas[r]
             frame = pd.DataFrame({"run": rep.run, "fold": rep.fold, "seed": rep.seed, "split": split_name,
                                   "index": split.source[rows]})
