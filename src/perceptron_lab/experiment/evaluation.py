@@ -25,10 +25,10 @@ class Evaluator:
     def __call__(self, split: str, outputs: np.ndarray, index: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
         data = self.splits[split]
         targets = data.Y[index]  # (R, m, out)
-        squared = np.where(mask[..., None], (outputs - targets) ** 2, 0.0)
         if self.coding is not None:
             values = self._classification(split, data, outputs, index, mask)
-            values["sse"] = squared.sum(axis=(1, 2))
+            # SSE of the outputs against the encoded targets, as the course reports it.
+            values["sse"] = np.where(mask[..., None], (outputs - targets) ** 2, 0.0).sum(axis=(1, 2))
         else:
             values = self._regression(data, outputs, targets, index, mask)
         return {name: value for name, value in values.items() if name.removesuffix("_orig") in self.metrics}
