@@ -35,7 +35,7 @@ class RunResults:
 
 
 def _read_csv(path: Path) -> pd.DataFrame | None:
-    return pd.read_csv(path, keep_default_na=True) if path.exists() else None
+    return pd.read_csv(path) if path.exists() else None
 
 
 def is_run_dir(path: Path) -> bool:
