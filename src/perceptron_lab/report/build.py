@@ -163,12 +163,14 @@ def _sweep_report(sweep_dir: Path, out_dir: Path | None, fmt: str, metric: str |
         *_figure_sections(saved),
         Section("Points", [TableItem(f"Sweep points, best {metric} on {split} first", sweep_table(sweep, metric, split))]),
     ]
-    runs = [load_results(d) for d in sweep.run_dirs()]
-    if 1 < len(runs) <= MAX_OVERLAID_POINTS and metric in metric_names(runs[0].epochs):
-        overlay = _save([comparison_figure(runs, metric, split)], out, fmt)
+    run_dirs = sweep.run_dirs()
+    runs = {d: load_results(d) for d in run_dirs} if 1 < len(run_dirs) <= MAX_OVERLAID_POINTS else {}
+    if runs and metric in metric_names(runs[run_dirs[0]].epochs):
+        overlay = _save([comparison_figure(list(runs.values()), metric, split)], out, fmt)
         sections += _figure_sections(overlay, "Points: ")
-    if best is not None and is_run_dir(sweep.point_dir(best["point"])):
-        best_results = load_results(sweep.point_dir(best["point"]))
+    best_dir = sweep.point_dir(best["point"]) if best is not None else None
+    if best_dir is not None and is_run_dir(best_dir):
+        best_results = runs.get(best_dir) or load_results(best_dir)
         best_saved = _save(run_plots(best_results), out, fmt, prefix="best_")
         sections += _run_sections(best_results, best_saved, prefix="Best point: ")
     return write_html(out / "report.html", f"{sweep.name}: sweep", sweep.path.name, sections)
