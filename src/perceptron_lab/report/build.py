@@ -14,7 +14,7 @@ from .confusion import confusion_figures
 from .curves import learning_curves
 from .hyperplane import hyperplane_plots
 from .html import CodeItem, FactsItem, FigureItem, Section, TableItem, write_html
-from .inputs import metric_names, split_names
+from .inputs import choose, metric_names, split_names
 from .noise import noise_plots
 from .regions import region_plots
 from .roc import roc_plots
@@ -31,14 +31,8 @@ def run_plots(results: RunResults, metric: str | None = None, split: str | None 
     metric: only this metric's learning curve and noise panel; split: only this split's
     confusion matrices and per-class scores. Both are checked against what the run recorded.
     """
-    metrics = metric_names(results.epochs)
-    splits = split_names(results.epochs)
-    if metric is not None and metric not in metrics:
-        raise UserError(f"unknown metric {metric!r}; choose from {', '.join(metrics)}")
-    if split is not None and split not in splits:
-        raise UserError(f"unknown split {split!r}; choose from {', '.join(splits)}")
-    chosen_metrics = [metric] if metric else None
-    chosen_splits = [split] if split else None
+    chosen_metrics = [choose(metric, metric_names(results.epochs), (), "metric")] if metric is not None else None
+    chosen_splits = [choose(split, split_names(results.epochs), (), "split")] if split is not None else None
     return [
         *learning_curves(results, chosen_metrics),
         *confusion_figures(results, chosen_splits),
