@@ -1,6 +1,7 @@
 """Comparing several runs: one metric overlaid with bands, labelled by the config keys that differ."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,6 @@ def newest_run_dir(path: Path) -> Path | None:
     runs = [child for child in Path(path).iterdir() if child.is_dir() and is_run_dir(child)]
     if not runs:
         return None
-    import json
 
     def finished(run: Path) -> tuple[str, str]:
         manifest = json.loads((run / "manifest.json").read_text())
@@ -75,7 +75,7 @@ def differing_keys(configs: list[dict]) -> list[str]:
 
 def short_key(key: str) -> str:
     """'optimizer.name' -> 'optimizer' (a named section is shown by its section)."""
-    return key.removesuffix(".name") if key.endswith(".name") else key
+    return key.removesuffix(".name")
 
 
 def run_labels(runs: list[RunResults], keys: list[str]) -> list[str]:
