@@ -61,9 +61,12 @@ def metric_bounds(metric: str) -> tuple[float, float]:
     return (0.0, 1.0) if metric in BOUNDED_METRICS else (-np.inf, np.inf)
 
 
-def band(ax, x, mean, std, label: str, color=None, linestyle: str = "-", bounds=(-np.inf, np.inf)) -> None:
-    """A mean line with a shaded mean ± std band, the band clipped to the metric's range."""
-    (line,) = ax.plot(x, mean, label=label, color=color, linestyle=linestyle, linewidth=1.6)
+def band(ax, x, mean, std, label: str, color=None, linestyle: str = "-", bounds=(-np.inf, np.inf), **line_style) -> None:
+    """A mean line with a shaded mean ± std band, the band clipped to the metric's range.
+
+    line_style: further keyword arguments of the mean line (a marker, say).
+    """
+    (line,) = ax.plot(x, mean, label=label, color=color, linestyle=linestyle, linewidth=1.6, **line_style)
     low, high = np.clip(mean - std, *bounds), np.clip(mean + std, *bounds)
     ax.fill_between(x, low, high, color=line.get_color(), alpha=0.18, linewidth=0)
 

@@ -16,11 +16,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
+from matplotlib.patches import Rectangle
 
 from ..errors import UserError
 from ..experiment.results_dir import is_run_dir
 from .inputs import HIGHER_IS_BETTER, PREFERRED_METRICS, PREFERRED_SPLITS, choose, order_splits
-from .style import Plot, metric_bounds, metric_label, new_figure
+from .style import Plot, band, metric_bounds, metric_label, new_figure
+from .tables import mean_pm_std
 
 SWEEP_FILE = "sweep.csv"
 PLAN_FILE = "sweep.json"
@@ -154,9 +156,7 @@ def _heatmap(ax, figure, table: pd.DataFrame, keys: list[str], best, metric: str
         ax.add_patch(_rectangle(j, i))
 
 
-def _rectangle(x: float, y: float):
-    from matplotlib.patches import Rectangle
-
+def _rectangle(x: float, y: float) -> Rectangle:
     return Rectangle((x - 0.5, y - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2.5)
 
 
@@ -165,9 +165,7 @@ def _line(ax, table: pd.DataFrame, key: str, best, metric: str) -> None:
     numeric = _is_numeric(table[key])
     x = table[key].to_numpy(dtype=float) if numeric else np.arange(len(table))
     mean, std = table["mean"].to_numpy(dtype=float), table["std"].to_numpy(dtype=float)
-    ax.plot(x, mean, marker="o", color="C0", label=f"{metric} (mean ± std)")
-    bounds = metric_bounds(metric)
-    ax.fill_between(x, np.clip(mean - std, *bounds), np.clip(mean + std, *bounds), color="C0", alpha=0.18, linewidth=0)
+    band(ax, x, mean, std, f"{metric} (mean ± std)", color="C0", bounds=metric_bounds(metric), marker="o")
     if numeric and (x > 0).all() and x.max() / x.min() >= 100:
         ax.set_xscale("log")
     if not numeric:
@@ -215,8 +213,6 @@ def sweep_figure(sweep: SweepResults, metric: str, split: str) -> Plot:
 
 def sweep_table(sweep: SweepResults, metric: str, split: str) -> pd.DataFrame:
     """sweep.csv ranked by the chosen result, best first, with the result as 'mean ± std'."""
-    from .tables import mean_pm_std
-
     table = scored(sweep, metric, split)
     table[f"{split} {metric}"] = [mean_pm_std(m, s) for m, s in zip(table["mean"], table["std"])]
     table = table.sort_values("mean", ascending=metric not in HIGHER_IS_BETTER, na_position="last")
