@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from ..experiment.results_dir import RunResults
-from .inputs import class_names, split_names
+from .inputs import class_names, listed_epochs, split_names
 from .style import Plot, new_figure
 
 FINAL = "final"
@@ -34,9 +34,8 @@ def row_normalized(matrix: np.ndarray) -> np.ndarray:
 
 def snapshot_epochs(results: RunResults, split: str) -> list[int]:
     """Epochs listed in record.epochs that confusion.csv holds for `split`."""
-    listed = ((results.config or {}).get("record") or {}).get("epochs") or []
     present = set(results.confusion.loc[results.confusion["split"] == split, "epoch"].astype(int))
-    return sorted(set(int(e) for e in listed) & present)
+    return sorted(set(listed_epochs(results)) & present)
 
 
 def _draw(ax, matrix: np.ndarray, classes: list[str], fmt: str, title: str) -> None:

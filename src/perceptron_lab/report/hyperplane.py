@@ -13,7 +13,8 @@ import math
 import numpy as np
 
 from ..experiment.results_dir import RunResults
-from .inputs import class_names, input_columns, is_classification, padded_limits, replica_order, replica_rows
+from .inputs import (class_names, input_columns, is_classification, listed_epochs, padded_limits, replica_order,
+                     replica_rows)
 from .style import Animation, Plot, new_figure
 
 MAX_FRAMES = 30
@@ -106,14 +107,10 @@ class HyperplaneDrawer:
         return [*drawn, title]
 
 
-def _listed_epochs(results: RunResults) -> list[int] | None:
-    return ((results.config or {}).get("record") or {}).get("epochs")
-
-
 def hyperplane_grid(results: RunResults, replica: int = 0) -> Plot:
     """A grid of frames (at most MAX_PANELS of the chosen epochs, evenly spread)."""
     drawer = HyperplaneDrawer(results, replica)
-    frames = chosen_frames(drawer.epochs, _listed_epochs(results))
+    frames = chosen_frames(drawer.epochs, listed_epochs(results))
     if len(frames) > MAX_PANELS:
         frames = frames[chosen_frames(frames, None, MAX_PANELS)]
     columns = math.ceil(math.sqrt(len(frames)))
@@ -138,7 +135,7 @@ def hyperplane_grid(results: RunResults, replica: int = 0) -> Plot:
 def hyperplane_animation(results: RunResults, replica: int = 0) -> Animation:
     """An animated GIF with one frame per chosen epoch."""
     drawer = HyperplaneDrawer(results, replica)
-    frames = chosen_frames(drawer.epochs, _listed_epochs(results))
+    frames = chosen_frames(drawer.epochs, listed_epochs(results))
     figure = new_figure(4.8, 4.4)
     ax = figure.add_subplot()
     drawer.draw_points(ax, legend=True)

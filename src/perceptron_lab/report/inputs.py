@@ -79,6 +79,11 @@ def final_summary(results: RunResults) -> pd.DataFrame:
     return rows
 
 
+def listed_epochs(results: RunResults) -> list[int]:
+    """The epochs record.epochs of the config lists (empty when it lists none)."""
+    return [int(e) for e in ((results.config or {}).get("record") or {}).get("epochs") or []]
+
+
 def replica_order(results: RunResults) -> list[tuple[int, int]]:
     """(run, fold) of each replica in manifest order (the order of history/weights.npz)."""
     replicas = results.manifest.get("replicas")
