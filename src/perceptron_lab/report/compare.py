@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..errors import UserError
 from ..experiment.results_dir import RunResults, is_run_dir
-from .inputs import (PREFERRED_METRICS, PREFERRED_SPLITS, choose, final_summary, mean_std, metric_names,
+from .inputs import (PREFERRED_METRICS, PREFERRED_SPLITS, choose, final_mean_std, mean_std, metric_names,
                      order_splits)
 from .style import Plot, band, metric_bounds, metric_label, new_figure
 from .tables import mean_pm_std
@@ -127,12 +127,9 @@ def comparison_table(runs: list[RunResults], split: str) -> pd.DataFrame:
     rows = []
     for run in runs:
         flat = flatten(run.config or {})
-        summary = final_summary(run)
-        group = summary[summary["split"] == split]
-        mean = group[group["run"] == "mean"].iloc[0]
-        std = group[group["run"] == "std"].iloc[0]
+        means, stds = final_mean_std(run)
         row = {"run": f"{run.name}/{run.path.name}", **{short_key(k): flat.get(k) for k in keys}}
-        row.update({m: mean_pm_std(mean[m], std[m]) for m in metrics})
+        row.update({m: mean_pm_std(means.at[split, m], stds.at[split, m]) for m in metrics})
         for key in ("wall_time_s", "train_time_s"):
             if key in run.manifest:
                 row[key] = run.manifest[key]

@@ -71,12 +71,12 @@ def mean_std(frame: pd.DataFrame, by: list[str], column: str) -> pd.DataFrame:
     return pd.DataFrame({"mean": groups.mean(), "std": groups.std(ddof=0).fillna(0.0)}).reset_index()
 
 
-def final_summary(results: RunResults) -> pd.DataFrame:
-    """summary.csv's mean/std rows of the final epoch: index (split, run in {mean, std})."""
+def final_mean_std(results: RunResults) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """summary.csv's final-epoch rows over the replicas: (mean rows, std rows), each indexed by split."""
     summary = results.summary
-    rows = summary[(summary["kind"] == "final") & summary["run"].astype(str).isin(["mean", "std"])].copy()
-    rows["run"] = rows["run"].astype(str)
-    return rows
+    final = summary[summary["kind"] == "final"]
+    run = final["run"].astype(str)
+    return final[run == "mean"].set_index("split"), final[run == "std"].set_index("split")
 
 
 def listed_epochs(results: RunResults) -> list[int]:

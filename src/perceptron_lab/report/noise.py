@@ -6,23 +6,21 @@ import math
 import pandas as pd
 
 from ..experiment.results_dir import RunResults
-from .inputs import final_summary, metric_names, noise_alpha
+from .inputs import final_mean_std, metric_names, noise_alpha
 from .style import Plot, metric_label, new_figure
 
 
 def noise_table(results: RunResults) -> pd.DataFrame:
     """Rows per alpha (0 = clean test) with <metric>_mean and <metric>_std of the final epoch."""
-    summary = final_summary(results)
+    means, stds = final_mean_std(results)
     rows = []
-    for split, group in summary.groupby("split"):
+    for split in means.index:
         alpha = 0.0 if split == "test" else noise_alpha(split)
         if alpha is None:
             continue
-        mean = group[group["run"] == "mean"].iloc[0]
-        std = group[group["run"] == "std"].iloc[0]
         row = {"alpha": alpha, "split": split}
         for metric in metric_names(results.epochs):
-            row[f"{metric}_mean"], row[f"{metric}_std"] = mean[metric], std[metric]
+            row[f"{metric}_mean"], row[f"{metric}_std"] = means.at[split, metric], stds.at[split, metric]
         rows.append(row)
     return pd.DataFrame(rows).sort_values("alpha").reset_index(drop=True)
 

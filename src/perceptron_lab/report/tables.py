@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..experiment.results_dir import RunResults
-from .inputs import final_summary, metric_names, split_names
+from .inputs import final_mean_std, metric_names, order_splits
 
 
 def mean_pm_std(mean: float, std: float) -> str:
@@ -16,15 +16,13 @@ def mean_pm_std(mean: float, std: float) -> str:
 
 def final_metrics_table(results: RunResults) -> pd.DataFrame:
     """Columns: split, epoch, then the metrics as 'mean ± std' of the final epoch over all replicas."""
-    summary = final_summary(results)
+    means, stds = final_mean_std(results)
     metrics = metric_names(results.epochs)
-    rows = {}
-    for split in split_names(summary):
-        group = summary[summary["split"] == split]
-        mean = group[group["run"] == "mean"].iloc[0]
-        std = group[group["run"] == "std"].iloc[0]
-        rows[split] = {"epoch": f"{mean['epoch']:.4g}", **{m: mean_pm_std(mean[m], std[m]) for m in metrics}}
-    return pd.DataFrame([{"split": split, **values} for split, values in rows.items()])
+    return pd.DataFrame([
+        {"split": split, "epoch": f"{means.at[split, 'epoch']:.4g}",
+         **{m: mean_pm_std(means.at[split, m], stds.at[split, m]) for m in metrics}}
+        for split in order_splits(means.index)
+    ])
 
 
 def replica_table(results: RunResults) -> pd.DataFrame:
