@@ -51,8 +51,7 @@ def roc_pr_figure(results: RunResults) -> Plot | None:
     roc_ax, pr_ax = figure.subplots(1, 2)
     for i, c in enumerate(curves):
         label = f"run {c['run']} fold {c['fold']}" if len(curves) <= 8 else None
-        roc_ax.plot(c["fpr"], c["tpr"], color=f"C{i % 10}", alpha=0.7, linewidth=1.2, label=label,
-                    drawstyle="default")
+        roc_ax.plot(c["fpr"], c["tpr"], color=f"C{i % 10}", alpha=0.7, linewidth=1.2, label=label)
         pr_ax.step(c["recall"], c["precision"], where="post", color=f"C{i % 10}", alpha=0.7, linewidth=1.2)
     roc_ax.plot([0, 1], [0, 1], color="gray", linestyle=":", linewidth=1)
     roc_auc = np.array([c["roc_auc"] for c in curves])
