@@ -7,7 +7,6 @@ import numpy as np
 from PIL import Image
 
 
-
 def assert_labelled(ax) -> None:
     assert ax.get_xlabel().strip(), f"axes {ax.get_title()!r} has no x label"
     assert ax.get_ylabel().strip(), f"axes {ax.get_title()!r} has no y label"

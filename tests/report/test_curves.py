@@ -1,4 +1,6 @@
 """Learning curves: one figure per metric, the mean ± std over replicas of every split."""
+import shutil
+
 import numpy as np
 import pandas as pd
 from perceptron_lab.report import learning_curves
@@ -62,8 +64,6 @@ def test_regression_metrics(regression_run):
 
 def test_early_stopped_replicas_shorten_the_mean(binary_run, tmp_path):
     """Rows after a replica stopped are absent: the later epochs average the replicas left."""
-    import shutil
-
     run = tmp_path / "run"
     shutil.copytree(binary_run, run)
     epochs = pd.read_csv(run / "epochs.csv")
@@ -77,8 +77,6 @@ def test_early_stopped_replicas_shorten_the_mean(binary_run, tmp_path):
 
 
 def test_losses_spanning_decades_get_a_log_axis(binary_run, tmp_path):
-    import shutil
-
     run = tmp_path / "run"
     shutil.copytree(binary_run, run)
     epochs = pd.read_csv(run / "epochs.csv")

@@ -9,7 +9,7 @@ from perceptron_lab.report import chosen_frames, hyperplane_animation, hyperplan
 from perceptron_lab.report.hyperplane import MAX_FRAMES, line_through
 from perceptron_lab.experiment import load_results
 
-from .checks import assert_image, assert_labelled
+from .checks import assert_image, assert_labelled, visible_axes
 
 
 def test_chosen_frames_listed_or_evenly_spread():
@@ -47,7 +47,7 @@ def test_final_line_separates_the_points_as_the_predictions_do(binary_run):
 def test_grid_frames_and_their_lines(binary_run, tmp_path):
     results = load_results(binary_run)
     plot = hyperplane_grid(results)
-    panels = [ax for ax in plot.figure.axes if ax.axison]
+    panels = visible_axes(plot.figure)
     assert len(panels) == 9  # 21 recorded epochs, at most 9 panels
     titles = [ax.get_title() for ax in panels]
     assert titles[0] == "epoch 0" and titles[-1] == "epoch 20"
@@ -82,7 +82,7 @@ def test_gif_frames_follow_record_epochs_with_one_line_per_unit(multiclass_run, 
     with Image.open(animation.save(tmp_path)) as gif:
         assert gif.n_frames == 3
     grid = hyperplane_grid(results)
-    assert [ax.get_title() for ax in grid.figure.axes if ax.axison] == ["epoch 0", "epoch 4", "epoch 8"]
+    assert [ax.get_title() for ax in visible_axes(grid.figure)] == ["epoch 0", "epoch 4", "epoch 8"]
 
 
 def test_long_histories_are_thinned_to_max_frames(binary_run, tmp_path):

@@ -1,4 +1,6 @@
 """Decision regions drawn from the saved final models (models/run<r>_fold<k>.json)."""
+import shutil
+
 import numpy as np
 import pandas as pd
 
@@ -7,7 +9,7 @@ from perceptron_lab.report import region_plots
 from perceptron_lab.report.regions import output_threshold, predict_classes
 from perceptron_lab.experiment import load_results
 
-from .checks import assert_image, assert_labelled
+from .checks import assert_image, assert_labelled, visible_axes
 
 
 def test_threshold_is_the_middle_of_the_output_range():
@@ -27,7 +29,7 @@ def test_models_predict_the_classes_of_predictions_csv(binary_run, multiclass_ru
 
 def test_one_panel_per_replica_coloured_by_class(multiclass_run, tmp_path):
     (plot,) = region_plots(load_results(multiclass_run))
-    panels = [ax for ax in plot.figure.axes if ax.axison]
+    panels = visible_axes(plot.figure)
     assert [ax.get_title() for ax in panels] == ["run 0, fold 0", "run 0, fold 1", "run 1, fold 0", "run 1, fold 1"]
     for ax in panels:
         assert_labelled(ax)
@@ -36,8 +38,6 @@ def test_one_panel_per_replica_coloured_by_class(multiclass_run, tmp_path):
 
 
 def test_no_regions_without_two_inputs_or_models(noise_run, regression_run, binary_run, tmp_path):
-    import shutil
-
     assert region_plots(load_results(noise_run)) == []
     assert region_plots(load_results(regression_run)) == []
     run = tmp_path / "run"

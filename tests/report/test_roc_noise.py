@@ -9,7 +9,7 @@ from perceptron_lab.report import noise_plots, noise_table, roc_plots
 from perceptron_lab.report.roc import replica_curves
 from perceptron_lab.experiment import load_results
 
-from .checks import assert_image, assert_labelled
+from .checks import assert_image, assert_labelled, visible_axes
 
 
 def test_roc_auc_matches_sklearn(binary_run, tmp_path):
@@ -56,13 +56,13 @@ def test_noise_table_reads_the_final_summary(noise_run):
 
 def test_noise_figure_one_panel_per_metric(noise_run, tmp_path):
     (plot,) = noise_plots(load_results(noise_run))
-    panels = [ax for ax in plot.figure.axes if ax.axison]
+    panels = visible_axes(plot.figure)
     assert [ax.get_ylabel() for ax in panels] == ["accuracy", "precision (macro)", "recall (macro)", "F1 (macro)", "SSE"]
     for ax in panels:
         assert_labelled(ax)
         assert ax.get_xlabel() == "noise alpha"
     (only,) = noise_plots(load_results(noise_run), ["f1"])
-    assert [ax.get_ylabel() for ax in only.figure.axes if ax.axison] == ["F1 (macro)"]
+    assert [ax.get_ylabel() for ax in visible_axes(only.figure)] == ["F1 (macro)"]
     assert_image(plot.save(tmp_path, "png"))
 
 
