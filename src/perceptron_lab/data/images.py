@@ -46,6 +46,7 @@ CIFAR10 = RemoteFiles(
 )
 CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
 
+DIGIT_CLASSES = [str(d) for d in range(10)]
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
 
@@ -77,15 +78,18 @@ def image_dataset(
     images: np.ndarray,
     labels: np.ndarray,
     classes: list[str],
+    meta: dict,
+    *,
     subset: int | None,
     permute_pixels: int | None,
     scale: str,
-    meta: dict,
+    flatten: bool = True,
 ) -> Dataset:
     """uint8 images (n, H, W) or (n, H, W, C) -> Dataset with X (n', H*W*C) float32.
 
     Subsetting and the pixel permutation (of the H*W positions; a pixel's channels move
     together) happen on uint8; the float32 matrix is made once, without float64 copies.
+    `flatten` is always true (ImageParams allows nothing else).
     """
     shape = images.shape[1:]
     if subset is not None:
@@ -105,69 +109,37 @@ def image_dataset(
     return Dataset(X, labels.astype(np.int64), "classification", list(classes), meta=meta)
 
 
+# The loaders below take ImageParams' fields as keywords (the registry passes them all):
+# split, data_dir, download and sha256 find the files; the rest go to image_dataset.
+
+
 def _load_idx_set(
-    source: RemoteFiles,
-    classes: list[str],
-    split: str,
-    data_dir: str | None,
-    subset: int | None,
-    permute_pixels: int | None,
-    scale: str,
-    download: bool,
-    sha256: dict | None,
+    source: RemoteFiles, classes: list[str], *, split: str, data_dir: str | None, download: bool, sha256: dict | None, **shaping
 ) -> Dataset:
     prefix = "train" if split == "train" else "t10k"
     names = [f"{prefix}-images-idx3-ubyte.gz", f"{prefix}-labels-idx1-ubyte.gz"]
     paths = fetch_files(source, names, data_dir, download, sha256)
     images, labels = read_idx_images(paths[names[0]], paths[names[1]], n_classes=len(classes))
     meta = {"dataset": source.name, "split": split, "files": [str(paths[n]) for n in names]}
-    return image_dataset(images, labels, classes, subset, permute_pixels, scale, meta)
+    return image_dataset(images, labels, classes, meta, **shaping)
 
 
 @register("mnist", ImageParams, "classification", "handwritten digits 28x28 (60000 train / 10000 test), downloaded and cached")
-def load_mnist(
-    split: str = "train",
-    data_dir: str | None = None,
-    subset: int | None = None,
-    flatten: bool = True,
-    permute_pixels: int | None = None,
-    scale: str = "unit",
-    download: bool = True,
-    sha256: dict | None = None,
-) -> Dataset:
+def load_mnist(**params) -> Dataset:
     """X (n, 784) float32, y (n,) digit."""
-    classes = [str(d) for d in range(10)]
-    return _load_idx_set(MNIST, classes, split, data_dir, subset, permute_pixels, scale, download, sha256)
+    return _load_idx_set(MNIST, DIGIT_CLASSES, **params)
 
 
 @register("fashion_mnist", ImageParams, "classification", "Zalando's clothing images 28x28 (60000 train / 10000 test), downloaded and cached")
-def load_fashion_mnist(
-    split: str = "train",
-    data_dir: str | None = None,
-    subset: int | None = None,
-    flatten: bool = True,
-    permute_pixels: int | None = None,
-    scale: str = "unit",
-    download: bool = True,
-    sha256: dict | None = None,
-) -> Dataset:
+def load_fashion_mnist(**params) -> Dataset:
     """X (n, 784) float32, y (n,) clothing type."""
-    return _load_idx_set(FASHION_MNIST, FASHION_CLASSES, split, data_dir, subset, permute_pixels, scale, download, sha256)
+    return _load_idx_set(FASHION_MNIST, FASHION_CLASSES, **params)
 
 
 @register("cifar10", ImageParams, "classification", "32x32 colour images of 10 classes (50000 train / 10000 test), downloaded and cached")
-def load_cifar10(
-    split: str = "train",
-    data_dir: str | None = None,
-    subset: int | None = None,
-    flatten: bool = True,
-    permute_pixels: int | None = None,
-    scale: str = "unit",
-    download: bool = True,
-    sha256: dict | None = None,
-) -> Dataset:
+def load_cifar10(*, split: str, data_dir: str | None, download: bool, sha256: dict | None, **shaping) -> Dataset:
     """X (n, 3072) float32: each row is 32x32 pixels row-major, RGB per pixel; y (n,) class."""
     paths = fetch_files(CIFAR10, [CIFAR10_ARCHIVE], data_dir, download, sha256)
     images, labels, classes = read_cifar10(paths[CIFAR10_ARCHIVE], split)
     meta = {"dataset": "cifar10", "split": split, "files": [str(paths[CIFAR10_ARCHIVE])]}
-    return image_dataset(images, labels, classes, subset, permute_pixels, scale, meta)
+    return image_dataset(images, labels, classes, meta, **shaping)
