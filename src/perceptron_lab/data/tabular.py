@@ -159,12 +159,6 @@ class CSVParams(DatasetParams):
     delimiter: str = Field(",", min_length=1, description="field separator")
 
 
-@register("csv", CSVParams, "any", "a CSV file with a header: feature columns and a target column")
-def load_csv(
-    path: str,
-    target: str | list[str] | None = None,
-    features: list[str] | None = None,
-    task: TaskChoice = "auto",
-    delimiter: str = ",",
-) -> Dataset:
-    return read_csv_dataset(path, target, features, task, delimiter)
+load_csv = register("csv", CSVParams, "any", "a CSV file with a header: feature columns and a target column")(
+    read_csv_dataset
+)
