@@ -67,7 +67,8 @@ def load_diabetes(scaled: bool = True) -> Dataset:
 
 
 # ---------------------------------------------------------------------------------------------
-# Synthetic generators: their key parameters pass straight through to scikit-learn.
+# Synthetic generators: their parameters (the Params models' fields) pass straight through to
+# scikit-learn's make_* functions.
 
 
 class MoonsParams(DatasetParams):
@@ -78,10 +79,10 @@ class MoonsParams(DatasetParams):
 
 
 @register("moons", MoonsParams, "classification", "two interleaving half circles (sklearn make_moons), 2 features")
-def load_moons(n_samples: int = 200, noise: float | None = 0.1, shuffle: bool = True, random_state: int | None = 0) -> Dataset:
+def load_moons(**params) -> Dataset:
     from sklearn.datasets import make_moons
 
-    X, y = make_moons(n_samples=n_samples, noise=noise, shuffle=shuffle, random_state=random_state)
+    X, y = make_moons(**params)
     return Dataset(X.astype(np.float32), y.astype(np.int64), "classification", ["0", "1"], ["x1", "x2"])
 
 
@@ -94,12 +95,10 @@ class CirclesParams(DatasetParams):
 
 
 @register("circles", CirclesParams, "classification", "a circle inside another (sklearn make_circles), 2 features")
-def load_circles(
-    n_samples: int = 200, noise: float | None = 0.05, factor: float = 0.5, shuffle: bool = True, random_state: int | None = 0
-) -> Dataset:
+def load_circles(**params) -> Dataset:
     from sklearn.datasets import make_circles
 
-    X, y = make_circles(n_samples=n_samples, noise=noise, factor=factor, shuffle=shuffle, random_state=random_state)
+    X, y = make_circles(**params)
     return Dataset(X.astype(np.float32), y.astype(np.int64), "classification", ["outer", "inner"], ["x1", "x2"])
 
 
@@ -114,20 +113,9 @@ class BlobsParams(DatasetParams):
 
 
 @register("blobs", BlobsParams, "classification", "isotropic Gaussian blobs (sklearn make_blobs), one class per blob")
-def load_blobs(
-    n_samples: int = 300,
-    n_features: int = 2,
-    centers: int = 3,
-    cluster_std: float = 1.0,
-    center_box: tuple[float, float] = (-10.0, 10.0),
-    shuffle: bool = True,
-    random_state: int | None = 0,
-) -> Dataset:
+def load_blobs(**params) -> Dataset:
     from sklearn.datasets import make_blobs
 
-    X, y = make_blobs(
-        n_samples=n_samples, n_features=n_features, centers=centers, cluster_std=cluster_std,
-        center_box=center_box, shuffle=shuffle, random_state=random_state,
-    )
-    names = [f"x{i + 1}" for i in range(n_features)]
-    return Dataset(X.astype(np.float32), y.astype(np.int64), "classification", [str(c) for c in range(centers)], names)
+    X, y = make_blobs(**params)
+    names = [f"x{i + 1}" for i in range(X.shape[1])]
+    return Dataset(X.astype(np.float32), y.astype(np.int64), "classification", [str(c) for c in range(params["centers"])], names)
