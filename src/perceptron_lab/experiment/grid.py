@@ -183,7 +183,7 @@ def _identity(value: Any) -> str:
 
 def point_hash(point: Point) -> str:
     """8 hex digits identifying a point's parameters."""
-    return hashlib.sha256(json.dumps(point, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    return hashlib.sha256(_identity(point).encode()).hexdigest()[:8]
 
 
 def point_names(points: list[Point]) -> list[str]:
