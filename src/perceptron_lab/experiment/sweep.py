@@ -139,29 +139,28 @@ def final_metrics(summary: pd.DataFrame) -> dict[str, float]:
     return out
 
 
+def _row(point: Point, name: str, status: str, wall_time_s: float | None, error: str) -> dict[str, Any]:
+    """The sweep.csv columns every row starts with: point, its parameters, status, time, error."""
+    return {
+        "point": name,
+        **{key: param_value(value) for key, value in point.items()},
+        "status": status,
+        "wall_time_s": wall_time_s,
+        "error": error,
+    }
+
+
 def point_row(point: Point, name: str, run_dir: Path) -> dict[str, Any]:
     """The sweep.csv row of a point whose run directory is complete."""
     manifest = json.loads((run_dir / "manifest.json").read_text())
     diverged = any(replica["status"] == "diverged" for replica in manifest["replicas"])
-    row = {
-        "point": name,
-        **{key: param_value(value) for key, value in point.items()},
-        "status": "diverged" if diverged else "ok",
-        "wall_time_s": manifest["wall_time_s"],
-        "error": "",
-    }
+    row = _row(point, name, "diverged" if diverged else "ok", manifest["wall_time_s"], "")
     row.update(final_metrics(pd.read_csv(run_dir / "summary.csv")))
     return row
 
 
 def failed_row(point: Point, name: str, error: str, wall_time_s: float | None) -> dict[str, Any]:
-    return {
-        "point": name,
-        **{key: param_value(value) for key, value in point.items()},
-        "status": "failed",
-        "wall_time_s": wall_time_s,
-        "error": error,
-    }
+    return _row(point, name, "failed", wall_time_s, error)
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
