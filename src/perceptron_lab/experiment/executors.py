@@ -36,11 +36,6 @@ def threads_per_worker(workers: int, cores: int | None = None) -> int:
     return max(1, cores // max(1, workers))
 
 
-def _call_limited(function: Callable, task: Any, threads: int) -> Any:
-    with threadpool_limits(limits=threads):
-        return function(task)
-
-
 class SerialExecutor:
     """Tasks one after another in this process (BLAS keeps all its threads)."""
 
@@ -72,7 +67,9 @@ class JoblibExecutor:
 
 
 def _indexed(function: Callable, index: int, task: Any, threads: int) -> tuple[int, Any]:
-    return index, _call_limited(function, task, threads)
+    """(index, function(task)) with this worker's BLAS pools limited to `threads`."""
+    with threadpool_limits(limits=threads):
+        return index, function(task)
 
 
 def cap_blas_threads(limit: int) -> int:
