@@ -8,6 +8,7 @@ sweep.csv); the script checks that they wrote the same numbers and prints the sp
 With --repeat N each sweep runs N times and the fastest counts (each parallel sweep starts its
 worker processes afresh).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,17 +28,19 @@ GRID = ["learning_rate=0.05,0.1,0.2,0.4", "batch_size=1,4,8"]  # 12 points
 
 
 def make_config(epochs: int):
-    return build_config({
-        "name": "bench_sweep",
-        "dataset": {"name": "digits5x7", "target": "digit"},
-        "architecture": [35, 20, 10],
-        "activation": "sigmoid",
-        "optimizer": "sgd",
-        "epochs": epochs,
-        "runs": 3,
-        "test_size": 0,
-        "output": {"plots": False, "save_models": False},
-    })
+    return build_config(
+        {
+            "name": "bench_sweep",
+            "dataset": {"name": "digits5x7", "target": "digit"},
+            "architecture": [35, 20, 10],
+            "activation": "sigmoid",
+            "optimizer": "sgd",
+            "epochs": epochs,
+            "runs": 3,
+            "test_size": 0,
+            "output": {"plots": False, "save_models": False},
+        }
+    )
 
 
 def cpu_seconds() -> float:
@@ -77,7 +80,9 @@ def main() -> None:
                 timings[jobs].append((wall, cpu))
             pd.testing.assert_frame_equal(tables[args.jobs], tables[1])
     best = {jobs: min(runs) for jobs, runs in timings.items()}
-    print(f"{len(points)}-point sweep, {args.epochs} epochs per point, {cpu_count()} cores (load average {load:.2f} at start)")
+    print(
+        f"{len(points)}-point sweep, {args.epochs} epochs per point, {cpu_count()} cores (load average {load:.2f} at start)"
+    )
     for jobs, (wall, cpu) in best.items():
         print(f"--jobs {jobs}: {wall:7.2f} s wall, {cpu:7.2f} s CPU (workers included)")
     ratio = best[1][0] / best[args.jobs][0]

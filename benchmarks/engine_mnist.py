@@ -14,6 +14,7 @@ np.matmul loop of exactly the same shapes. With --repeat N each timing is the fa
 --blas-threads N runs everything (sklearn, ours, the plain loop) with N BLAS threads
 (default: the library's own choice).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,8 +41,17 @@ def make_data(n: int, seed: int = 0):
 
 
 def time_sklearn(X, y, batch: int) -> float:
-    clf = MLPClassifier(hidden_layer_sizes=SIZES[1:-1], activation="logistic", solver="adam", alpha=0.0,
-                        batch_size=batch, learning_rate_init=1e-3, max_iter=1, shuffle=True, random_state=0)
+    clf = MLPClassifier(
+        hidden_layer_sizes=SIZES[1:-1],
+        activation="logistic",
+        solver="adam",
+        alpha=0.0,
+        batch_size=batch,
+        learning_rate_init=1e-3,
+        max_iter=1,
+        shuffle=True,
+        random_state=0,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         started = time.perf_counter()
@@ -59,10 +69,18 @@ def time_ours(X, Y, batch: int) -> tuple[float, float]:
     """
     times = []
     for eval_every in (None, 1):
-        network = Network([Dense(n, "sigmoid") for n in SIZES[1:-1]] + [Dense(SIZES[-1], "softmax")],
-                          input_dim=SIZES[0], seed=0)
-        trainer = Trainer(loss="categorical_crossentropy", optimizer={"name": "adam", "learning_rate": 1e-3},
-                          epochs=1, batch_size=batch, eval_every=eval_every)
+        network = Network(
+            [Dense(n, "sigmoid") for n in SIZES[1:-1]] + [Dense(SIZES[-1], "softmax")],
+            input_dim=SIZES[0],
+            seed=0,
+        )
+        trainer = Trainer(
+            loss="categorical_crossentropy",
+            optimizer={"name": "adam", "learning_rate": 1e-3},
+            epochs=1,
+            batch_size=batch,
+            eval_every=eval_every,
+        )
         started = time.perf_counter()
         trainer.fit(network, X, Y)
         times.append(time.perf_counter() - started)
@@ -82,7 +100,9 @@ def training_flops(n: int, batch: int) -> float:
 def time_plain_matmul(n: int, batch: int) -> float:
     """The same GEMMs as one training epoch, with preallocated outputs and nothing else."""
     rng = np.random.default_rng(1)
-    kernels = [rng.standard_normal((fi, fo), dtype=np.float32) * 0.05 for fi, fo in zip(SIZES[:-1], SIZES[1:])]
+    kernels = [
+        rng.standard_normal((fi, fo), dtype=np.float32) * 0.05 for fi, fo in zip(SIZES[:-1], SIZES[1:])
+    ]
     grads = [np.empty_like(k) for k in kernels]
     widths = [batch] * (n // batch) + ([n % batch] if n % batch else [])
     buffers = {}
@@ -111,27 +131,40 @@ def main() -> None:
     args = parser.parse_args()
     X, y, Y = make_data(args.samples)
     threads = "default" if args.blas_threads is None else args.blas_threads
-    print(f"784-256-128-64-10 sigmoid + softmax/cross-entropy, Adam 1e-3, 1 epoch, {args.samples} x 784 float32, "
-          f"BLAS threads: {threads}")
-    limit = contextlib.nullcontext() if args.blas_threads is None else threadpool_limits(args.blas_threads, "blas")
+    print(
+        f"784-256-128-64-10 sigmoid + softmax/cross-entropy, Adam 1e-3, 1 epoch, {args.samples} x 784 float32, "
+        f"BLAS threads: {threads}"
+    )
+    limit = (
+        contextlib.nullcontext()
+        if args.blas_threads is None
+        else threadpool_limits(args.blas_threads, "blas")
+    )
     with limit:
         run(args, X, y, Y)
 
 
 def run(args, X, y, Y) -> None:
     for batch in args.batches:
-        runs = [(time_sklearn(X, y, batch), time_ours(X, Y, batch), time_plain_matmul(args.samples, batch))
-                for _ in range(args.repeat)]  # interleaved, so a busy spell hits every side
+        runs = [
+            (time_sklearn(X, y, batch), time_ours(X, Y, batch), time_plain_matmul(args.samples, batch))
+            for _ in range(args.repeat)
+        ]  # interleaved, so a busy spell hits every side
         sk = min(r[0] for r in runs)
         train_only = min(r[1][0] for r in runs)
         fit = min(r[1][1] for r in runs)
         plain = min(r[2] for r in runs)
         flops = training_flops(args.samples, batch)
         ours_gflops, plain_gflops = flops / train_only / 1e9, flops / plain / 1e9
-        print(f"batch {batch:4d}: sklearn {sk:7.3f} s | ours {train_only:7.3f} s | ours/sklearn {train_only / sk:.3f}"
-              f" | with the 2 evaluation passes {fit:7.3f} s ({fit / sk:.3f})")
-        print(f"            training GFLOP/s: ours {ours_gflops:6.1f} | plain np.matmul {plain_gflops:6.1f} "
-              f"| ours/plain {ours_gflops / plain_gflops:.0%}")
+        print(
+            f"batch {batch:4d}: sklearn {sk:7.3f} s | ours {train_only:7.3f} s | ours/sklearn {train_only / sk:.3f}"
+            f" | with the 2 evaluation passes {fit:7.3f} s ({fit / sk:.3f})"
+        )
+        print(
+            f"            training GFLOP/s: ours {ours_gflops:6.1f} | plain np.matmul {plain_gflops:6.1f} "
+            f"| ours/plain {ours_gflops / plain_gflops:.0%}"
+        )
+
 
 if __name__ == "__main__":
     main()

@@ -9,6 +9,7 @@ same seeds, one after another. The script checks that both give the same weights
 both times and their ratio. --separate-epochs N times the separate trainings for N epochs
 and scales the time to --epochs (they cost the same per epoch), to save time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,8 +58,12 @@ def main() -> None:
                 np.testing.assert_allclose(w_stacked[r], w_alone[0], rtol=1e-4, atol=1e-5)
     separate_time *= args.epochs / separate_epochs
     steps = args.epochs * len(X)
-    print(f"35-20-10 sigmoid, SSE, SGD online, {args.epochs} epochs ({steps} steps), {args.replicas} replicas")
-    print(f"stacked  (1 x R={args.replicas}): {stacked_time:7.2f} s  ({stacked_time / steps * 1e6:.1f} us/step)")
+    print(
+        f"35-20-10 sigmoid, SSE, SGD online, {args.epochs} epochs ({steps} steps), {args.replicas} replicas"
+    )
+    print(
+        f"stacked  (1 x R={args.replicas}): {stacked_time:7.2f} s  ({stacked_time / steps * 1e6:.1f} us/step)"
+    )
     scaled = "" if separate_epochs == args.epochs else f", timed over {separate_epochs} epochs and scaled"
     print(f"separate ({args.replicas} x R=1): {separate_time:7.2f} s{scaled}")
     print(f"separate / stacked: {separate_time / stacked_time:.1f}x")

@@ -1,4 +1,5 @@
 """Shared fixtures: tiny configs that train in well under a second."""
+
 import textwrap
 
 import pytest

@@ -1,4 +1,5 @@
 """End-to-end `lab` commands through typer's CliRunner."""
+
 import json
 
 import pandas as pd
@@ -32,7 +33,14 @@ def test_run_writes_the_results_contract(tiny_iris, tmp_path):
     assert result.exit_code == 0, result.output
     run_dir = only_run_dir(out)
     assert run_dir.parent.name == "tiny_iris"
-    for name in ("config.yaml", "manifest.json", "epochs.csv", "summary.csv", "confusion.csv", "predictions.csv"):
+    for name in (
+        "config.yaml",
+        "manifest.json",
+        "epochs.csv",
+        "summary.csv",
+        "confusion.csv",
+        "predictions.csv",
+    ):
         assert (run_dir / name).is_file(), name
     epochs = pd.read_csv(run_dir / "epochs.csv")
     assert list(epochs.columns[:5]) == ["run", "fold", "seed", "epoch", "split"]
@@ -57,7 +65,9 @@ def test_same_config_and_seed_give_identical_epochs(tiny_iris, tmp_path):
 
 def test_set_overrides_reach_the_resolved_config(tiny_and, tmp_path):
     out = tmp_path / "r"
-    result = lab("run", tiny_and, "--out", out, "-q", "--set", "epochs=3", "--set", "optimizer.learning_rate=0.5")
+    result = lab(
+        "run", tiny_and, "--out", out, "-q", "--set", "epochs=3", "--set", "optimizer.learning_rate=0.5"
+    )
     assert result.exit_code == 0, result.output
     epochs = pd.read_csv(only_run_dir(out) / "epochs.csv")
     assert epochs["epoch"].max() == 3

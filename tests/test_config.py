@@ -1,9 +1,17 @@
 """Config schema: shorthands, overrides, and error messages that name key and line."""
+
 import textwrap
 
 import pytest
 
-from perceptron_lab.config import ExperimentConfig, apply_overrides, build_config, load_config, normalize, parse_override
+from perceptron_lab.config import (
+    ExperimentConfig,
+    apply_overrides,
+    build_config,
+    load_config,
+    normalize,
+    parse_override,
+)
 from perceptron_lab.errors import ConfigError
 
 BASE = {"dataset": "iris", "architecture": [4, 5, 3]}
@@ -16,7 +24,9 @@ def write(tmp_path, text: str):
 
 
 def test_design_card_shorthands_resolve_to_nested_sections():
-    cfg = build_config({**BASE, "optimizer": "adam", "learning_rate": 0.05, "noise_alpha": 0.3, "batch_size": "full"})
+    cfg = build_config(
+        {**BASE, "optimizer": "adam", "learning_rate": 0.05, "noise_alpha": 0.3, "batch_size": "full"}
+    )
     assert cfg.optimizer.name == "adam"
     assert cfg.optimizer.learning_rate == 0.05
     assert cfg.noise.alpha == [0.3]
@@ -25,9 +35,15 @@ def test_design_card_shorthands_resolve_to_nested_sections():
 
 
 def test_overrides_reach_any_key_and_parse_values_as_yaml():
-    data = apply_overrides(normalize({**BASE, "optimizer": "momentum"}), [
-        "optimizer.learning_rate=0.5", "architecture=[4, 8, 3]", "learning_rate=0.25", "kfolds=5",
-    ])
+    data = apply_overrides(
+        normalize({**BASE, "optimizer": "momentum"}),
+        [
+            "optimizer.learning_rate=0.5",
+            "architecture=[4, 8, 3]",
+            "learning_rate=0.25",
+            "kfolds=5",
+        ],
+    )
     cfg = ExperimentConfig.model_validate(data)
     assert cfg.optimizer.name == "momentum"
     assert cfg.optimizer.learning_rate == 0.25  # the later override of the same key wins
@@ -41,11 +57,14 @@ def test_override_without_equals_is_rejected():
 
 
 def test_unknown_key_names_closest_key_and_line(tmp_path):
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
         dataset: iris
         architecture: [4, 5, 3]
         learnig_rate: 0.1
-        """)
+        """,
+    )
     with pytest.raises(ConfigError) as error:
         load_config(path)
     message = str(error.value)
@@ -54,34 +73,46 @@ def test_unknown_key_names_closest_key_and_line(tmp_path):
 
 
 def test_unknown_nested_key_suggests_within_its_section(tmp_path):
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
         dataset: iris
         architecture: [4, 5, 3]
         optimizer:
           name: momentum
           momentun: 0.9
-        """)
-    with pytest.raises(ConfigError, match=r"cfg.yaml:5: unknown key 'optimizer.momentun' \(did you mean 'optimizer.momentum'\?\)"):
+        """,
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"cfg.yaml:5: unknown key 'optimizer.momentun' \(did you mean 'optimizer.momentum'\?\)",
+    ):
         load_config(path)
 
 
 def test_wrong_type_names_key_path_and_line(tmp_path):
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
         dataset: iris
         architecture: [4, 5, 3]
         epochs: ten
-        """)
+        """,
+    )
     with pytest.raises(ConfigError, match=r"cfg.yaml:3: epochs: .*'ten'"):
         load_config(path)
 
 
 def test_shorthand_value_error_points_at_the_shorthand_line(tmp_path):
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
         dataset: iris
         architecture: [4, 5, 3]
 
         learning_rate: -1
-        """)
+        """,
+    )
     with pytest.raises(ConfigError, match=r"cfg.yaml:4: optimizer.learning_rate"):
         load_config(path)
 
@@ -122,17 +153,22 @@ def test_config_hash_ignores_key_order_and_output_options():
 
 
 def test_resolved_config_round_trips():
-    cfg = build_config({**BASE, "optimizer": {"name": "adam", "learning_rate": 0.01}, "noise_alpha": [0.3, 0.5]})
+    cfg = build_config(
+        {**BASE, "optimizer": {"name": "adam", "learning_rate": 0.01}, "noise_alpha": [0.3, 0.5]}
+    )
     again = build_config(cfg.to_dict())
     assert again == cfg
 
 
 def test_bad_params_of_a_known_activation_or_initializer_name_the_key(tmp_path):
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
         dataset: iris
         architecture: [4, 5, 3]
         activation: {name: tanh, gamma: 2}
-        """)
+        """,
+    )
     with pytest.raises(ConfigError, match=r"cfg.yaml:3: activation: .*gamma"):
         load_config(path)
     with pytest.raises(ConfigError, match=r"layers.1.initializer: unknown name 'glorot'.*glorot_"):

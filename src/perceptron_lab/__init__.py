@@ -6,6 +6,7 @@ The same functions the `lab` command uses, for notebooks:
 
 Names are imported on first use, so `lab --version` and `lab validate` start quickly.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -13,14 +14,27 @@ import importlib
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "ExperimentConfig": "config", "build_config": "config", "load_config": "config",
-    "Dataset": "data", "load_dataset": "data",
-    "ConfigError": "errors", "DataError": "errors", "UserError": "errors",
-    "execute_experiment": "experiment", "load_results": "experiment", "run_experiment": "experiment",
-    "run_sweep": "experiment", "sweep_points": "experiment",
-    "Dense": "nn", "Dropout": "nn", "Network": "nn", "load_model": "nn",
-    "build_report": "report", "plot_run": "report",
-    "EarlyStopping": "train", "Trainer": "train",
+    "ExperimentConfig": "config",
+    "build_config": "config",
+    "load_config": "config",
+    "Dataset": "data",
+    "load_dataset": "data",
+    "ConfigError": "errors",
+    "DataError": "errors",
+    "UserError": "errors",
+    "execute_experiment": "experiment",
+    "load_results": "experiment",
+    "run_experiment": "experiment",
+    "run_sweep": "experiment",
+    "sweep_points": "experiment",
+    "Dense": "nn",
+    "Dropout": "nn",
+    "Network": "nn",
+    "load_model": "nn",
+    "build_report": "report",
+    "plot_run": "report",
+    "EarlyStopping": "train",
+    "Trainer": "train",
 }
 __all__ = sorted(_EXPORTS)
 

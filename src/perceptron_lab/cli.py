@@ -1,14 +1,22 @@
 """The `lab` command line: thin typed commands over the library."""
+
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, List, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from . import __version__
@@ -54,7 +62,13 @@ def progress_bar(description: str, quiet: bool) -> Iterator:
     if quiet or not err_console.is_terminal:
         yield None
         return
-    columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=err_console, transient=True) as bar:
         task = bar.add_task(description, total=None)
         downloads: dict[str, int] = {}
@@ -79,7 +93,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
 ) -> None:
     """perceptron_lab: neural-network experiments from YAML configs."""
 
@@ -90,8 +106,12 @@ def _print_summary(run_dir: Path) -> None:
     results = load_results(run_dir)
     summary = results.summary
     final = summary[(summary["kind"] == "final") & summary["run"].isin(["mean", "std"])]
-    metrics = [c for c in summary.columns if c not in ("run", "fold", "seed", "split", "kind", "epoch", "status")]
-    table = Table(title=f"{results.name}: final epoch, mean ± std over {len(results.manifest['replicas'])} replicas")
+    metrics = [
+        c for c in summary.columns if c not in ("run", "fold", "seed", "split", "kind", "epoch", "status")
+    ]
+    table = Table(
+        title=f"{results.name}: final epoch, mean ± std over {len(results.manifest['replicas'])} replicas"
+    )
     table.add_column("split")
     for metric in metrics:
         table.add_column(metric, justify="right")
@@ -109,9 +129,13 @@ def _print_summary(run_dir: Path) -> None:
 @app.command()
 def run(
     config: Path = typer.Argument(..., help="Experiment YAML file."),
-    set_: List[str] = typer.Option([], "--set", help=SET_HELP),
-    out: Optional[Path] = typer.Option(None, "--out", help="Results root (default: output.dir of the config, 'results')."),
-    max_replicas: Optional[int] = typer.Option(None, "--max-replicas", min=1, help="Train at most this many replicas at once (memory)."),
+    set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+    out: Path | None = typer.Option(
+        None, "--out", help="Results root (default: output.dir of the config, 'results')."
+    ),
+    max_replicas: int | None = typer.Option(
+        None, "--max-replicas", min=1, help="Train at most this many replicas at once (memory)."
+    ),
     dill: bool = typer.Option(False, "--dill", help="Also pickle every model with dill."),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Draw the run's plots."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary table."),
@@ -124,7 +148,9 @@ def run(
         overrides = [*set_, *([f"max_replicas={max_replicas}"] if max_replicas else [])]
         cfg = load_config(config, overrides)
         with progress_bar(f"{cfg.name}: {cfg.n_replicas} replicas", quiet) as progress:
-            run_dir = run_experiment(cfg, out_root=out, progress=progress, command=_command_line(), plots=plots, dill=dill or None)
+            run_dir = run_experiment(
+                cfg, out_root=out, progress=progress, command=_command_line(), plots=plots, dill=dill or None
+            )
         if not quiet:
             _print_summary(run_dir)
     console.print(str(run_dir), soft_wrap=True, highlight=False)
@@ -133,7 +159,7 @@ def run(
 @app.command()
 def validate(
     config: Path = typer.Argument(..., help="Experiment YAML file."),
-    set_: List[str] = typer.Option([], "--set", help=SET_HELP),
+    set_: list[str] = typer.Option([], "--set", help=SET_HELP),
 ) -> None:
     """Check a config (schema, names, dataset and architecture) without training."""
     from .config import load_config
@@ -144,7 +170,10 @@ def validate(
         dataset, _ = load_data(cfg)
         target_coding(cfg, dataset)
         task_metrics(cfg, dataset.task)
-    console.print(f"{config}: ok ({cfg.n_replicas} replicas, dataset {cfg.dataset.name} {dataset.X.shape})", highlight=False)
+    console.print(
+        f"{config}: ok ({cfg.n_replicas} replicas, dataset {cfg.dataset.name} {dataset.X.shape})",
+        highlight=False,
+    )
 
 
 @app.command()
@@ -158,7 +187,9 @@ def datasets() -> None:
     for name, entry in sorted(DATASETS.items()):
         shape = "from files"
         fields = entry.params.model_fields
-        needs_files = any(f in fields for f in ("path", "download", "data_dir")) or any(f.is_required() for f in fields.values())
+        needs_files = any(f in fields for f in ("path", "download", "data_dir")) or any(
+            f.is_required() for f in fields.values()
+        )
         if not needs_files:
             data = load_dataset(name)
             shape = f"{data.n_samples} x {data.n_features} -> {data.n_outputs}"
@@ -169,13 +200,17 @@ def datasets() -> None:
 @app.command()
 def sweep(
     config: Path = typer.Argument(..., help="Experiment YAML file (its `sweep.grid` block is used too)."),
-    grid: List[str] = typer.Option([], "--grid", help="key=v1,v2,... (repeatable); points are the cartesian product."),
-    set_: List[str] = typer.Option([], "--set", help=SET_HELP),
-    out: Optional[Path] = typer.Option(None, "--out", help="Results root (default: output.dir of the config)."),
+    grid: list[str] = typer.Option(
+        [], "--grid", help="key=v1,v2,... (repeatable); points are the cartesian product."
+    ),
+    set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+    out: Path | None = typer.Option(None, "--out", help="Results root (default: output.dir of the config)."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Points trained in parallel (local processes)."),
     backend: str = typer.Option("local", "--backend", help="local or dask."),
-    address: Optional[str] = typer.Option(None, "--address", help="Dask scheduler address, e.g. tcp://HOST:8786."),
-    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the sweep in this directory."),
+    address: str | None = typer.Option(
+        None, "--address", help="Dask scheduler address, e.g. tcp://HOST:8786."
+    ),
+    resume: Path | None = typer.Option(None, "--resume", help="Continue the sweep in this directory."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the points and exit."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
@@ -195,26 +230,43 @@ def sweep(
         try:
             with progress_bar(f"{cfg.name}: {len(points)} points", quiet) as progress:
                 sweep_dir = run_sweep(
-                    cfg, points, out_root=out, jobs=jobs, backend=backend, address=address,
-                    resume=resume, progress=progress, command=_command_line(),
+                    cfg,
+                    points,
+                    out_root=out,
+                    jobs=jobs,
+                    backend=backend,
+                    address=address,
+                    resume=resume,
+                    progress=progress,
+                    command=_command_line(),
                 )
         except SweepInterrupted as stop:
-            err_console.print(f"interrupted: finished points are kept; continue with --resume {stop.sweep_dir}", highlight=False, soft_wrap=True)
+            err_console.print(
+                f"interrupted: finished points are kept; continue with --resume {stop.sweep_dir}",
+                highlight=False,
+                soft_wrap=True,
+            )
             raise typer.Exit(code=130) from None
         table = load_sweep(sweep_dir).table
         for _, row in table[table["status"] != "ok"].iterrows():
             detail = f": {row['error']}" if row["status"] == "failed" else " (loss became NaN/inf)"
-            err_console.print(f"[yellow]warning:[/] point {row['point']} {row['status']}{detail}", highlight=False, soft_wrap=True)
+            err_console.print(
+                f"[yellow]warning:[/] point {row['point']} {row['status']}{detail}",
+                highlight=False,
+                soft_wrap=True,
+            )
     console.print(str(sweep_dir), soft_wrap=True, highlight=False)
 
 
 @app.command()
 def report(
-    paths: List[Path] = typer.Argument(..., help="Run directories, a sweep directory, or results/<name> folders."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Where to write report.html and the figures."),
+    paths: list[Path] = typer.Argument(
+        ..., help="Run directories, a sweep directory, or results/<name> folders."
+    ),
+    out: Path | None = typer.Option(None, "--out", help="Where to write report.html and the figures."),
     fmt: str = typer.Option("png", "--format", help="Figure format: png or svg."),
-    metric: Optional[str] = typer.Option(None, "--metric", help="Metric to compare (several directories)."),
-    split: Optional[str] = typer.Option(None, "--split", help="Split to compare (several directories)."),
+    metric: str | None = typer.Option(None, "--metric", help="Metric to compare (several directories)."),
+    split: str | None = typer.Option(None, "--split", help="Split to compare (several directories)."),
 ) -> None:
     """Render figures and a self-contained report.html from results directories."""
     from .report import build_report

@@ -4,6 +4,7 @@ A config is written by people, so the schema accepts the short forms the course 
 (`optimizer: adam`, `learning_rate: 0.1`, `noise_alpha: 0.3`) and resolves them into one canonical
 nested form, which is what `config.yaml` in a results directory holds.
 """
+
 from __future__ import annotations
 
 import copy
@@ -12,14 +13,14 @@ import hashlib
 import json
 import typing
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError, UserError
 
-Spec = Union[str, dict[str, Any]]
+Spec = str | dict[str, Any]
 """A registry entry by name, or {"name": ..., **params}."""
 
 # Top-level shorthands of the design card -> their canonical dotted path.
@@ -83,7 +84,9 @@ class RegularizationConfig(Section):
 
 
 class NoiseConfig(Section):
-    alpha: list[float] = Field(default_factory=list, description="Gaussian noise std; a list gives one noisy split each")
+    alpha: list[float] = Field(
+        default_factory=list, description="Gaussian noise std; a list gives one noisy split each"
+    )
     copies: int = Field(1, ge=1, description="noisy copies of each sample")
     apply_to: Literal["train", "test", "both"] = "test"
 
@@ -103,10 +106,14 @@ class NoiseConfig(Section):
 
 
 class SplitConfig(Section):
-    test_size: float = Field(0.25, ge=0, lt=1, description="holdout fraction when kfolds <= 1 and no test_dataset")
+    test_size: float = Field(
+        0.25, ge=0, lt=1, description="holdout fraction when kfolds <= 1 and no test_dataset"
+    )
     stratify: bool = Field(True, description="stratified holdout / folds for classification")
     shuffle: bool = True
-    validation_split: float = Field(0.0, ge=0, lt=1, description="fraction of each training part held out for validation")
+    validation_split: float = Field(
+        0.0, ge=0, lt=1, description="fraction of each training part held out for validation"
+    )
 
 
 class PreprocessingConfig(Section):
@@ -124,7 +131,9 @@ class EarlyStoppingConfig(Section):
 
 class RecordConfig(Section):
     weights: bool = Field(False, description="record weights per evaluated epoch (history/weights.npz)")
-    epochs: list[int] | None = Field(None, description="epochs to snapshot weights and test confusion matrices")
+    epochs: list[int] | None = Field(
+        None, description="epochs to snapshot weights and test confusion matrices"
+    )
 
 
 class OutputConfig(Section):
@@ -304,7 +313,11 @@ def _line_index(text: str) -> dict[tuple[str, ...], int]:
 
 def _section_in(annotation) -> type[Section] | None:
     """The Section model inside an annotation such as `X`, `X | None` or `list[X] | None`."""
-    if typing.get_origin(annotation) is None and isinstance(annotation, type) and issubclass(annotation, Section):
+    if (
+        typing.get_origin(annotation) is None
+        and isinstance(annotation, type)
+        and issubclass(annotation, Section)
+    ):
         return annotation
     return next(filter(None, map(_section_in, typing.get_args(annotation))), None)
 
@@ -343,7 +356,9 @@ def _original_location(path: tuple[str, ...], lines: dict[tuple[str, ...], int])
     return None
 
 
-def format_validation_error(errors: list[dict], source: str, text: str | None, prefix: tuple[str, ...] = ()) -> str:
+def format_validation_error(
+    errors: list[dict], source: str, text: str | None, prefix: tuple[str, ...] = ()
+) -> str:
     """One line per pydantic error (`ValidationError.errors()`): `file:line: key.path: message`.
 
     prefix: the location of the validated model inside the config (e.g. ("dataset",)).
@@ -368,7 +383,9 @@ def format_validation_error(errors: list[dict], source: str, text: str | None, p
     return "; ".join(dict.fromkeys(messages))
 
 
-def build_config(raw: dict[str, Any], overrides: list[str] | None = None, source: str = "<config>", text: str | None = None) -> ExperimentConfig:
+def build_config(
+    raw: dict[str, Any], overrides: list[str] | None = None, source: str = "<config>", text: str | None = None
+) -> ExperimentConfig:
     """Validate a raw config dict (+ overrides) into an ExperimentConfig, or raise ConfigError."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: the config must be a mapping of keys to values")
@@ -390,7 +407,11 @@ def _check_registry_names(config: ExperimentConfig, source: str, text: str | Non
 
     def fail(path: tuple[str, ...], message: str) -> None:
         line = _original_location(path, lines)
-        raise ConfigError(f"{source}:{line}: {'.'.join(path)}: {message}" if line else f"{source}: {'.'.join(path)}: {message}")
+        raise ConfigError(
+            f"{source}:{line}: {'.'.join(path)}: {message}"
+            if line
+            else f"{source}: {'.'.join(path)}: {message}"
+        )
 
     def check_name(path: tuple[str, ...], name: str, known) -> None:
         if name not in known:
@@ -408,12 +429,16 @@ def _check_registry_names(config: ExperimentConfig, source: str, text: str | Non
         except ValidationError as error:
             raise ConfigError(format_validation_error(error.errors(), source, text, prefix=(key,))) from None
 
-    specs = [(("activation",), config.activation, ACTIVATIONS, get_activation),
-             (("output_activation",), config.output_activation, ACTIVATIONS, get_activation),
-             (("initializer",), config.initializer.spec(), INITIALIZERS, get_initializer)]
+    specs = [
+        (("activation",), config.activation, ACTIVATIONS, get_activation),
+        (("output_activation",), config.output_activation, ACTIVATIONS, get_activation),
+        (("initializer",), config.initializer.spec(), INITIALIZERS, get_initializer),
+    ]
     for i, layer in enumerate(config.layers or []):
-        specs += [(("layers", str(i), "activation"), layer.activation, ACTIVATIONS, get_activation),
-                  (("layers", str(i), "initializer"), layer.initializer, INITIALIZERS, get_initializer)]
+        specs += [
+            (("layers", str(i), "activation"), layer.activation, ACTIVATIONS, get_activation),
+            (("layers", str(i), "initializer"), layer.initializer, INITIALIZERS, get_initializer),
+        ]
     for path, spec, known, resolve in specs:
         if spec is None:
             continue

@@ -1,4 +1,5 @@
 """Data-test fixtures: an isolated cache and a local file server."""
+
 from __future__ import annotations
 
 import pytest

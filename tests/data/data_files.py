@@ -1,4 +1,5 @@
 """Writers of real-format data files and a local HTTP file server, for the data tests."""
+
 from __future__ import annotations
 
 import gzip
@@ -48,7 +49,9 @@ def make_mnist_files(folder: Path, n_train: int = 30, n_test: int = 20, seed: in
 
 def cifar_batch(data: np.ndarray, labels: list[int]) -> bytes:
     """A batch pickled like the real archive: bytes keys, protocol 2."""
-    return pickle.dumps({b"batch_label": b"test", b"labels": labels, b"data": data, b"filenames": []}, protocol=2)
+    return pickle.dumps(
+        {b"batch_label": b"test", b"labels": labels, b"data": data, b"filenames": []}, protocol=2
+    )
 
 
 def make_cifar_archive(path: Path, per_batch: int = 4, seed: int = 0, members: dict | None = None) -> dict:
@@ -64,7 +67,18 @@ def make_cifar_archive(path: Path, per_batch: int = 4, seed: int = 0, members: d
         labels = [int(v) for v in rng.integers(0, 10, per_batch)]
         batches[name] = (data, labels)
         content[f"cifar-10-batches-py/{name}"] = cifar_batch(data, labels)
-    names = [b"airplane", b"automobile", b"bird", b"cat", b"deer", b"dog", b"frog", b"horse", b"ship", b"truck"]
+    names = [
+        b"airplane",
+        b"automobile",
+        b"bird",
+        b"cat",
+        b"deer",
+        b"dog",
+        b"frog",
+        b"horse",
+        b"ship",
+        b"truck",
+    ]
     content["cifar-10-batches-py/batches.meta"] = pickle.dumps({b"label_names": names}, protocol=2)
     content.update(members or {})
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -98,7 +112,9 @@ class FileServer:
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(root)))
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
 
     def stop(self) -> None:

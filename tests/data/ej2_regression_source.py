@@ -5,13 +5,16 @@
     y  = 2 sin(x1) + 0.5 x2^2 + 3 log(1 + x3) + N(0, 0.3^2)
 Features are rounded to 3 decimals before y is computed; y is rounded to 4.
 """
+
 from pathlib import Path
 
 import numpy as np
 
 SEED = 2
 N_SAMPLES = 28
-PACKAGED = Path(__file__).resolve().parents[2] / "src" / "perceptron_lab" / "data" / "files" / "ej2_regression.csv"
+PACKAGED = (
+    Path(__file__).resolve().parents[2] / "src" / "perceptron_lab" / "data" / "files" / "ej2_regression.csv"
+)
 
 
 def generate() -> str:

@@ -1,4 +1,5 @@
 """Bitmap text files: both row styles, comments, labels, and file:line errors."""
+
 import numpy as np
 import pytest
 
@@ -47,7 +48,9 @@ def test_loader_default_labels_are_block_indices(bitmap):
 
 def test_labels_name_the_classes_in_order_of_appearance(bitmap):
     path = bitmap(GOOD + "\n11\n11\n11\n")
-    data = load_dataset("bitmap", path=str(path), rows=3, cols=2, labels=["cross", 7, "cross"], encoding="bipolar")
+    data = load_dataset(
+        "bitmap", path=str(path), rows=3, cols=2, labels=["cross", 7, "cross"], encoding="bipolar"
+    )
     assert data.classes == ["cross", "7"]
     assert data.y.tolist() == [0, 1, 0]
     assert set(np.unique(data.X)) == {-1.0, 1.0}

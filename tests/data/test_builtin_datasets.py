@@ -1,4 +1,5 @@
 """Gates, 5x7 digits, logistic map and the ej2 regression set."""
+
 import numpy as np
 import pytest
 from ej2_regression_source import PACKAGED, generate
@@ -9,8 +10,23 @@ from perceptron_lab.errors import DataError, UserError
 
 def test_importing_the_package_registers_every_loader():
     expected = {
-        "gates", "digits5x7", "logistic_map", "ej2_regression", "iris", "digits", "breast_cancer", "wine",
-        "diabetes", "moons", "circles", "blobs", "csv", "bitmap", "mnist", "fashion_mnist", "cifar10",
+        "gates",
+        "digits5x7",
+        "logistic_map",
+        "ej2_regression",
+        "iris",
+        "digits",
+        "breast_cancer",
+        "wine",
+        "diabetes",
+        "moons",
+        "circles",
+        "blobs",
+        "csv",
+        "bitmap",
+        "mnist",
+        "fashion_mnist",
+        "cifar10",
     }
     assert expected <= set(DATASETS)
     for entry in DATASETS.values():

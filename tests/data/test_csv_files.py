@@ -1,4 +1,5 @@
 """CSV datasets: columns, task inference, and errors that name file and line."""
+
 import numpy as np
 import pytest
 

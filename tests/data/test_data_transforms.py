@@ -1,4 +1,5 @@
 """Scalers (scikit-learn's, plus mean-image subtraction) and noisy copies."""
+
 import numpy as np
 import pytest
 from sklearn.preprocessing import FunctionTransformer, StandardScaler

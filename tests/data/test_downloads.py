@@ -1,4 +1,5 @@
 """Download, cache, checksum and lookup order, against a local HTTP server (never the internet)."""
+
 import http.server
 import threading
 
@@ -109,7 +110,9 @@ def test_lookup_order_data_dir_then_env_then_cache(tmp_path, monkeypatch, isolat
     checks = {name: None for name in TRAIN}
     assert load_dataset("mnist", sha256=checks, download=False).n_samples == 10
     make_mnist_files(tmp_path / "mine", n_train=30, seed=3)
-    assert load_dataset("mnist", data_dir=str(tmp_path / "mine"), sha256=checks, download=False).n_samples == 30
+    assert (
+        load_dataset("mnist", data_dir=str(tmp_path / "mine"), sha256=checks, download=False).n_samples == 30
+    )
     monkeypatch.delenv("PERCEPTRON_LAB_DATA")
     assert load_dataset("mnist", sha256=checks, download=False).n_samples == 20
 
@@ -170,7 +173,9 @@ def test_download_replaces_atomically_and_verifies(file_server, tmp_path):
 def test_missing_file_on_the_server(file_server, monkeypatch):
     monkeypatch.setenv("PERCEPTRON_LAB_MIRROR", file_server.url)
     source = RemoteFiles("nothing", "http://unused.invalid/", {})
-    with pytest.raises(DataError, match=r"cannot download http://127\.0\.0\.1:\d+/nothing/a\.bin \(HTTP 404 "):
+    with pytest.raises(
+        DataError, match=r"cannot download http://127\.0\.0\.1:\d+/nothing/a\.bin \(HTTP 404 "
+    ):
         fetch_files(source, ["a.bin"])
 
 

@@ -1,4 +1,5 @@
 """The shipped image configs validate, and their layer sizes fit the data their loaders return."""
+
 from pathlib import Path
 
 import pytest

@@ -1,4 +1,5 @@
 """IDX and CIFAR-10 readers, and the image loaders on small files written in the real formats."""
+
 import gzip
 import pickle
 
@@ -20,7 +21,7 @@ def test_idx_header_is_magic_then_big_endian_sizes(tmp_path):
     images = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
     raw = idx_bytes(images)
     # magic 2051 = 0x00000803 for uint8 images, then 2, 3, 4 as big-endian uint32
-    assert raw[:16] == bytes.fromhex("00000803" "00000002" "00000003" "00000004")
+    assert raw[:16] == bytes.fromhex("00000803000000020000000300000004")
     path = write_idx_gz(tmp_path / "x.gz", images)
     np.testing.assert_array_equal(read_idx(path), images)
 
@@ -40,7 +41,10 @@ def test_idx_reads_plain_files_and_big_endian_ints(tmp_path):
         (b"\x08\x03\x00\x00" + bytes(12), "bad magic number 0x08030000"),
         (b"", "bad magic number 0xempty"),
         (bytes.fromhex("00000803") + bytes(4), "truncated IDX header"),
-        (bytes.fromhex("00000801") + (5).to_bytes(4, "big") + bytes(3), r"truncated: header declares shape \(5,\)"),
+        (
+            bytes.fromhex("00000801") + (5).to_bytes(4, "big") + bytes(3),
+            r"truncated: header declares shape \(5,\)",
+        ),
         (bytes.fromhex("00000801") + (2).to_bytes(4, "big") + bytes(3), "wrong size: more data"),
     ],
 )
@@ -67,7 +71,12 @@ def _no_checks(*names):
     return {n: None for n in names}
 
 
-ALL_MNIST = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+ALL_MNIST = [
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+]
 
 
 def test_mnist_from_data_dir(tmp_path):
@@ -91,8 +100,13 @@ def test_subset_permutation_and_raw_scale(tmp_path):
     arrays = make_mnist_files(tmp_path / "m", n_train=40)
     images, labels = arrays["train"]
     data = load_dataset(
-        "fashion_mnist", data_dir=str(tmp_path / "m"), sha256=_no_checks(*ALL_MNIST), download=False,
-        subset=2, permute_pixels=7, scale="none",
+        "fashion_mnist",
+        data_dir=str(tmp_path / "m"),
+        sha256=_no_checks(*ALL_MNIST),
+        download=False,
+        subset=2,
+        permute_pixels=7,
+        scale="none",
     )
     rows = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]  # labels cycle 0..9
     assert data.classes[0] == "T-shirt/top" and len(data.classes) == 10
@@ -146,10 +160,14 @@ def test_cifar_loader_subsets_permutes_and_scales(tmp_path):
     archive = folder / "cifar-10-python.tar.gz"
     make_cifar_archive(archive, per_batch=20, seed=3)
     images, labels, _ = read_cifar10(archive, "train")
-    data = load_dataset("cifar10", data_dir=str(folder), sha256={archive.name: sha256(archive)}, download=False)
+    data = load_dataset(
+        "cifar10", data_dir=str(folder), sha256={archive.name: sha256(archive)}, download=False
+    )
     assert data.X.shape == (100, 3072) and data.meta["image_shape"] == (32, 32, 3)
     np.testing.assert_array_equal(data.X[7], images[7].reshape(-1) / np.float32(255))
-    permuted = load_dataset("cifar10", data_dir=str(folder), sha256={archive.name: None}, permute_pixels=1, subset=1)
+    permuted = load_dataset(
+        "cifar10", data_dir=str(folder), sha256={archive.name: None}, permute_pixels=1, subset=1
+    )
     rows = first_per_class(labels, 1)
     perm = pixel_permutation(1024, 1)
     # a pixel's three channels move together
@@ -185,7 +203,9 @@ class _Exploit:
 
 def test_cifar_pickles_cannot_run_code(tmp_path):
     archive = tmp_path / "a.tar.gz"
-    make_cifar_archive(archive, members={"cifar-10-batches-py/test_batch": pickle.dumps(_Exploit(), protocol=2)})
+    make_cifar_archive(
+        archive, members={"cifar-10-batches-py/test_batch": pickle.dumps(_Exploit(), protocol=2)}
+    )
     with pytest.raises(DataError, match="refusing to load"):
         read_cifar10(archive, "test")
 

@@ -1,10 +1,11 @@
 """scikit-learn's bundled sets and generators, through the registry."""
+
 import numpy as np
 import pytest
-from perceptron_lab.errors import UserError
 from sklearn import datasets as sk
 
 from perceptron_lab.data import load_dataset
+from perceptron_lab.errors import UserError
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
 """Replica splits: folds partition the data, holdouts are stratified and reproducible."""
+
 import numpy as np
 
 from perceptron_lab.experiment.splits import make_splits

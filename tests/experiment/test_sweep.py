@@ -4,6 +4,7 @@ The stand-in returns an ExperimentResult whose numbers are simple functions of t
 learning rate and batch size, so every sweep.csv cell can be checked by hand. The real trainer
 runs in test_sweep_run.py.
 """
+
 import json
 import math
 import shutil
@@ -50,22 +51,74 @@ def fake_result(config) -> ExperimentResult:
             accuracy = math.nan if statuses[run] == "diverged" else replica_accuracy(lr, bs, run) + offset
             values.append(accuracy)
             for kind in ("final", "best"):
-                rows.append({"run": run, "fold": 0, "seed": run, "split": split, "kind": kind, "epoch": 5,
-                             "status": statuses[run], "accuracy": accuracy, "loss": 1 - accuracy})
+                rows.append(
+                    {
+                        "run": run,
+                        "fold": 0,
+                        "seed": run,
+                        "split": split,
+                        "kind": kind,
+                        "epoch": 5,
+                        "status": statuses[run],
+                        "accuracy": accuracy,
+                        "loss": 1 - accuracy,
+                    }
+                )
         mean = sum(values) / 2
         std = abs(values[0] - values[1]) / 2
         for label, value, loss in (("mean", mean, 1 - mean), ("std", std, std)):
             for kind in ("final", "best"):
-                rows.append({"run": label, "fold": None, "seed": None, "split": split, "kind": kind,
-                             "epoch": 5, "status": None, "accuracy": value, "loss": loss})
+                rows.append(
+                    {
+                        "run": label,
+                        "fold": None,
+                        "seed": None,
+                        "split": split,
+                        "kind": kind,
+                        "epoch": 5,
+                        "status": None,
+                        "accuracy": value,
+                        "loss": loss,
+                    }
+                )
     manifest = {
-        "name": config.name, "wall_time_s": 0.25, "config_hash": config.config_hash(),
-        "replicas": [{"replica": r, "run": r, "fold": 0, "seed": r, "status": s} for r, s in enumerate(statuses)],
+        "name": config.name,
+        "wall_time_s": 0.25,
+        "config_hash": config.config_hash(),
+        "replicas": [
+            {"replica": r, "run": r, "fold": 0, "seed": r, "status": s} for r, s in enumerate(statuses)
+        ],
     }
-    epochs = pd.DataFrame({"run": [0, 1], "fold": [0, 0], "seed": [0, 1], "epoch": [5, 5], "split": ["train"] * 2, "loss": [0.1, 0.2]})
-    predictions = pd.DataFrame({"run": [0], "fold": [0], "seed": [0], "split": ["test"], "index": [0], "target": [1], "predicted": [1]})
-    return ExperimentResult(config=config, manifest=manifest, epochs=epochs, summary=pd.DataFrame(rows),
-                            confusion=None, predictions=predictions, models=[])
+    epochs = pd.DataFrame(
+        {
+            "run": [0, 1],
+            "fold": [0, 0],
+            "seed": [0, 1],
+            "epoch": [5, 5],
+            "split": ["train"] * 2,
+            "loss": [0.1, 0.2],
+        }
+    )
+    predictions = pd.DataFrame(
+        {
+            "run": [0],
+            "fold": [0],
+            "seed": [0],
+            "split": ["test"],
+            "index": [0],
+            "target": [1],
+            "predicted": [1],
+        }
+    )
+    return ExperimentResult(
+        config=config,
+        manifest=manifest,
+        epochs=epochs,
+        summary=pd.DataFrame(rows),
+        confusion=None,
+        predictions=predictions,
+        models=[],
+    )
 
 
 @pytest.fixture
@@ -96,8 +149,14 @@ def test_sweep_points_merge_the_yaml_block_and_cli_grids(config):
 @pytest.mark.parametrize(
     "option, fragments",
     [
-        ("batch_size=4,-1", ["sweep point optimizer.learning_rate-0.1__batch_size--1", "batch_size must be >= 1"]),
-        ("optimizer.learnin_rate=0.1", ["unknown key 'optimizer.learnin_rate'", "did you mean 'optimizer.learning_rate'"]),
+        (
+            "batch_size=4,-1",
+            ["sweep point optimizer.learning_rate-0.1__batch_size--1", "batch_size must be >= 1"],
+        ),
+        (
+            "optimizer.learnin_rate=0.1",
+            ["unknown key 'optimizer.learnin_rate'", "did you mean 'optimizer.learning_rate'"],
+        ),
         ("activation=tanh,tahn", ["activation", "tahn"]),
     ],
 )
@@ -118,14 +177,23 @@ def test_a_config_without_a_grid_has_nothing_to_sweep():
 def test_sweep_writes_a_run_dir_per_point_and_one_csv_row_each(config, calls, tmp_path):
     points = sweep_points(config, [])
     progress = []
-    sweep_dir = run_sweep(config, points, out_root=tmp_path, progress=lambda done, total: progress.append((done, total)))
+    sweep_dir = run_sweep(
+        config, points, out_root=tmp_path, progress=lambda done, total: progress.append((done, total))
+    )
 
     assert sweep_dir.parent == tmp_path / "fake" and sweep_dir.name.startswith("sweep-")
     assert len(calls) == 6 and progress[-1] == (6, 6)
     names = point_names(points)
     table = pd.read_csv(sweep_dir / "sweep.csv")
     assert table["point"].tolist() == names
-    assert list(table.columns[:6]) == ["point", "optimizer.learning_rate", "batch_size", "status", "wall_time_s", "error"]
+    assert list(table.columns[:6]) == [
+        "point",
+        "optimizer.learning_rate",
+        "batch_size",
+        "status",
+        "wall_time_s",
+        "error",
+    ]
     for (_, row), point, name in zip(table.iterrows(), points, names):
         lr, bs = point["optimizer.learning_rate"], point["batch_size"]
         assert (row["optimizer.learning_rate"], row["batch_size"]) == (lr, bs)
@@ -160,7 +228,9 @@ def test_each_point_directory_holds_that_points_config(config, calls, tmp_path):
     points = sweep_points(config, ["learning_rate=0.1", "batch_size=4"])
     sweep_dir = run_sweep(config, points, out_root=tmp_path)
     written = json.loads((sweep_dir / point_names(points)[0] / "manifest.json").read_text())
-    expected = build_config({**{k: v for k, v in BASE.items() if k != "sweep"}, "learning_rate": 0.1, "batch_size": 4})
+    expected = build_config(
+        {**{k: v for k, v in BASE.items() if k != "sweep"}, "learning_rate": 0.1, "batch_size": 4}
+    )
     assert written["config_hash"] == expected.config_hash()
 
 
@@ -183,14 +253,24 @@ def test_resume_redoes_only_incomplete_and_failed_points(config, calls, tmp_path
 
     resumed = run_sweep(config, points, resume=sweep_dir)
     assert resumed == sweep_dir
-    failed = [(p["optimizer.learning_rate"], p["batch_size"]) for p in points if p["optimizer.learning_rate"] == FAILING_RATE]
+    failed = [
+        (p["optimizer.learning_rate"], p["batch_size"])
+        for p in points
+        if p["optimizer.learning_rate"] == FAILING_RATE
+    ]
     expected = [(points[i]["optimizer.learning_rate"], points[i]["batch_size"]) for i in (0, 1)] + failed
     assert sorted(calls) == sorted(expected)
     assert marker.read_text() == "complete points are not touched"
     assert not (sweep_dir / f".{names[0]}.partial").exists()
-    assert all(is_run_dir(sweep_dir / name) for name, p in zip(names, points) if p["optimizer.learning_rate"] != FAILING_RATE)
+    assert all(
+        is_run_dir(sweep_dir / name)
+        for name, p in zip(names, points)
+        if p["optimizer.learning_rate"] != FAILING_RATE
+    )
     timing = ["wall_time_s"]  # of the failed points, measured again
-    pd.testing.assert_frame_equal(pd.read_csv(sweep_dir / "sweep.csv").drop(columns=timing), first.drop(columns=timing))
+    pd.testing.assert_frame_equal(
+        pd.read_csv(sweep_dir / "sweep.csv").drop(columns=timing), first.drop(columns=timing)
+    )
 
 
 def test_resuming_a_finished_sweep_trains_nothing(config, calls, tmp_path):
@@ -211,7 +291,9 @@ def test_resume_without_grid_options_reuses_the_stored_grid(config, calls, tmp_p
 def test_resume_refuses_another_grid_or_config(config, calls, tmp_path):
     points = sweep_points(config, ["learning_rate=0.1"])
     sweep_dir = run_sweep(config, points, out_root=tmp_path)
-    with pytest.raises(UserError, match="another config or grid.*--grid optimizer.learning_rate=0.1 --grid batch_size=1,4"):
+    with pytest.raises(
+        UserError, match="another config or grid.*--grid optimizer.learning_rate=0.1 --grid batch_size=1,4"
+    ):
         run_sweep(config, sweep_points(config, ["learning_rate=0.5"]), resume=sweep_dir)
     changed = build_config({**BASE, "epochs": 6})
     with pytest.raises(UserError, match="has a different config"):
@@ -231,7 +313,9 @@ def test_the_sweep_plot_is_drawn_when_plots_are_on(config, calls, tmp_path, monk
     assert drawn == [on] and off != on
 
 
-def test_ctrl_c_keeps_the_finished_points_and_names_the_directory_to_resume(config, calls, tmp_path, monkeypatch):
+def test_ctrl_c_keeps_the_finished_points_and_names_the_directory_to_resume(
+    config, calls, tmp_path, monkeypatch
+):
     points = sweep_points(config, ["learning_rate=0.1", "batch_size=1,2,3"])
     real = sweep_module.execute_experiment
 

@@ -1,4 +1,5 @@
 """Executors: serial and joblib maps, BLAS thread caps in workers, backend selection errors."""
+
 import os
 import sys
 
@@ -7,8 +8,8 @@ import pytest
 from perceptron_lab.errors import UserError
 from perceptron_lab.experiment.executors import (
     JoblibExecutor,
-    cap_blas_threads,
     SerialExecutor,
+    cap_blas_threads,
     make_executor,
     threads_per_worker,
 )

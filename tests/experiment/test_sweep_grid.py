@@ -1,4 +1,5 @@
 """Sweep grids: --grid parsing, merging with the YAML block, cartesian points, directory names."""
+
 import re
 
 import pytest
@@ -35,7 +36,10 @@ def test_split_top_level_rejects_unbalanced_text(text):
 
 
 def test_grid_option_values_parse_as_yaml_and_keys_resolve_shorthands():
-    assert parse_grid_option("learning_rate=0.001,1e-3,0.1") == ("optimizer.learning_rate", [0.001, 0.001, 0.1])
+    assert parse_grid_option("learning_rate=0.001,1e-3,0.1") == (
+        "optimizer.learning_rate",
+        [0.001, 0.001, 0.1],
+    )
     assert parse_grid_option("architecture=[2,4,1],[2,8,1]") == ("architecture", [[2, 4, 1], [2, 8, 1]])
     assert parse_grid_option("batch_size=1,full") == ("batch_size", [1, "full"])
     assert parse_grid_option("optimizer.name=sgd, adam") == ("optimizer.name", ["sgd", "adam"])
@@ -68,7 +72,9 @@ def test_cli_grid_replaces_yaml_keys_in_place_and_appends_new_ones():
     }
     assert list(grid) == ["optimizer.learning_rate", "batch_size", "activation"]
     # A shorthand on the command line replaces its canonical key from the YAML block.
-    assert merge_grids({"optimizer.learning_rate": [1.0]}, ["learning_rate=0.5"]) == {"optimizer.learning_rate": [0.5]}
+    assert merge_grids({"optimizer.learning_rate": [1.0]}, ["learning_rate=0.5"]) == {
+        "optimizer.learning_rate": [0.5]
+    }
 
 
 @pytest.mark.parametrize(
@@ -95,8 +101,12 @@ def test_points_are_the_cartesian_product_with_the_last_key_fastest():
     grid = {"a": [1, 2], "b": ["x", "y", "z"]}
     points = grid_points(grid)
     assert points == [
-        {"a": 1, "b": "x"}, {"a": 1, "b": "y"}, {"a": 1, "b": "z"},
-        {"a": 2, "b": "x"}, {"a": 2, "b": "y"}, {"a": 2, "b": "z"},
+        {"a": 1, "b": "x"},
+        {"a": 1, "b": "y"},
+        {"a": 1, "b": "z"},
+        {"a": 2, "b": "x"},
+        {"a": 2, "b": "y"},
+        {"a": 2, "b": "z"},
     ]
     assert grid_of(points) == grid
 

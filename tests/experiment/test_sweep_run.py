@@ -1,5 +1,6 @@
 """Sweeps with the real trainer: the same numbers serially, in joblib processes, on a Dask cluster,
 after a resume, and as `lab run` with the same overrides; failures and divergence are recorded."""
+
 import json
 import shutil
 
@@ -54,7 +55,11 @@ def test_a_sweep_point_has_the_numbers_of_the_same_experiment_run_alone(config, 
     table = pd.read_csv(serial_sweep / "sweep.csv")
     assert len(table) == 4 and set(table["status"]) == {"ok"}
     point = points[3]
-    alone = execute_experiment(build_config({**XOR, "learning_rate": point["optimizer.learning_rate"], "batch_size": point["batch_size"]}))
+    alone = execute_experiment(
+        build_config(
+            {**XOR, "learning_rate": point["optimizer.learning_rate"], "batch_size": point["batch_size"]}
+        )
+    )
     expected = final_metrics(alone.summary)
     row = table.iloc[3]
     assert "train_accuracy_mean" in expected
@@ -72,7 +77,9 @@ def test_parallel_jobs_write_the_same_sweep_csv(config, points, serial_sweep, tm
 def cluster():
     """A real two-worker Dask cluster in local processes."""
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as local:
         yield local
 
 
@@ -109,7 +116,9 @@ def test_a_dask_cluster_writes_the_same_sweep_csv(config, points, serial_sweep, 
         pd.testing.assert_frame_equal(pd.read_csv(on_dask / name / "epochs.csv"), local)
 
 
-def test_resume_after_a_kill_recomputes_the_incomplete_points_to_the_same_numbers(config, points, serial_sweep, tmp_path):
+def test_resume_after_a_kill_recomputes_the_incomplete_points_to_the_same_numbers(
+    config, points, serial_sweep, tmp_path
+):
     killed = tmp_path / "killed"
     shutil.copytree(serial_sweep, killed)
     names = point_names(points)
@@ -155,9 +164,18 @@ def test_cli_sweep_writes_the_sweep_and_warns_about_failed_points(write_config, 
     import yaml
 
     path = write_config(yaml.safe_dump({**XOR, "epochs": 5, "sweep": None}))
-    result = CliRunner().invoke(app, [
-        "sweep", str(path), "--grid", "architecture=[2,3,1],[3,3,1]", "--out", str(tmp_path / "results"), "-q",
-    ])
+    result = CliRunner().invoke(
+        app,
+        [
+            "sweep",
+            str(path),
+            "--grid",
+            "architecture=[2,3,1],[3,3,1]",
+            "--out",
+            str(tmp_path / "results"),
+            "-q",
+        ],
+    )
     assert result.exit_code == 0, result.output
     sweep_dir = tmp_path / "results" / "xor_sweep" / result.stdout.strip().rsplit("/", 1)[-1]
     table = pd.read_csv(sweep_dir / "sweep.csv")

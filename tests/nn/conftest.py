@@ -1,4 +1,5 @@
 """Central finite differences for the gradient checks."""
+
 import numpy as np
 import pytest
 

@@ -6,8 +6,15 @@ from perceptron_lab.nn import ACTIVATIONS, get_activation
 from perceptron_lab.nn.activations import Activation, Sigmoid, Softmax, Step, Tanh
 
 DIFFERENTIABLE = [
-    "identity", "sigmoid", {"name": "sigmoid", "beta": 2.5}, "tanh", {"name": "tanh", "beta": 0.5},
-    "relu", "leaky_relu", {"name": "leaky_relu", "alpha": 0.2}, "softmax",
+    "identity",
+    "sigmoid",
+    {"name": "sigmoid", "beta": 2.5},
+    "tanh",
+    {"name": "tanh", "beta": 0.5},
+    "relu",
+    "leaky_relu",
+    {"name": "leaky_relu", "alpha": 0.2},
+    "softmax",
 ]
 
 
@@ -50,7 +57,9 @@ def test_formulas():
     np.testing.assert_allclose(Sigmoid(beta=2).forward(z), 1 / (1 + np.exp(-2 * z)))
     np.testing.assert_allclose(Tanh(beta=0.5).forward(z), np.tanh(0.5 * z))
     np.testing.assert_allclose(get_activation("relu").forward(z), [[0, 0, 1.5]])
-    np.testing.assert_allclose(get_activation({"name": "leaky_relu", "alpha": 0.1}).forward(z), [[-0.2, 0, 1.5]])
+    np.testing.assert_allclose(
+        get_activation({"name": "leaky_relu", "alpha": 0.1}).forward(z), [[-0.2, 0, 1.5]]
+    )
     np.testing.assert_allclose(Softmax().forward(z), np.exp(z) / np.exp(z).sum())
 
 
@@ -76,8 +85,13 @@ def test_saturation_is_finite():
 def test_output_ranges():
     ranges = {name: cls().output_range for name, cls in ACTIVATIONS.items()}
     assert ranges == {
-        "identity": (-1.0, 1.0), "step": (-1.0, 1.0), "sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0),
-        "relu": (0.0, 1.0), "leaky_relu": (-1.0, 1.0), "softmax": (0.0, 1.0),
+        "identity": (-1.0, 1.0),
+        "step": (-1.0, 1.0),
+        "sigmoid": (0.0, 1.0),
+        "tanh": (-1.0, 1.0),
+        "relu": (0.0, 1.0),
+        "leaky_relu": (-1.0, 1.0),
+        "softmax": (0.0, 1.0),
     }
 
 

@@ -47,9 +47,17 @@ def test_constant_zeros_orthogonal():
 
 
 def test_aliases_and_reproducibility():
-    for alias, name in [("xavier_uniform", "glorot_uniform"), ("xavier_normal", "glorot_normal"),
-                        ("kaiming_uniform", "he_uniform"), ("kaiming_normal", "he_normal")]:
+    for alias, name in [
+        ("xavier_uniform", "glorot_uniform"),
+        ("xavier_normal", "glorot_normal"),
+        ("kaiming_uniform", "he_uniform"),
+        ("kaiming_normal", "he_normal"),
+    ]:
         assert INITIALIZERS[alias] is INITIALIZERS[name]
     np.testing.assert_array_equal(_draw("he_normal", seed=3), _draw("he_normal", seed=3))
     assert not np.array_equal(_draw("he_normal", seed=3), _draw("he_normal", seed=4))
-    assert get_initializer({"name": "uniform", "low": -1, "high": 1}).get_config() == {"name": "uniform", "low": -1.0, "high": 1.0}
+    assert get_initializer({"name": "uniform", "low": -1, "high": 1}).get_config() == {
+        "name": "uniform",
+        "low": -1.0,
+        "high": 1.0,
+    }

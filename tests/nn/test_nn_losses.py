@@ -40,8 +40,13 @@ def test_gradient_matches_finite_differences(name, numgrad, relerr):
 
 @pytest.mark.parametrize(
     "name, activation",
-    [("categorical_crossentropy", "softmax"), ("binary_crossentropy", "sigmoid"),
-     ("binary_crossentropy", {"name": "sigmoid", "beta": 1.7}), ("sse", "tanh"), ("mse", "softmax")],
+    [
+        ("categorical_crossentropy", "softmax"),
+        ("binary_crossentropy", "sigmoid"),
+        ("binary_crossentropy", {"name": "sigmoid", "beta": 1.7}),
+        ("sse", "tanh"),
+        ("mse", "softmax"),
+    ],
     ids=str,
 )
 def test_delta_through_output_activation(name, activation, numgrad, relerr):
@@ -59,7 +64,9 @@ def test_delta_through_output_activation(name, activation, numgrad, relerr):
 def test_values_against_definitions_and_sklearn():
     rng = np.random.default_rng(2)
     out, y, w = _case("sse", rng)
-    np.testing.assert_allclose(get_loss("sse").value(out, y, w)[1], 0.5 * np.sum((out[1, :3] - y[1, :3]) ** 2))
+    np.testing.assert_allclose(
+        get_loss("sse").value(out, y, w)[1], 0.5 * np.sum((out[1, :3] - y[1, :3]) ** 2)
+    )
     np.testing.assert_allclose(get_loss("mse").value(out, y, w)[1], mean_squared_error(y[1, :3], out[1, :3]))
     p, labels, w = _case("categorical_crossentropy", rng)
     expected = log_loss(labels[0].argmax(1), p[0], labels=range(K))
@@ -75,17 +82,25 @@ def test_logit_values_are_stable_and_consistent():
     rng = np.random.default_rng(3)
     z = rng.normal(size=(2, 6, 3))
     y = np.eye(3)[rng.integers(0, 3, size=(2, 6))]
-    np.testing.assert_allclose(cce.value(softmax.forward(z.copy()), y, logits=z, activation=softmax),
-                               cce.value(softmax.forward(z.copy()), y))
-    np.testing.assert_allclose(bce.value(sigmoid.forward(z.copy()), y, logits=z, activation=sigmoid),
-                               bce.value(sigmoid.forward(z.copy()), y))
+    np.testing.assert_allclose(
+        cce.value(softmax.forward(z.copy()), y, logits=z, activation=softmax),
+        cce.value(softmax.forward(z.copy()), y),
+    )
+    np.testing.assert_allclose(
+        bce.value(sigmoid.forward(z.copy()), y, logits=z, activation=sigmoid),
+        bce.value(sigmoid.forward(z.copy()), y),
+    )
     # A confident wrong answer: -log softmax = 2000 exactly from the logits, no overflow.
     z = np.array([[[1000.0, -1000.0]]], dtype=np.float32)
     wrong = np.array([[[0.0, 1.0]]], dtype=np.float32)
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         value = cce.value(softmax.forward(z.copy()), wrong, logits=z, activation=softmax)
-        bvalue = get_loss("binary_crossentropy").value(np.zeros((1, 1, 1)), np.ones((1, 1, 1)),
-                                                       logits=np.full((1, 1, 1), -500.0), activation=get_activation("sigmoid"))
+        bvalue = get_loss("binary_crossentropy").value(
+            np.zeros((1, 1, 1)),
+            np.ones((1, 1, 1)),
+            logits=np.full((1, 1, 1), -500.0),
+            activation=get_activation("sigmoid"),
+        )
     np.testing.assert_allclose(value, [2000.0])
     np.testing.assert_allclose(bvalue, [500.0])
 

@@ -14,9 +14,11 @@ def _flat_check(network, objective, grads, numgrad, relerr):
     """Central differences of objective() over every weight, compared with grads."""
     weights = network.get_weights()
     for i, analytic in enumerate(grads):
+
         def f():
             network.set_weights(weights)
             return objective()
+
         numeric = numgrad(f, weights[i])
         network.set_weights(weights)
         assert relerr(analytic, numeric) < 1e-6, f"weight {i}"
@@ -52,9 +54,24 @@ def test_hand_computed_sigmoid_example():
 
 # -- gradient checks -----------------------------------------------------------------------
 
+
 def test_dense_with_l1_l2_gradient(numgrad, relerr):
-    net = Network([Dense(3, "tanh", kernel_initializer="he_normal", bias_initializer={"name": "normal", "std": 0.5},
-                         l1=0.03, l2=0.07)], input_dim=4, replicas=2, seed=5, dtype="float64")
+    net = Network(
+        [
+            Dense(
+                3,
+                "tanh",
+                kernel_initializer="he_normal",
+                bias_initializer={"name": "normal", "std": 0.5},
+                l1=0.03,
+                l2=0.07,
+            )
+        ],
+        input_dim=4,
+        replicas=2,
+        seed=5,
+        dtype="float64",
+    )
     X = np.random.default_rng(0).normal(size=(6, 4))
     Y = np.random.default_rng(1).normal(size=(6, 3))
     value, grads = net.value_and_gradients(X, Y, "mse")
@@ -66,21 +83,32 @@ def test_dense_with_l1_l2_gradient(numgrad, relerr):
 
 @pytest.mark.parametrize(
     "hidden, output, loss",
-    [("sigmoid", "softmax", "categorical_crossentropy"), ("tanh", "sigmoid", "binary_crossentropy"),
-     ({"name": "leaky_relu", "alpha": 0.1}, "identity", "mse"), ({"name": "tanh", "beta": 0.6}, "tanh", "sse")],
+    [
+        ("sigmoid", "softmax", "categorical_crossentropy"),
+        ("tanh", "sigmoid", "binary_crossentropy"),
+        ({"name": "leaky_relu", "alpha": 0.1}, "identity", "mse"),
+        ({"name": "tanh", "beta": 0.6}, "tanh", "sse"),
+    ],
     ids=str,
 )
 def test_two_hidden_layer_network_three_uneven_replicas(hidden, output, loss, numgrad, relerr):
     rng = np.random.default_rng(2)
-    net = Network([Dense(5, hidden, l2=0.01), Dense(4, hidden, l1=0.01), Dense(3, output)],
-                  input_dim=4, replicas=3, seed=1, dtype="float64")
+    net = Network(
+        [Dense(5, hidden, l2=0.01), Dense(4, hidden, l1=0.01), Dense(3, output)],
+        input_dim=4,
+        replicas=3,
+        seed=1,
+        dtype="float64",
+    )
     X = rng.normal(size=(7, 4))
     Y = np.eye(3)[rng.integers(0, 3, size=7)] if output in ("softmax", "sigmoid") else rng.normal(size=(7, 3))
     weight = np.ones((3, 7))
     weight[1, 4:] = 0  # replica 1 trains on 4 rows, replica 2 on 2
     weight[2, 2:] = 0
     value, grads = net.value_and_gradients(X, Y, loss, weight=weight)
-    _flat_check(net, lambda: net.value_and_gradients(X, Y, loss, weight=weight)[0].sum(), grads, numgrad, relerr)
+    _flat_check(
+        net, lambda: net.value_and_gradients(X, Y, loss, weight=weight)[0].sum(), grads, numgrad, relerr
+    )
     # Each replica's loss depends on its own rows only.
     Y2 = Y.copy()
     Y2[5] += 1.0  # a row only replica 0 uses
@@ -90,8 +118,13 @@ def test_two_hidden_layer_network_three_uneven_replicas(hidden, output, loss, nu
 
 def test_gradient_through_dropout(numgrad, relerr):
     """With the dropout masks held fixed, backprop through them is exact."""
-    net = Network([Dropout(0.3), Dense(6, "tanh"), Dropout(0.5), Dense(2, "sigmoid")],
-                  input_dim=3, replicas=2, seed=4, dtype="float64")
+    net = Network(
+        [Dropout(0.3), Dense(6, "tanh"), Dropout(0.5), Dense(2, "sigmoid")],
+        input_dim=3,
+        replicas=2,
+        seed=4,
+        dtype="float64",
+    )
     rng = np.random.default_rng(3)
     X = rng.normal(size=(2, 5, 3))
     Y = rng.integers(0, 2, size=(2, 5, 2)).astype(float)
@@ -116,9 +149,15 @@ def test_gradient_through_dropout(numgrad, relerr):
 
 # -- forward, replicas, seeds --------------------------------------------------------------
 
+
 def test_forward_matches_plain_numpy():
-    net = Network([Dense(4, "sigmoid", bias_initializer={"name": "normal", "std": 1.0}), Dense(3, "softmax")],
-                  input_dim=5, replicas=3, seed=0, dtype="float64")
+    net = Network(
+        [Dense(4, "sigmoid", bias_initializer={"name": "normal", "std": 1.0}), Dense(3, "softmax")],
+        input_dim=5,
+        replicas=3,
+        seed=0,
+        dtype="float64",
+    )
     k0, b0, k1, b1 = net.get_weights()
     X = np.random.default_rng(0).normal(size=(8, 5))
     out = net.predict(X)
@@ -163,7 +202,9 @@ def test_weights_round_trip_and_errors():
     weights[0][1] += 1.0
     net.set_weights(weights)
     np.testing.assert_array_equal(net.get_weights()[0], weights[0])
-    net.set_weights([np.ones((4, 3)), np.zeros(3), np.ones((3, 2)), np.zeros((1, 2))])  # broadcast to replicas
+    net.set_weights(
+        [np.ones((4, 3)), np.zeros(3), np.ones((3, 2)), np.zeros((1, 2))]
+    )  # broadcast to replicas
     assert (net.get_weights()[0] == 1).all()
     with pytest.raises(ValueError, match="kernel_1"):
         net.set_weights([np.ones((4, 3)), np.zeros(3), np.ones((2, 2)), np.zeros(2)])
@@ -182,8 +223,13 @@ def test_select_copies_replicas():
 
 
 def test_config_save_load_pickle(tmp_path):
-    net = Network([Dropout(0.1), Dense(3, {"name": "tanh", "beta": 0.5}, l2=0.1), Dense(2, "softmax")],
-                  input_dim=4, replicas=2, seed=3, dtype="float64")
+    net = Network(
+        [Dropout(0.1), Dense(3, {"name": "tanh", "beta": 0.5}, l2=0.1), Dense(2, "softmax")],
+        input_dim=4,
+        replicas=2,
+        seed=3,
+        dtype="float64",
+    )
     net.set_weights([w + 0.5 for w in net.get_weights()])
     config = json.loads(json.dumps(net.get_config()))
     fresh = Network.from_config(config)
@@ -223,7 +269,9 @@ def test_parallel_inference_chunks_equal_serial(monkeypatch):
     X = np.random.default_rng(0).normal(size=(23, 5))
     serial, serial_logits = net.predict(X, return_logits=True)
     monkeypatch.setattr(network_module, "SMALL_PRODUCT", 1)
-    monkeypatch.setattr(BlasThreads, "__init__", lambda self: setattr(self, "threads", 3) or setattr(self, "_blas", None))
+    monkeypatch.setattr(
+        BlasThreads, "__init__", lambda self: setattr(self, "threads", 3) or setattr(self, "_blas", None)
+    )
     monkeypatch.setattr(BlasThreads, "limit", lambda self, n: __import__("contextlib").nullcontext())
     parallel, parallel_logits = net.predict(X, batch_size=4, return_logits=True)
     assert {key[2] for key in net._passes if len(key) == 3} == {0, 1, 2}  # three lanes ran
@@ -232,8 +280,13 @@ def test_parallel_inference_chunks_equal_serial(monkeypatch):
 
 
 def test_dropout_only_in_training_and_inverted():
-    net = Network([Dropout(0.5), Dense(1, "identity", kernel_initializer={"name": "constant", "value": 1.0})],
-                  input_dim=400, replicas=2, seed=0, dtype="float64")
+    net = Network(
+        [Dropout(0.5), Dense(1, "identity", kernel_initializer={"name": "constant", "value": 1.0})],
+        input_dim=400,
+        replicas=2,
+        seed=0,
+        dtype="float64",
+    )
     X = np.ones((3, 400))
     np.testing.assert_allclose(net.forward(X), 400.0)
     dropped = net.forward(X, training=True)[..., 0]  # sum of 400 inputs, each 0 or 2

@@ -1,4 +1,5 @@
 """Optimizers against their formulas, on f(w) = 1/2 sum_i a_i w_i^2 (gradient a * w)."""
+
 import math
 
 import numpy as np
@@ -31,7 +32,11 @@ HAND = {
 
 @pytest.mark.parametrize("name", list(HAND))
 def test_first_three_steps_by_hand(name):
-    spec = {"name": name, "learning_rate": 0.1} if name == "sgd" else {"name": name, "learning_rate": 0.1, "momentum": 0.9}
+    spec = (
+        {"name": name, "learning_rate": 0.1}
+        if name == "sgd"
+        else {"name": name, "learning_rate": 0.1, "momentum": 0.9}
+    )
     np.testing.assert_allclose(_run(spec), HAND[name], rtol=0, atol=1e-12)
 
 
@@ -121,4 +126,3 @@ def test_specs_and_configs():
         get_optimizer({"name": "sgd", "learning_rate": 0})
     with pytest.raises(UserError, match="unknown optimizer"):
         get_optimizer("adagrad")
-

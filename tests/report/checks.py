@@ -1,4 +1,5 @@
 """Assertions on drawn figures and written image files."""
+
 from __future__ import annotations
 
 from pathlib import Path

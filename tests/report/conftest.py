@@ -1,4 +1,5 @@
 """Session-wide small results directories (see result_dirs.py) and a headless chromium."""
+
 from __future__ import annotations
 
 import shutil
@@ -8,14 +9,50 @@ import pytest
 
 from .result_dirs import Spec, write_run, write_sweep
 
-BINARY = Spec("blobs_binary", classes=["0", "1"], units=1, activation="tanh", epochs=20, validation_split=0.25,
-              record_weights=True, center_scale=1.0, seed=1)
-MULTICLASS = Spec("blobs_three", classes=["a", "b", "c"], units=3, activation="sigmoid", epochs=12,
-                  learning_rate=0.1, record_epochs=[0, 4, 8], seed=2)
-NOISE = Spec("blobs_noise", n_features=4, classes=["0", "1", "2"], units=3, activation="sigmoid", epochs=10,
-             learning_rate=0.1, noise_alpha=[0.3, 0.5], center_scale=0.6, seed=3)
-REGRESSION = Spec("plane", task="regression", n_features=2, classes=[], units=1, activation="identity",
-                  epochs=15, learning_rate=0.01, seed=4)
+BINARY = Spec(
+    "blobs_binary",
+    classes=["0", "1"],
+    units=1,
+    activation="tanh",
+    epochs=20,
+    validation_split=0.25,
+    record_weights=True,
+    center_scale=1.0,
+    seed=1,
+)
+MULTICLASS = Spec(
+    "blobs_three",
+    classes=["a", "b", "c"],
+    units=3,
+    activation="sigmoid",
+    epochs=12,
+    learning_rate=0.1,
+    record_epochs=[0, 4, 8],
+    seed=2,
+)
+NOISE = Spec(
+    "blobs_noise",
+    n_features=4,
+    classes=["0", "1", "2"],
+    units=3,
+    activation="sigmoid",
+    epochs=10,
+    learning_rate=0.1,
+    noise_alpha=[0.3, 0.5],
+    center_scale=0.6,
+    seed=3,
+)
+REGRESSION = Spec(
+    "plane",
+    task="regression",
+    n_features=2,
+    classes=[],
+    units=1,
+    activation="identity",
+    epochs=15,
+    learning_rate=0.01,
+    seed=4,
+)
 SWEEP_BASE = Spec("blobs_sweep", epochs=8, seed=5)
 
 
@@ -87,5 +124,7 @@ def chromium() -> str:
             if found is not None:
                 break
     if found is None:
-        pytest.skip("chromium is not installed and `apt-get install chromium` failed (no apt-get, no root or no network)")
+        pytest.skip(
+            "chromium is not installed and `apt-get install chromium` failed (no apt-get, no root or no network)"
+        )
     return found

@@ -5,6 +5,7 @@ mini-batch gradient descent on the sum of squared errors, on every run x fold of
 blobs (classification) or a noisy plane (regression). Metrics come from scikit-learn on the
 network's outputs, so the files hold realistic, mutually consistent numbers.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,14 @@ import numpy as np
 import pandas as pd
 import sklearn
 import yaml
-from sklearn.metrics import (accuracy_score, confusion_matrix, mean_absolute_error, mean_squared_error,
-                             precision_recall_fscore_support, r2_score)
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    mean_absolute_error,
+    mean_squared_error,
+    precision_recall_fscore_support,
+    r2_score,
+)
 from sklearn.model_selection import KFold, StratifiedKFold
 
 ACTIVATIONS = {
@@ -54,15 +61,27 @@ class Spec:
     def config(self) -> dict:
         """The resolved config as config.yaml stores it."""
         return {
-            "name": self.name, "seed": self.seed,
+            "name": self.name,
+            "seed": self.seed,
             "dataset": {"name": "blobs" if self.task == "classification" else "plane"},
             "test_dataset": None,
             "architecture": [self.n_features, self.units],
-            "activation": self.activation, "output_activation": None, "layers": None, "loss": "sse",
+            "activation": self.activation,
+            "output_activation": None,
+            "layers": None,
+            "loss": "sse",
             "optimizer": {"name": self.optimizer, "learning_rate": self.learning_rate, "momentum": None},
-            "epochs": self.epochs, "batch_size": self.batch_size, "shuffle": True,
-            "runs": self.runs, "kfolds": self.kfolds,
-            "split": {"test_size": 0.25, "stratify": True, "shuffle": True, "validation_split": self.validation_split},
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "shuffle": True,
+            "runs": self.runs,
+            "kfolds": self.kfolds,
+            "split": {
+                "test_size": 0.25,
+                "stratify": True,
+                "shuffle": True,
+                "validation_split": self.validation_split,
+            },
             "noise": {"alpha": list(self.noise_alpha), "copies": 1, "apply_to": "test"},
             "eval_every": 1,
             "record": {"weights": self.record_weights, "epochs": self.record_epochs},
@@ -75,7 +94,9 @@ def make_data(spec: Spec, rng: np.random.Generator) -> tuple[np.ndarray, np.ndar
     """X (n, f); y (n,) int labels (blobs around the corners of a simplex) or (n,) targets."""
     if spec.task == "classification":
         centers = rng.normal(0.0, spec.center_scale, size=(len(spec.classes), spec.n_features))
-        X = np.concatenate([c + rng.normal(0.0, 0.8, size=(spec.samples_per_class, spec.n_features)) for c in centers])
+        X = np.concatenate(
+            [c + rng.normal(0.0, 0.8, size=(spec.samples_per_class, spec.n_features)) for c in centers]
+        )
         y = np.repeat(np.arange(len(spec.classes)), spec.samples_per_class)
         return X, y
     X = rng.uniform(-1.0, 1.0, size=(3 * spec.samples_per_class, spec.n_features))
@@ -111,7 +132,9 @@ def scores(spec: Spec, outputs: np.ndarray) -> np.ndarray:
     return np.column_stack([1 - positive, positive])
 
 
-def train(spec: Spec, X: np.ndarray, T: np.ndarray, rng: np.random.Generator) -> list[tuple[np.ndarray, np.ndarray]]:
+def train(
+    spec: Spec, X: np.ndarray, T: np.ndarray, rng: np.random.Generator
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Mini-batch gradient descent on 1/2 sum (out - t)^2; (W (f, u), b (1, u)) after each epoch 0..E."""
     act, dact, _ = ACTIVATIONS[spec.activation]
     W = rng.normal(0.0, 0.5, size=(X.shape[1], spec.units))
@@ -146,13 +169,25 @@ def _metrics(spec: Spec, y: np.ndarray, outputs: np.ndarray) -> dict[str, float]
     sse = float(((outputs - T) ** 2).sum())
     if spec.task == "regression":
         predicted = outputs[:, 0]
-        return {"loss": sse / 2, "mse": mean_squared_error(y, predicted), "sse": sse,
-                "mae": mean_absolute_error(y, predicted), "r2": r2_score(y, predicted)}
+        return {
+            "loss": sse / 2,
+            "mse": mean_squared_error(y, predicted),
+            "sse": sse,
+            "mae": mean_absolute_error(y, predicted),
+            "r2": r2_score(y, predicted),
+        }
     predicted = decode(spec, outputs)
     precision, recall, f1, _ = precision_recall_fscore_support(
-        y, predicted, labels=np.arange(len(spec.classes)), average="macro", zero_division=0)
-    return {"loss": sse / 2, "accuracy": accuracy_score(y, predicted), "precision": precision,
-            "recall": recall, "f1": f1, "sse": sse}
+        y, predicted, labels=np.arange(len(spec.classes)), average="macro", zero_division=0
+    )
+    return {
+        "loss": sse / 2,
+        "accuracy": accuracy_score(y, predicted),
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "sse": sse,
+    }
 
 
 def replica_splits(spec: Spec, y: np.ndarray) -> list[dict]:
@@ -168,8 +203,16 @@ def replica_splits(spec: Spec, y: np.ndarray) -> list[dict]:
             rng = np.random.default_rng([seed, fold])
             n_val = int(round(spec.validation_split * len(train_rows)))
             shuffled = rng.permutation(train_rows)
-            replicas.append({"run": run, "fold": fold, "seed": seed, "train": np.sort(shuffled[n_val:]),
-                             "validation": np.sort(shuffled[:n_val]), "test": np.sort(test_rows)})
+            replicas.append(
+                {
+                    "run": run,
+                    "fold": fold,
+                    "seed": seed,
+                    "train": np.sort(shuffled[n_val:]),
+                    "validation": np.sort(shuffled[:n_val]),
+                    "test": np.sort(test_rows),
+                }
+            )
     return replicas
 
 
@@ -184,8 +227,18 @@ def summary_rows(epochs: pd.DataFrame, monitor_split: str) -> pd.DataFrame:
         for kind, epoch in (("final", final), ("best", best)):
             chosen = group[group["epoch"] == epoch]
             for _, row in chosen.iterrows():
-                rows.append({"run": run, "fold": fold, "seed": row["seed"], "split": row["split"], "kind": kind,
-                             "epoch": epoch, "status": "ok", **{m: row[m] for m in metric_cols}})
+                rows.append(
+                    {
+                        "run": run,
+                        "fold": fold,
+                        "seed": row["seed"],
+                        "split": row["split"],
+                        "kind": kind,
+                        "epoch": epoch,
+                        "status": "ok",
+                        **{m: row[m] for m in metric_cols},
+                    }
+                )
     table = pd.DataFrame(rows)
     aggregates = []
     for stat in ("mean", "std"):
@@ -200,8 +253,9 @@ def save_network(stem: Path, W: np.ndarray, b: np.ndarray, spec: Spec) -> None:
     """models/<stem>.json + .npz: the one-layer network with kernel W (f, u) and bias b (1, u)."""
     from perceptron_lab.nn import Dense, Network
 
-    network = Network([Dense(spec.units, activation=spec.activation)], input_dim=spec.n_features, seed=0,
-                      dtype="float64")
+    network = Network(
+        [Dense(spec.units, activation=spec.activation)], input_dim=spec.n_features, seed=0, dtype="float64"
+    )
     network.set_weights([W[None], b[None]])
     stem.parent.mkdir(parents=True, exist_ok=True)
     network.save(stem)
@@ -219,7 +273,11 @@ def write_run(directory: Path, spec: Spec) -> Path:
     for r, rep in enumerate(replicas):
         T = encode(spec, y[rep["train"]])
         states = train(spec, X[rep["train"]], T, np.random.default_rng([spec.seed, r, 7]))
-        split_data = {"train": (X, rep["train"]), "validation": (X, rep["validation"]), "test": (X, rep["test"])}
+        split_data = {
+            "train": (X, rep["train"]),
+            "validation": (X, rep["validation"]),
+            "test": (X, rep["test"]),
+        }
         split_data.update({name: (noisy, rep["test"]) for name, noisy in noise.items()})
         keys = {"run": rep["run"], "fold": rep["fold"], "seed": rep["seed"]}
         for epoch, state in enumerate(states):
@@ -230,10 +288,20 @@ def write_run(directory: Path, spec: Spec) -> Path:
                 epoch_rows.append({**keys, "epoch": epoch, "split": split, **metrics(spec, y[rows], outputs)})
                 confusion_epochs = set(spec.record_epochs or []) | {spec.epochs}
                 if spec.task == "classification" and split.startswith("test") and epoch in confusion_epochs:
-                    matrix = confusion_matrix(y[rows], decode(spec, outputs), labels=np.arange(len(spec.classes)))
+                    matrix = confusion_matrix(
+                        y[rows], decode(spec, outputs), labels=np.arange(len(spec.classes))
+                    )
                     for t, p in np.ndindex(matrix.shape):
-                        confusion_rows.append({**keys, "epoch": epoch, "split": split, "true": spec.classes[t],
-                                               "predicted": spec.classes[p], "count": int(matrix[t, p])})
+                        confusion_rows.append(
+                            {
+                                **keys,
+                                "epoch": epoch,
+                                "split": split,
+                                "true": spec.classes[t],
+                                "predicted": spec.classes[p],
+                                "count": int(matrix[t, p]),
+                            }
+                        )
         final = states[-1]
         for split in ("train", "test"):
             rows = rep[split]
@@ -257,11 +325,19 @@ def write_run(directory: Path, spec: Spec) -> Path:
         kernels.append(np.stack([states[e][0] for e in recorded]))
         biases.append(np.stack([states[e][1] for e in recorded]))
         save_network(directory / "models" / f"run{rep['run']}_fold{rep['fold']}", *final, spec)
-        manifest_replicas.append({
-            "replica": r, **keys, "n_train": len(rep["train"]), "n_validation": len(rep["validation"]),
-            "n_test": len(rep["test"]), "status": "ok", "stopped_epoch": spec.epochs, "best_epoch": spec.epochs,
-            "wall_time_s": round(0.01 * (1 + r), 4),
-        })
+        manifest_replicas.append(
+            {
+                "replica": r,
+                **keys,
+                "n_train": len(rep["train"]),
+                "n_validation": len(rep["validation"]),
+                "n_test": len(rep["test"]),
+                "status": "ok",
+                "stopped_epoch": spec.epochs,
+                "best_epoch": spec.epochs,
+                "wall_time_s": round(0.01 * (1 + r), 4),
+            }
+        )
 
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "config.yaml").write_text(yaml.safe_dump(spec.config(), sort_keys=False))
@@ -274,17 +350,28 @@ def write_run(directory: Path, spec: Spec) -> Path:
     pd.concat(prediction_rows, ignore_index=True).to_csv(directory / "predictions.csv", index=False)
     if spec.record_weights or spec.record_epochs:
         (directory / "history").mkdir(exist_ok=True)
-        np.savez_compressed(directory / "history" / "weights.npz",
-                            epochs=np.asarray(list(recorded)),
-                            kernel_0=np.stack(kernels, axis=1), bias_0=np.stack(biases, axis=1))
+        np.savez_compressed(
+            directory / "history" / "weights.npz",
+            epochs=np.asarray(list(recorded)),
+            kernel_0=np.stack(kernels, axis=1),
+            bias_0=np.stack(biases, axis=1),
+        )
     manifest = {
-        "name": spec.name, "status": "complete", "created": "2024-05-01T12:00:00+00:00",
-        "started": "2024-05-01T11:59:58+00:00", "finished": "2024-05-01T12:00:00+00:00",
-        "wall_time_s": round(0.05 * len(replicas), 4), "train_time_s": round(0.04 * len(replicas), 4),
-        "command": f"lab run {spec.name}.yaml", "versions": {"perceptron_lab": "0.1.0"},
-        "config_hash": "0" * 64, "task": spec.task, "loss": "sse",
+        "name": spec.name,
+        "status": "complete",
+        "created": "2024-05-01T12:00:00+00:00",
+        "started": "2024-05-01T11:59:58+00:00",
+        "finished": "2024-05-01T12:00:00+00:00",
+        "wall_time_s": round(0.05 * len(replicas), 4),
+        "train_time_s": round(0.04 * len(replicas), 4),
+        "command": f"lab run {spec.name}.yaml",
+        "versions": {"perceptron_lab": "0.1.0"},
+        "config_hash": "0" * 64,
+        "task": spec.task,
+        "loss": "sse",
         "classes": spec.classes if spec.task == "classification" else None,
-        "n_features": spec.n_features, "n_outputs": spec.units,
+        "n_features": spec.n_features,
+        "n_outputs": spec.units,
         "splits": [s for s in ("train", "validation", "test", *noise) if s in set(epochs["split"])],
         "dataset": {"name": spec.config()["dataset"]["name"], "n_samples": len(X)},
         "replicas": manifest_replicas,
@@ -307,9 +394,14 @@ def write_sweep(directory: Path, base: Spec, grid: dict[str, list], failed: int 
     (directory / "config.yaml").write_text(yaml.safe_dump(base.config(), sort_keys=False))
     points = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
     names = ["__".join(f"{k}-{v!r}" for k, v in point.items()) for point in points]
-    plan = {"name": base.name, "status": "complete", "created": "2024-05-01T12:00:00+00:00", "grid": grid,
-            "points": [{"name": n, "params": p, "config_hash": "0" * 64} for n, p in zip(names, points)],
-            "config": base.config()}
+    plan = {
+        "name": base.name,
+        "status": "complete",
+        "created": "2024-05-01T12:00:00+00:00",
+        "grid": grid,
+        "points": [{"name": n, "params": p, "config_hash": "0" * 64} for n, p in zip(names, points)],
+        "config": base.config(),
+    }
     (directory / "sweep.json").write_text(json.dumps(plan, indent=2))
     rows = []
     for i, (point, name) in enumerate(zip(points, names)):
@@ -319,8 +411,13 @@ def write_sweep(directory: Path, base: Spec, grid: dict[str, list], failed: int 
             continue
         spec = Spec(**{**base.__dict__, **{fields[k]: v for k, v in point.items()}})
         run_dir = write_run(directory / name, spec)
-        row.update({"status": "ok", "wall_time_s": json.loads((run_dir / "manifest.json").read_text())["wall_time_s"],
-                    "error": ""})
+        row.update(
+            {
+                "status": "ok",
+                "wall_time_s": json.loads((run_dir / "manifest.json").read_text())["wall_time_s"],
+                "error": "",
+            }
+        )
         summary = pd.read_csv(run_dir / "summary.csv")
         final = summary[(summary["kind"] == "final") & summary["run"].isin(["mean", "std"])]
         for _, line in final.iterrows():

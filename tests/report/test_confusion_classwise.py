@@ -1,11 +1,12 @@
 """Confusion matrices and per-class scores, checked against scikit-learn on predictions.csv."""
+
 import numpy as np
 import pandas as pd
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
+from perceptron_lab.experiment import load_results
 from perceptron_lab.report import classwise_figures, confusion_figures, per_class_scores
 from perceptron_lab.report.confusion import final_epochs, mean_matrix, row_normalized
-from perceptron_lab.experiment import load_results
 
 from .checks import assert_image, assert_labelled
 
@@ -14,15 +15,21 @@ def sklearn_matrices(run_dir, classes):
     """Final-epoch test confusion of each replica from predictions.csv: (R, C, C)."""
     predictions = pd.read_csv(run_dir / "predictions.csv", dtype={"target": str, "predicted": str})
     test = predictions[predictions["split"] == "test"]
-    return np.stack([confusion_matrix(g["target"], g["predicted"], labels=classes)
-                     for _, g in test.groupby(["run", "fold"])])
+    return np.stack(
+        [
+            confusion_matrix(g["target"], g["predicted"], labels=classes)
+            for _, g in test.groupby(["run", "fold"])
+        ]
+    )
 
 
 def test_final_matrix_is_the_replica_mean_of_sklearn_confusion(multiclass_run):
     results = load_results(multiclass_run)
     classes = ["a", "b", "c"]
     final = final_epochs(results.confusion[results.confusion["split"] == "test"])
-    np.testing.assert_allclose(mean_matrix(final, classes), sklearn_matrices(multiclass_run, classes).mean(axis=0))
+    np.testing.assert_allclose(
+        mean_matrix(final, classes), sklearn_matrices(multiclass_run, classes).mean(axis=0)
+    )
 
 
 def test_row_normalized_by_hand():
@@ -35,8 +42,12 @@ def test_recorded_epochs_get_their_own_columns(multiclass_run, tmp_path):
     axes = plot.figure.axes
     assert len(axes) == 8  # counts and row-normalized at epochs 0, 4, 8 and the final 12
     titles = [ax.get_title() for ax in axes]
-    assert titles[:4] == ["epoch 0: mean counts", "epoch 4: mean counts", "epoch 8: mean counts",
-                          "epoch 12 (final): mean counts"]
+    assert titles[:4] == [
+        "epoch 0: mean counts",
+        "epoch 4: mean counts",
+        "epoch 8: mean counts",
+        "epoch 12 (final): mean counts",
+    ]
     assert titles[7] == "epoch 12 (final): row-normalized"
     final = mean_matrix(final_epochs(load_results(multiclass_run).confusion), ["a", "b", "c"])
     labels = sorted(t.get_text() for t in axes[3].texts)  # only the non-zero cells are labelled
@@ -49,8 +60,14 @@ def test_recorded_epochs_get_their_own_columns(multiclass_run, tmp_path):
 
 def test_one_figure_per_test_split_and_none_for_regression(noise_run, regression_run):
     plots = confusion_figures(load_results(noise_run))
-    assert [p.name for p in plots] == ["confusion_test", "confusion_test_noise_0.3", "confusion_test_noise_0.5"]
-    assert confusion_figures(load_results(noise_run), ["test_noise_0.5"])[0].name == "confusion_test_noise_0.5"
+    assert [p.name for p in plots] == [
+        "confusion_test",
+        "confusion_test_noise_0.3",
+        "confusion_test_noise_0.5",
+    ]
+    assert (
+        confusion_figures(load_results(noise_run), ["test_noise_0.5"])[0].name == "confusion_test_noise_0.5"
+    )
     assert confusion_figures(load_results(regression_run)) == []
     assert classwise_figures(load_results(regression_run)) == []
 
@@ -62,7 +79,9 @@ def test_per_class_scores_match_sklearn(noise_run):
     scores = per_class_scores(final, classes)
     predictions = pd.read_csv(noise_run / "predictions.csv", dtype={"target": str, "predicted": str})
     for (run, fold), group in predictions[predictions["split"] == "test"].groupby(["run", "fold"]):
-        expected = precision_recall_fscore_support(group["target"], group["predicted"], labels=classes, zero_division=0)
+        expected = precision_recall_fscore_support(
+            group["target"], group["predicted"], labels=classes, zero_division=0
+        )
         mine = scores[(scores["run"] == run) & (scores["fold"] == fold)].set_index("class").loc[classes]
         for i, name in enumerate(["precision", "recall", "f1"]):
             np.testing.assert_allclose(mine[name], expected[i])

@@ -1,10 +1,12 @@
 """Learning curves: one figure per metric, the mean ± std over replicas of every split."""
+
 import shutil
 
 import numpy as np
 import pandas as pd
-from perceptron_lab.report import learning_curves
+
 from perceptron_lab.experiment import load_results
+from perceptron_lab.report import learning_curves
 
 from .checks import assert_image, assert_labelled
 
@@ -29,7 +31,9 @@ def test_curve_is_the_mean_over_runs_and_folds(binary_run):
     epochs = pd.read_csv(binary_run / "epochs.csv")
     for split in ("train", "validation", "test"):
         rows = epochs[epochs["split"] == split]
-        per_replica = rows.pivot(index="epoch", columns=["run", "fold"], values="accuracy").to_numpy()  # (E, R)
+        per_replica = rows.pivot(
+            index="epoch", columns=["run", "fold"], values="accuracy"
+        ).to_numpy()  # (E, R)
         assert per_replica.shape == (21, 4)
         np.testing.assert_allclose(lines[split].get_ydata(), per_replica.mean(axis=1))
         np.testing.assert_array_equal(lines[split].get_xdata(), np.arange(21))
@@ -40,7 +44,11 @@ def test_band_is_std_over_replicas_clipped_to_the_metric_range(binary_run):
     (plot,) = learning_curves(results, ["loss"])
     ax = plot.figure.axes[0]
     epochs = pd.read_csv(binary_run / "epochs.csv")
-    train = epochs[epochs["split"] == "train"].pivot(index="epoch", columns=["run", "fold"], values="loss").to_numpy()
+    train = (
+        epochs[epochs["split"] == "train"]
+        .pivot(index="epoch", columns=["run", "fold"], values="loss")
+        .to_numpy()
+    )
     band = ax.collections[0].get_paths()[0].vertices  # the train band: lower edge then upper edge
     top = train.mean(axis=1) + train.std(axis=1)
     assert np.isclose(band[:, 1].max(), top.max())

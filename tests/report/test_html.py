@@ -1,4 +1,5 @@
 """report.html: self-contained, every figure embedded, and every image loads in a real browser."""
+
 import base64
 import re
 import shutil
@@ -7,8 +8,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from perceptron_lab.report import build_report, plot_run
 from perceptron_lab.experiment import load_results
+from perceptron_lab.report import build_report, plot_run
 
 from .checks import assert_image
 
@@ -42,8 +43,11 @@ def parse(html_path):
     return parser
 
 
-RUN_FIGURES = sorted([f"curve_{m}.png" for m in ("loss", "accuracy", "precision", "recall", "f1", "sse")] + ["decision_regions.png"]
-                     + ["confusion_test.png", "classwise_test.png", "roc_pr.png", "hyperplane_frames.png", "hyperplane.gif"])
+RUN_FIGURES = sorted(
+    [f"curve_{m}.png" for m in ("loss", "accuracy", "precision", "recall", "f1", "sse")]
+    + ["decision_regions.png"]
+    + ["confusion_test.png", "classwise_test.png", "roc_pr.png", "hyperplane_frames.png", "hyperplane.gif"]
+)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +64,9 @@ def test_plot_run_writes_into_the_run_plots_folder(regression_run, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(regression_run, run)
     paths = plot_run(run)
-    assert sorted(p.name for p in paths) == sorted(f"curve_{m}.png" for m in ("loss", "mse", "sse", "mae", "r2"))
+    assert sorted(p.name for p in paths) == sorted(
+        f"curve_{m}.png" for m in ("loss", "mse", "sse", "mae", "r2")
+    )
     assert {p.parent for p in paths} == {run / "plots"}
     for path in paths:
         assert_image(path)
@@ -82,7 +88,9 @@ def test_run_report_embeds_every_figure(binary_report, binary_run):
     text = binary_report.read_text()
     assert not re.search(r"(?:src|href)\s*=\s*[\"']?(?:https?:)?//", text) and "@import" not in text
     summary = load_results(binary_run).summary
-    mean = summary[(summary["run"] == "mean") & (summary["split"] == "validation") & (summary["kind"] == "final")]
+    mean = summary[
+        (summary["run"] == "mean") & (summary["split"] == "validation") & (summary["kind"] == "final")
+    ]
     assert f"{mean['accuracy'].iloc[0]:.4g} ± " in text  # the final metrics table
     assert "wall_time_s" in text and "stopped_epoch" in text  # the per-replica table
 
@@ -101,9 +109,13 @@ def test_default_report_folder_svg_and_metric_filter(regression_run, tmp_path):
 def test_unknown_metric_or_split_names_the_valid_ones(binary_run, tmp_path):
     from perceptron_lab.errors import UserError
 
-    with pytest.raises(UserError, match="unknown metric 'mse'; choose from loss, accuracy, precision, recall, f1, sse"):
+    with pytest.raises(
+        UserError, match="unknown metric 'mse'; choose from loss, accuracy, precision, recall, f1, sse"
+    ):
         build_report([binary_run], out_dir=tmp_path, metric="mse")
-    with pytest.raises(UserError, match="unknown split 'test_noise_0.3'; choose from train, validation, test"):
+    with pytest.raises(
+        UserError, match="unknown split 'test_noise_0.3'; choose from train, validation, test"
+    ):
         build_report([binary_run], out_dir=tmp_path, split="test_noise_0.3")
 
 
@@ -118,8 +130,16 @@ def test_sweep_report(sweep_report):
     assert "complete: 6 of 6 points finished" in text
 
 
-BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--virtual-time-budget=10000"]
+BROWSER_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--virtual-time-budget=10000",
+]
 COUNT_IMAGES = """<script>
 window.addEventListener("load", () => {
   const images = Array.from(document.images);
@@ -136,8 +156,16 @@ def test_every_image_loads_in_headless_chromium(chromium, binary_report, sweep_r
         probe = html.with_name("probe.html")
         probe.write_text(html.read_text(encoding="utf-8").replace("</body>", COUNT_IMAGES), encoding="utf-8")
         result = subprocess.run(
-            [chromium, *BROWSER_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", probe.as_uri()],
-            capture_output=True, text=True, timeout=120,
+            [
+                chromium,
+                *BROWSER_FLAGS,
+                f"--user-data-dir={tmp_path / 'profile'}",
+                "--dump-dom",
+                probe.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         title = re.search(r"<title>(.*?)</title>", result.stdout)
         assert title is not None, result.stderr[-2000:]

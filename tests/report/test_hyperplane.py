@@ -1,13 +1,14 @@
 """The separating line of single-layer networks on 2-D inputs: frames, grid and GIF."""
+
 import dataclasses
 
 import numpy as np
 import pandas as pd
 from PIL import Image
 
+from perceptron_lab.experiment import load_results
 from perceptron_lab.report import chosen_frames, hyperplane_animation, hyperplane_grid, hyperplane_plots
 from perceptron_lab.report.hyperplane import MAX_FRAMES, line_through
-from perceptron_lab.experiment import load_results
 
 from .checks import assert_image, assert_labelled, visible_axes
 
@@ -89,9 +90,11 @@ def test_long_histories_are_thinned_to_max_frames(binary_run, tmp_path):
     results = load_results(binary_run)
     history = results.weights_history
     repeat = 5  # 105 recorded epochs
-    long = {"epochs": np.arange(len(history["epochs"]) * repeat),
-            "kernel_0": np.repeat(history["kernel_0"], repeat, axis=0),
-            "bias_0": np.repeat(history["bias_0"], repeat, axis=0)}
+    long = {
+        "epochs": np.arange(len(history["epochs"]) * repeat),
+        "kernel_0": np.repeat(history["kernel_0"], repeat, axis=0),
+        "bias_0": np.repeat(history["bias_0"], repeat, axis=0),
+    }
     animation = hyperplane_animation(dataclasses.replace(results, weights_history=long))
     with Image.open(animation.save(tmp_path)) as gif:
         assert gif.n_frames == MAX_FRAMES

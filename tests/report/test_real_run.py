@@ -1,4 +1,5 @@
 """A report from a real `run_experiment` directory: Rosenblatt's step perceptron learning AND."""
+
 import pytest
 from PIL import Image
 
@@ -10,9 +11,18 @@ from .checks import assert_image
 from .test_html import parse
 
 AND = {
-    "name": "and_step", "dataset": {"name": "gates", "function": "and", "encoding": "bipolar"},
-    "architecture": [2, 1], "activation": "step", "loss": "sse", "learning_rate": 0.1, "epochs": 12,
-    "batch_size": 1, "runs": 2, "test_size": 0, "record": {"weights": True}, "output": {"plots": False},
+    "name": "and_step",
+    "dataset": {"name": "gates", "function": "and", "encoding": "bipolar"},
+    "architecture": [2, 1],
+    "activation": "step",
+    "loss": "sse",
+    "learning_rate": 0.1,
+    "epochs": 12,
+    "batch_size": 1,
+    "runs": 2,
+    "test_size": 0,
+    "record": {"weights": True},
+    "output": {"plots": False},
 }
 
 
@@ -26,8 +36,16 @@ def test_report_of_a_real_run_from_its_experiment_folder(and_run):
     assert html == and_run / "report" / "report.html"
     figures = sorted(p for p in html.parent.iterdir() if p.suffix in (".png", ".gif"))
     names = [p.name for p in figures]
-    for expected in ("curve_accuracy.png", "curve_sse.png", "confusion_train.png", "classwise_train.png",
-                     "hyperplane_frames.png", "hyperplane.gif", "decision_regions.png", "roc_pr.png"):
+    for expected in (
+        "curve_accuracy.png",
+        "curve_sse.png",
+        "confusion_train.png",
+        "classwise_train.png",
+        "hyperplane_frames.png",
+        "hyperplane.gif",
+        "decision_regions.png",
+        "roc_pr.png",
+    ):
         assert expected in names
     for path in figures:
         if path.suffix == ".png":

@@ -1,13 +1,14 @@
 """Decision regions drawn from the saved final models (models/run<r>_fold<k>.json)."""
+
 import shutil
 
 import numpy as np
 import pandas as pd
 
+from perceptron_lab.experiment import load_results
 from perceptron_lab.nn import load_model
 from perceptron_lab.report import region_plots
 from perceptron_lab.report.regions import output_threshold, predict_classes
-from perceptron_lab.experiment import load_results
 
 from .checks import assert_image, assert_labelled, visible_axes
 
@@ -30,7 +31,12 @@ def test_models_predict_the_classes_of_predictions_csv(binary_run, multiclass_ru
 def test_one_panel_per_replica_coloured_by_class(multiclass_run, tmp_path):
     (plot,) = region_plots(load_results(multiclass_run))
     panels = visible_axes(plot.figure)
-    assert [ax.get_title() for ax in panels] == ["run 0, fold 0", "run 0, fold 1", "run 1, fold 0", "run 1, fold 1"]
+    assert [ax.get_title() for ax in panels] == [
+        "run 0, fold 0",
+        "run 0, fold 1",
+        "run 1, fold 0",
+        "run 1, fold 1",
+    ]
     for ax in panels:
         assert_labelled(ax)
         assert len(ax.collections) >= 3  # filled regions, train and test points

@@ -1,13 +1,14 @@
 """ROC / PR curves of binary runs and metrics versus noise alpha."""
+
 import re
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from perceptron_lab.experiment import load_results
 from perceptron_lab.report import noise_plots, noise_table, roc_plots
 from perceptron_lab.report.roc import replica_curves
-from perceptron_lab.experiment import load_results
 
 from .checks import assert_image, assert_labelled, visible_axes
 
@@ -57,7 +58,13 @@ def test_noise_table_reads_the_final_summary(noise_run):
 def test_noise_figure_one_panel_per_metric(noise_run, tmp_path):
     (plot,) = noise_plots(load_results(noise_run))
     panels = visible_axes(plot.figure)
-    assert [ax.get_ylabel() for ax in panels] == ["accuracy", "precision (macro)", "recall (macro)", "F1 (macro)", "SSE"]
+    assert [ax.get_ylabel() for ax in panels] == [
+        "accuracy",
+        "precision (macro)",
+        "recall (macro)",
+        "F1 (macro)",
+        "SSE",
+    ]
     for ax in panels:
         assert_labelled(ax)
         assert ax.get_xlabel() == "noise alpha"

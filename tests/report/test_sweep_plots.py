@@ -1,4 +1,5 @@
 """Sweep directories: keys, best point, heatmap / line / ranking figures, plot_sweep."""
+
 import json
 
 import numpy as np
@@ -31,7 +32,10 @@ def test_keys_and_choices(sweep_2d):
 def test_best_point_maximizes_scores_and_minimizes_losses(sweep_2d):
     sweep = load_sweep(sweep_2d)
     rows = ok_rows(sweep_2d)
-    assert best_point(sweep, "accuracy", "test")["point"] == rows.loc[rows["test_accuracy_mean"].idxmax(), "point"]
+    assert (
+        best_point(sweep, "accuracy", "test")["point"]
+        == rows.loc[rows["test_accuracy_mean"].idxmax(), "point"]
+    )
     assert best_point(sweep, "loss", "train")["point"] == rows.loc[rows["train_loss_mean"].idxmin(), "point"]
 
 
@@ -50,7 +54,10 @@ def test_heatmap_over_two_keys_marks_the_best_and_the_failed(sweep_2d, tmp_path)
     assert "failed" in [t.get_text() for t in ax.texts]
     best = best_point(sweep, "accuracy", "test")
     (box,) = ax.patches
-    assert box.get_xy() == ([4, 16].index(best["batch_size"]) - 0.5, [0.01, 0.1, 0.5].index(best["optimizer.learning_rate"]) - 0.5)
+    assert box.get_xy() == (
+        [4, 16].index(best["batch_size"]) - 0.5,
+        [0.01, 0.1, 0.5].index(best["optimizer.learning_rate"]) - 0.5,
+    )
     assert_image(plot.save(tmp_path, "png"))
 
 
@@ -87,6 +94,8 @@ def test_plot_sweep_writes_into_plots(sweep_1d, tmp_path):
 
 
 def test_a_sweep_without_finished_points(tmp_path):
-    (tmp_path / "sweep.json").write_text(json.dumps({"name": "s", "status": "running", "grid": {"epochs": [1, 2]}}))
+    (tmp_path / "sweep.json").write_text(
+        json.dumps({"name": "s", "status": "running", "grid": {"epochs": [1, 2]}})
+    )
     with pytest.raises(UserError, match="no point of this sweep has finished yet"):
         load_sweep(tmp_path)

@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
-from sklearn.metrics import (confusion_matrix, mean_absolute_error, mean_squared_error,
-                             precision_recall_fscore_support, r2_score)
+from sklearn.metrics import (
+    confusion_matrix,
+    mean_absolute_error,
+    mean_squared_error,
+    precision_recall_fscore_support,
+    r2_score,
+)
 
 from perceptron_lab.train.metrics import classification_metrics, confusion_matrices, regression_metrics
 
@@ -28,9 +33,14 @@ def test_confusion_and_macro_metrics_match_sklearn():
     for r in range(R):
         t, p = y_true[r][mask[r]], y_pred[r][mask[r]]
         np.testing.assert_array_equal(cm[r], confusion_matrix(t, p, labels=labels))
-        precision, recall, f1, _ = precision_recall_fscore_support(t, p, labels=labels, average="macro", zero_division=0)
-        np.testing.assert_allclose([metrics["accuracy"][r], metrics["precision"][r], metrics["recall"][r], metrics["f1"][r]],
-                                   [np.mean(t == p), precision, recall, f1], rtol=1e-12)
+        precision, recall, f1, _ = precision_recall_fscore_support(
+            t, p, labels=labels, average="macro", zero_division=0
+        )
+        np.testing.assert_allclose(
+            [metrics["accuracy"][r], metrics["precision"][r], metrics["recall"][r], metrics["f1"][r]],
+            [np.mean(t == p), precision, recall, f1],
+            rtol=1e-12,
+        )
 
 
 def test_regression_metrics_match_sklearn():
@@ -52,4 +62,6 @@ def test_regression_metrics_match_sklearn():
 
 def test_perfect_constant_output_scores_one():
     y = np.ones((1, 4, 1))
-    assert regression_metrics(y, y.copy(), np.ones((1, 4), bool))["r2"][0] == pytest.approx(r2_score(y[0], y[0]))
+    assert regression_metrics(y, y.copy(), np.ones((1, 4), bool))["r2"][0] == pytest.approx(
+        r2_score(y[0], y[0])
+    )

@@ -2,6 +2,7 @@
 
 Importing this package registers every loader, so `DATASETS` lists them all.
 """
+
 from . import bitmap, builtin, images, sklearn_sets, tabular  # noqa: F401  (register loaders)
 from .dataset import Dataset
 from .download import download, download_progress

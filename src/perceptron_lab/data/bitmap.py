@@ -10,6 +10,7 @@ Format:
 
 Every malformed line raises DataError "file:line: what is wrong".
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -123,12 +124,16 @@ class BitmapParams(DatasetParams):
     path: str = Field(..., description="bitmap text file: blocks of `rows` lines of `cols` 0/1 values")
     rows: int = Field(..., ge=1, description="rows per bitmap")
     cols: int = Field(..., ge=1, description="values per row")
-    labels: list[str | int] | None = Field(None, description="class of each block in file order; default: block index")
+    labels: list[str | int] | None = Field(
+        None, description="class of each block in file order; default: block index"
+    )
     encoding: Encoding = Field("binary", description="binary: pixels 0/1; bipolar: pixels -1/+1")
 
 
 @register("bitmap", BitmapParams, "classification", "0/1 bitmaps from a text file, one block per sample")
-def load_bitmap(path: str, rows: int, cols: int, labels: list | None = None, encoding: Encoding = "binary") -> Dataset:
+def load_bitmap(
+    path: str, rows: int, cols: int, labels: list | None = None, encoding: Encoding = "binary"
+) -> Dataset:
     """X (n_blocks, rows * cols) float32, y (n_blocks,) label index."""
     images = read_bitmaps(path, rows, cols)
     return bitmap_dataset(images, labels, encoding, str(path))

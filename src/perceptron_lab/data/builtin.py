@@ -1,10 +1,12 @@
 """Small built-in datasets of the course: logic gates, 5x7 digits, the logistic map, ej2's regression set."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Iterator, Literal
+from typing import Literal
 
 import numpy as np
 from pydantic import Field
@@ -48,7 +50,11 @@ def load_gates(function: str = "and", encoding: Encoding = "bipolar") -> Dataset
     low, high = (-1, 1) if encoding == "bipolar" else (0, 1)
     X = np.where(bits == 1, high, low).astype(np.float32)
     return Dataset(
-        X, y, "classification", [str(low), str(high)], feature_names=["x1", "x2"],
+        X,
+        y,
+        "classification",
+        [str(low), str(high)],
+        feature_names=["x1", "x2"],
         meta={"function": function, "encoding": encoding},
     )
 
@@ -62,7 +68,9 @@ class Digits5x7Params(DatasetParams):
     encoding: Encoding = Field("binary", description="binary: pixels 0/1; bipolar: pixels -1/+1")
 
 
-@register("digits5x7", Digits5x7Params, "classification", "the digits 0-9 as 5x7 bitmaps: 10 samples, 35 pixels")
+@register(
+    "digits5x7", Digits5x7Params, "classification", "the digits 0-9 as 5x7 bitmaps: 10 samples, 35 pixels"
+)
 def load_digits5x7(target: str = "digit", encoding: Encoding = "binary") -> Dataset:
     """X (10, 35) row-major 7x5 pixels of digits 0..9; y (10,) the digit or its parity (0 even, 1 odd)."""
     with packaged_file("digits5x7.txt") as path:
@@ -86,7 +94,12 @@ class LogisticMapParams(DatasetParams):
     lags: int = Field(1, ge=1, description="how many previous values are the features")
 
 
-@register("logistic_map", LogisticMapParams, "regression", "chaotic series x_t = 4 x_{t-1} (1 - x_{t-1}): predict the next value")
+@register(
+    "logistic_map",
+    LogisticMapParams,
+    "regression",
+    "chaotic series x_t = 4 x_{t-1} (1 - x_{t-1}): predict the next value",
+)
 def load_logistic_map(n_samples: int = 200, x0: float = 0.2, lags: int = 1) -> Dataset:
     """X (n_samples, lags): x_{t-lags} .. x_{t-1}; y (n_samples, 1): x_t, for t = lags .. lags+n_samples-1."""
     series = np.empty(n_samples + lags, dtype=np.float64)

@@ -5,6 +5,7 @@ a pickled dict with b"data" (n, 3072) uint8, rows of 1024 red, 1024 green then 1
 (each channel 32x32 row-major), and b"labels" (n ints in 0..9). The pickles are read with an
 unpickler that only builds numpy arrays and plain containers.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -91,8 +92,17 @@ def read_cifar10(archive: str | Path, split: str = "train") -> tuple[np.ndarray,
                         raise DataError(f"{archive}: {member.name} is not a regular file")
                     try:
                         contents[member.name] = _unpickle(handle.read())
-                    except (pickle.UnpicklingError, EOFError, ValueError, AttributeError, ImportError, IndexError) as error:
-                        raise DataError(f"{archive}: {member.name} is not a readable batch ({error})") from None
+                    except (
+                        pickle.UnpicklingError,
+                        EOFError,
+                        ValueError,
+                        AttributeError,
+                        ImportError,
+                        IndexError,
+                    ) as error:
+                        raise DataError(
+                            f"{archive}: {member.name} is not a readable batch ({error})"
+                        ) from None
     except FileNotFoundError:
         raise DataError(f"{archive}: no such file") from None
     except (tarfile.TarError, EOFError, zlib.error, OSError) as error:

@@ -1,4 +1,5 @@
 """The in-memory dataset every loader returns and every experiment consumes."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -53,6 +54,6 @@ class Dataset:
         """Width of the network's output layer: n_classes, or the number of regression targets."""
         return len(self.classes) if self.task == "classification" else self.y.shape[1]
 
-    def subset(self, index: np.ndarray) -> "Dataset":
+    def subset(self, index: np.ndarray) -> Dataset:
         """Rows `index` (1-D int array) as a new Dataset sharing classes and meta."""
         return Dataset(self.X[index], self.y[index], self.task, self.classes, self.feature_names, self.meta)

@@ -12,6 +12,7 @@ goes to a temporary file in the destination folder and is renamed into place onl
 and verified, so an interrupted or corrupt download never looks like a good file.
 The library never prints: progress reaches an optional callback.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -21,10 +22,10 @@ import os
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Mapping
 
 from ..errors import DataError
 
@@ -35,7 +36,9 @@ CHUNK = 1 << 20
 Progress = Callable[[str, int, "int | None"], None]
 """progress(file_name, bytes_done, bytes_total or None), called as a download advances."""
 
-_progress_hook: contextvars.ContextVar[Progress | None] = contextvars.ContextVar("progress_hook", default=None)
+_progress_hook: contextvars.ContextVar[Progress | None] = contextvars.ContextVar(
+    "progress_hook", default=None
+)
 
 
 @contextmanager
@@ -95,7 +98,13 @@ def verify(path: Path, sha256: str | None) -> None:
         )
 
 
-def download(url: str, dest: str | Path, sha256: str | None = None, progress: Progress | None = None, timeout: float = 60.0) -> Path:
+def download(
+    url: str,
+    dest: str | Path,
+    sha256: str | None = None,
+    progress: Progress | None = None,
+    timeout: float = 60.0,
+) -> Path:
     """Download `url` to `dest` atomically, verifying its size and SHA-256.
 
     The bytes go to a temporary file beside `dest`, renamed onto `dest` only when the download is
@@ -143,7 +152,9 @@ def _stream(url: str, out, name: str, progress: Progress | None, timeout: float)
             try:
                 chunk = response.read(CHUNK)
             except (OSError, http.client.HTTPException) as error:
-                raise DataError(f"cannot download {url}: connection lost after {done} bytes ({error})") from None
+                raise DataError(
+                    f"cannot download {url}: connection lost after {done} bytes ({error})"
+                ) from None
             if not chunk:
                 break
             out.write(chunk)

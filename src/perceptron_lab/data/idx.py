@@ -4,6 +4,7 @@ Layout: magic 0x00 0x00 <type> <ndim>, then ndim big-endian uint32 sizes, then t
 row-major order. MNIST images are type 0x08 (uint8) with ndim 3 (magic 2051), labels ndim 1
 (magic 2049).
 """
+
 from __future__ import annotations
 
 import gzip
@@ -57,7 +58,9 @@ def read_idx(path: str | Path) -> np.ndarray:
             out = np.empty(shape, dtype=np.dtype(IDX_TYPES[magic[2]]))
             got = _read_exactly(handle, out)
             if got != out.nbytes:
-                raise DataError(f"{path}: truncated: header declares shape {shape} ({out.nbytes} bytes), found {got} bytes")
+                raise DataError(
+                    f"{path}: truncated: header declares shape {shape} ({out.nbytes} bytes), found {got} bytes"
+                )
             if handle.read(1):
                 raise DataError(f"{path}: wrong size: more data than the header's shape {shape} declares")
     except FileNotFoundError:
@@ -67,16 +70,22 @@ def read_idx(path: str | Path) -> np.ndarray:
     return out.astype(out.dtype.newbyteorder("="), copy=False)
 
 
-def read_idx_images(images_path: str | Path, labels_path: str | Path, n_classes: int = 10) -> tuple[np.ndarray, np.ndarray]:
+def read_idx_images(
+    images_path: str | Path, labels_path: str | Path, n_classes: int = 10
+) -> tuple[np.ndarray, np.ndarray]:
     """An MNIST-style pair of files -> (images (n, rows, cols) uint8, labels (n,) int64)."""
     images = read_idx(images_path)
     labels = read_idx(labels_path)
     if images.ndim != 3 or images.dtype != np.uint8:
-        raise DataError(f"{images_path}: expected uint8 images (n, rows, cols), found {images.dtype} {images.shape}")
+        raise DataError(
+            f"{images_path}: expected uint8 images (n, rows, cols), found {images.dtype} {images.shape}"
+        )
     if labels.ndim != 1:
         raise DataError(f"{labels_path}: expected a 1-D label file, found shape {labels.shape}")
     if len(labels) != len(images):
         raise DataError(f"{labels_path}: {len(labels)} labels for {len(images)} images in {images_path}")
     if len(labels) and (labels.min() < 0 or labels.max() >= n_classes):
-        raise DataError(f"{labels_path}: labels must be in 0..{n_classes - 1}, found {labels.min()}..{labels.max()}")
+        raise DataError(
+            f"{labels_path}: labels must be in 0..{n_classes - 1}, found {labels.min()}..{labels.max()}"
+        )
     return images, labels.astype(np.int64)

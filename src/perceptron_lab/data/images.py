@@ -5,6 +5,7 @@ lookup order, the cache, `$PERCEPTRON_LAB_DATA` and `$PERCEPTRON_LAB_MIRROR`). I
 through subsetting and pixel permutation and become float32 in one step, so the full MNIST
 training set takes 60000 x 784 x 4 bytes = 188 MB plus the 47 MB of uint8 it is read into.
 """
+
 from __future__ import annotations
 
 from typing import Literal
@@ -47,19 +48,37 @@ CIFAR10 = RemoteFiles(
 CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
 
 DIGIT_CLASSES = [str(d) for d in range(10)]
-FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+FASHION_CLASSES = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
 
 
 class ImageParams(DatasetParams):
     split: Literal["train", "test"] = Field("train", description="which of the dataset's official splits")
-    data_dir: str | None = Field(None, description="folder holding the files (default: $PERCEPTRON_LAB_DATA/<dataset>, then the cache)")
+    data_dir: str | None = Field(
+        None, description="folder holding the files (default: $PERCEPTRON_LAB_DATA/<dataset>, then the cache)"
+    )
     subset: int | None = Field(None, ge=1, description="keep the first N samples of each class (file order)")
-    flatten: Literal[True] = Field(True, description="images as rows of pixels (networks here are dense; only true)")
-    permute_pixels: int | None = Field(None, description="seed of one fixed pixel permutation (permuted MNIST); null: none")
+    flatten: Literal[True] = Field(
+        True, description="images as rows of pixels (networks here are dense; only true)"
+    )
+    permute_pixels: int | None = Field(
+        None, description="seed of one fixed pixel permutation (permuted MNIST); null: none"
+    )
     scale: Literal["unit", "none"] = Field("unit", description="unit: pixels / 255 in [0, 1]; none: 0..255")
     download: bool = Field(True, description="download missing files into the cache")
     sha256: dict[str, str | None] | None = Field(
-        None, description="file name -> expected SHA-256, overriding the published sums (null: skip that check)"
+        None,
+        description="file name -> expected SHA-256, overriding the published sums (null: skip that check)",
     )
 
 
@@ -114,7 +133,14 @@ def image_dataset(
 
 
 def _load_idx_set(
-    source: RemoteFiles, classes: list[str], *, split: str, data_dir: str | None, download: bool, sha256: dict | None, **shaping
+    source: RemoteFiles,
+    classes: list[str],
+    *,
+    split: str,
+    data_dir: str | None,
+    download: bool,
+    sha256: dict | None,
+    **shaping,
 ) -> Dataset:
     prefix = "train" if split == "train" else "t10k"
     names = [f"{prefix}-images-idx3-ubyte.gz", f"{prefix}-labels-idx1-ubyte.gz"]
@@ -124,20 +150,37 @@ def _load_idx_set(
     return image_dataset(images, labels, classes, meta, **shaping)
 
 
-@register("mnist", ImageParams, "classification", "handwritten digits 28x28 (60000 train / 10000 test), downloaded and cached")
+@register(
+    "mnist",
+    ImageParams,
+    "classification",
+    "handwritten digits 28x28 (60000 train / 10000 test), downloaded and cached",
+)
 def load_mnist(**params) -> Dataset:
     """X (n, 784) float32, y (n,) digit."""
     return _load_idx_set(MNIST, DIGIT_CLASSES, **params)
 
 
-@register("fashion_mnist", ImageParams, "classification", "Zalando's clothing images 28x28 (60000 train / 10000 test), downloaded and cached")
+@register(
+    "fashion_mnist",
+    ImageParams,
+    "classification",
+    "Zalando's clothing images 28x28 (60000 train / 10000 test), downloaded and cached",
+)
 def load_fashion_mnist(**params) -> Dataset:
     """X (n, 784) float32, y (n,) clothing type."""
     return _load_idx_set(FASHION_MNIST, FASHION_CLASSES, **params)
 
 
-@register("cifar10", ImageParams, "classification", "32x32 colour images of 10 classes (50000 train / 10000 test), downloaded and cached")
-def load_cifar10(*, split: str, data_dir: str | None, download: bool, sha256: dict | None, **shaping) -> Dataset:
+@register(
+    "cifar10",
+    ImageParams,
+    "classification",
+    "32x32 colour images of 10 classes (50000 train / 10000 test), downloaded and cached",
+)
+def load_cifar10(
+    *, split: str, data_dir: str | None, download: bool, sha256: dict | None, **shaping
+) -> Dataset:
     """X (n, 3072) float32: each row is 32x32 pixels row-major, RGB per pixel; y (n,) class."""
     paths = fetch_files(CIFAR10, [CIFAR10_ARCHIVE], data_dir, download, sha256)
     images, labels, classes = read_cifar10(paths[CIFAR10_ARCHIVE], split)

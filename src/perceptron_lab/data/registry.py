@@ -2,18 +2,19 @@
 
 `lab datasets`, the config schema and the README all read this one dict.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Literal, Union
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..errors import UserError
 from .dataset import Dataset, Task
 
-
-EntryTask = Union[Task, Literal["any"]]
+EntryTask = Task | Literal["any"]
 """A loader's task: fixed, or "any" when its params decide (e.g. a CSV's target column)."""
 
 

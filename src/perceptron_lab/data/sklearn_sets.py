@@ -1,4 +1,5 @@
 """scikit-learn's bundled datasets and synthetic generators, as Datasets."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,14 +15,18 @@ def _classification(bunch, **meta) -> Dataset:
     y = np.asarray(bunch.target, dtype=np.int64)
     classes = [str(name) for name in bunch.target_names]
     names = [str(name) for name in bunch.feature_names] if "feature_names" in bunch else None
-    return Dataset(X, y, "classification", classes, feature_names=names, meta={"source": "scikit-learn", **meta})
+    return Dataset(
+        X, y, "classification", classes, feature_names=names, meta={"source": "scikit-learn", **meta}
+    )
 
 
 class NoParams(DatasetParams):
     pass
 
 
-@register("iris", NoParams, "classification", "Fisher's iris (scikit-learn): 150 samples, 4 features, 3 species")
+@register(
+    "iris", NoParams, "classification", "Fisher's iris (scikit-learn): 150 samples, 4 features, 3 species"
+)
 def load_iris() -> Dataset:
     from sklearn.datasets import load_iris as sk_load
 
@@ -29,7 +34,9 @@ def load_iris() -> Dataset:
 
 
 @register(
-    "digits", NoParams, "classification",
+    "digits",
+    NoParams,
+    "classification",
     "8x8 handwritten digits (scikit-learn's optdigits test set): 1797 samples, 64 pixels in 0..16, 10 classes",
 )
 def load_digits() -> Dataset:
@@ -38,14 +45,24 @@ def load_digits() -> Dataset:
     return _classification(sk_load(), image_shape=(8, 8))
 
 
-@register("breast_cancer", NoParams, "classification", "Wisconsin breast cancer (scikit-learn): 569 samples, 30 features, 2 classes")
+@register(
+    "breast_cancer",
+    NoParams,
+    "classification",
+    "Wisconsin breast cancer (scikit-learn): 569 samples, 30 features, 2 classes",
+)
 def load_breast_cancer() -> Dataset:
     from sklearn.datasets import load_breast_cancer as sk_load
 
     return _classification(sk_load())
 
 
-@register("wine", NoParams, "classification", "wine recognition (scikit-learn): 178 samples, 13 features, 3 cultivars")
+@register(
+    "wine",
+    NoParams,
+    "classification",
+    "wine recognition (scikit-learn): 178 samples, 13 features, 3 cultivars",
+)
 def load_wine() -> Dataset:
     from sklearn.datasets import load_wine as sk_load
 
@@ -53,17 +70,26 @@ def load_wine() -> Dataset:
 
 
 class DiabetesParams(DatasetParams):
-    scaled: bool = Field(True, description="scikit-learn's mean-centred, unit-norm features (false: raw values)")
+    scaled: bool = Field(
+        True, description="scikit-learn's mean-centred, unit-norm features (false: raw values)"
+    )
 
 
-@register("diabetes", DiabetesParams, "regression", "diabetes progression (scikit-learn): 442 samples, 10 features, 1 target")
+@register(
+    "diabetes",
+    DiabetesParams,
+    "regression",
+    "diabetes progression (scikit-learn): 442 samples, 10 features, 1 target",
+)
 def load_diabetes(scaled: bool = True) -> Dataset:
     from sklearn.datasets import load_diabetes as sk_load
 
     bunch = sk_load(scaled=scaled)
     X = np.asarray(bunch.data, dtype=np.float32)
     y = np.asarray(bunch.target, dtype=np.float64).reshape(-1, 1)
-    return Dataset(X, y, "regression", feature_names=list(bunch.feature_names), meta={"source": "scikit-learn"})
+    return Dataset(
+        X, y, "regression", feature_names=list(bunch.feature_names), meta={"source": "scikit-learn"}
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -78,7 +104,9 @@ class MoonsParams(DatasetParams):
     random_state: int | None = Field(0, description="seed of the generator (null: different each load)")
 
 
-@register("moons", MoonsParams, "classification", "two interleaving half circles (sklearn make_moons), 2 features")
+@register(
+    "moons", MoonsParams, "classification", "two interleaving half circles (sklearn make_moons), 2 features"
+)
 def load_moons(**params) -> Dataset:
     from sklearn.datasets import make_moons
 
@@ -94,12 +122,16 @@ class CirclesParams(DatasetParams):
     random_state: int | None = Field(0, description="seed of the generator (null: different each load)")
 
 
-@register("circles", CirclesParams, "classification", "a circle inside another (sklearn make_circles), 2 features")
+@register(
+    "circles", CirclesParams, "classification", "a circle inside another (sklearn make_circles), 2 features"
+)
 def load_circles(**params) -> Dataset:
     from sklearn.datasets import make_circles
 
     X, y = make_circles(**params)
-    return Dataset(X.astype(np.float32), y.astype(np.int64), "classification", ["outer", "inner"], ["x1", "x2"])
+    return Dataset(
+        X.astype(np.float32), y.astype(np.int64), "classification", ["outer", "inner"], ["x1", "x2"]
+    )
 
 
 class BlobsParams(DatasetParams):
@@ -112,10 +144,21 @@ class BlobsParams(DatasetParams):
     random_state: int | None = Field(0, description="seed of the generator (null: different each load)")
 
 
-@register("blobs", BlobsParams, "classification", "isotropic Gaussian blobs (sklearn make_blobs), one class per blob")
+@register(
+    "blobs",
+    BlobsParams,
+    "classification",
+    "isotropic Gaussian blobs (sklearn make_blobs), one class per blob",
+)
 def load_blobs(**params) -> Dataset:
     from sklearn.datasets import make_blobs
 
     X, y = make_blobs(**params)
     names = [f"x{i + 1}" for i in range(X.shape[1])]
-    return Dataset(X.astype(np.float32), y.astype(np.int64), "classification", [str(c) for c in range(params["centers"])], names)
+    return Dataset(
+        X.astype(np.float32),
+        y.astype(np.int64),
+        "classification",
+        [str(c) for c in range(params["centers"])],
+        names,
+    )

@@ -3,6 +3,7 @@
 Errors name the file and the line (the header is line 1): ragged rows, missing or non-numeric
 feature values, unknown columns.
 """
+
 from __future__ import annotations
 
 import re

@@ -3,6 +3,7 @@
 Scalers are scikit-learn transformers (fit / transform / inverse_transform); the one written
 here is the mean-image subtraction scikit-learn lacks.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -66,7 +67,9 @@ def make_scaler(kind: str):
     raise ValueError(f"unknown scaler {kind!r}; known: {', '.join(SCALERS)}")
 
 
-def add_noise(X: np.ndarray, alpha: float, copies: int, rng: np.random.Generator | int | None) -> tuple[np.ndarray, np.ndarray]:
+def add_noise(
+    X: np.ndarray, alpha: float, copies: int, rng: np.random.Generator | int | None
+) -> tuple[np.ndarray, np.ndarray]:
     """`copies` noisy copies of every row of X: x + N(0, alpha^2) per feature, fresh noise each.
 
     Args:

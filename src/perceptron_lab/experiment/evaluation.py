@@ -1,4 +1,5 @@
 """The per-epoch metrics of an experiment: the trainer's `evaluator` hook, per task."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,14 +16,22 @@ class Evaluator:
     snapshot them at chosen epochs.
     """
 
-    def __init__(self, splits: dict[str, SplitData], coding: TargetCoding | None, prep: Preprocessors, metrics: list[str]):
+    def __init__(
+        self,
+        splits: dict[str, SplitData],
+        coding: TargetCoding | None,
+        prep: Preprocessors,
+        metrics: list[str],
+    ):
         self.splits = splits
         self.coding = coding
         self.prep = prep
         self.metrics = set(metrics)
         self.last_confusion: dict[str, np.ndarray] = {}
 
-    def __call__(self, split: str, outputs: np.ndarray, index: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
+    def __call__(
+        self, split: str, outputs: np.ndarray, index: np.ndarray, mask: np.ndarray
+    ) -> dict[str, np.ndarray]:
         data = self.splits[split]
         targets = data.Y[index]  # (R, m, out)
         if self.coding is not None:
@@ -43,7 +52,9 @@ class Evaluator:
     def _regression(self, data, outputs, targets, index, mask) -> dict[str, np.ndarray]:
         values = regression_metrics(targets, outputs, mask)
         if self.prep.targets is not None:
-            original = np.stack([self.prep.targets[r].inverse_transform(out) for r, out in enumerate(outputs)])
+            original = np.stack(
+                [self.prep.targets[r].inverse_transform(out) for r, out in enumerate(outputs)]
+            )
             truth = data.truth[index].astype(original.dtype)
             values.update({f"{k}_orig": v for k, v in regression_metrics(truth, original, mask).items()})
         return values

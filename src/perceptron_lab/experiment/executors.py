@@ -7,10 +7,12 @@ as data: the caller (the driver) writes every file, so Dask workers need no shar
 Each parallel worker caps its BLAS thread pools (threadpoolctl) so that
 workers x threads does not exceed the cores of its machine.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 from joblib import Parallel, cpu_count, delayed
 from threadpoolctl import threadpool_info, threadpool_limits
@@ -116,9 +118,7 @@ class DaskExecutor:
     def map(self, function: Callable, tasks: Sequence) -> Iterator[TaskResult]:
         from distributed import as_completed
 
-        futures = [
-            self.client.submit(_on_dask_worker, function, task, pure=False) for task in tasks
-        ]
+        futures = [self.client.submit(_on_dask_worker, function, task, pure=False) for task in tasks]
         index_of = {future.key: index for index, future in enumerate(futures)}
         try:
             for future in as_completed(futures, loop=self.client.loop):

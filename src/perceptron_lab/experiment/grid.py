@@ -18,13 +18,15 @@ null `null`, lists joined by `x`, mappings as `key-value` pairs joined by `+`. C
 earlier point's name after that cleaning, ends in `__<8 hex digits>` (a hash of the point's
 parameters), so names are always filesystem-safe and unique.
 """
+
 from __future__ import annotations
 
 import hashlib
 import itertools
 import json
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import yaml
 
@@ -193,7 +195,7 @@ def point_names(points: list[Point]) -> list[str]:
         raw = "__".join(f"{key}-{format_value(value)}" for key, value in point.items())
         name = _UNSAFE.sub("_", raw)
         if len(name) > MAX_NAME_LENGTH:
-            name = f"{name[:MAX_NAME_LENGTH - 10]}__{point_hash(point)}"
+            name = f"{name[: MAX_NAME_LENGTH - 10]}__{point_hash(point)}"
         elif name in names:
             name = f"{name}__{point_hash(point)}"
         if name in names:

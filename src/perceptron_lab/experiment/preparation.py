@@ -6,6 +6,7 @@ replica uses. Without preprocessing all replicas index one shared matrix (no cop
 preprocessing each replica's scaler is fitted on its own training rows only, so each replica's
 rows are transformed by its own scaler and stacked into one matrix.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -75,7 +76,9 @@ class Preprocessors:
     targets: list | None
 
 
-def _noisy_split(X: np.ndarray, alpha: float, copies: int, seed: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+def _noisy_split(
+    X: np.ndarray, alpha: float, copies: int, seed: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     noisy, source = add_noise(X, alpha, copies, rng)
     return noisy.astype(X.dtype, copy=False), source
@@ -105,7 +108,9 @@ class SplitBuilder:
         return truth.astype(self.dtype, copy=False), truth
 
     # -- assembly ------------------------------------------------------------------------------
-    def _assemble(self, X: np.ndarray, data: Dataset, source: np.ndarray, index: list[np.ndarray], prep: Preprocessors) -> SplitData:
+    def _assemble(
+        self, X: np.ndarray, data: Dataset, source: np.ndarray, index: list[np.ndarray], prep: Preprocessors
+    ) -> SplitData:
         """X (m, f) rows drawn from `data` rows `source` (m,); index per replica into X."""
         Y, truth = self._targets(data, source)
         if prep.inputs is None and prep.targets is None:
@@ -127,7 +132,9 @@ class SplitBuilder:
             np.concatenate(parts_X), np.concatenate(parts_Y), truth[all_rows], source[all_rows], new_index
         )
 
-    def _fit_preprocessors(self, X_train: np.ndarray, Y_train: np.ndarray, index: list[np.ndarray]) -> Preprocessors:
+    def _fit_preprocessors(
+        self, X_train: np.ndarray, Y_train: np.ndarray, index: list[np.ndarray]
+    ) -> Preprocessors:
         kinds = self.config.preprocessing
 
         def fit(kind: str, matrix: np.ndarray):
@@ -160,7 +167,9 @@ class SplitBuilder:
         splits = {"train": self._assemble(train_X, data, train_source, train_index, prep)}
         all_rows = np.arange(len(X))
         if any(len(rep.validation) for rep in replicas):
-            splits["validation"] = self._assemble(X, data, all_rows, [rep.validation for rep in replicas], prep)
+            splits["validation"] = self._assemble(
+                X, data, all_rows, [rep.validation for rep in replicas], prep
+            )
 
         if self.test_dataset is not None:
             test_data = self.test_dataset
@@ -176,5 +185,7 @@ class SplitBuilder:
             for k, alpha in enumerate(noise.alpha):
                 noisy_X, noisy_source = _noisy_split(test_X, alpha, noise.copies, (seed, 2, k))
                 index = [_rows_of(noisy_source, rows) for rows in test_rows]
-                splits[f"test_noise_{alpha:g}"] = self._assemble(noisy_X, test_data, noisy_source, index, prep)
+                splits[f"test_noise_{alpha:g}"] = self._assemble(
+                    noisy_X, test_data, noisy_source, index, prep
+                )
         return splits, prep

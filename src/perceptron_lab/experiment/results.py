@@ -1,4 +1,5 @@
 """Writing a results directory atomically (the contract in docs/results-format.md)."""
+
 from __future__ import annotations
 
 import json
@@ -47,7 +48,9 @@ def _draw_plots(run_dir: Path, manifest: dict) -> None:
     except Exception as error:  # noqa: BLE001 - the trained results matter more than a figure
         manifest["plot_error"] = f"{type(error).__name__}: {error}"
         (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
-        warnings.warn(f"plots were not drawn ({manifest['plot_error']}); `lab report` can retry", stacklevel=3)
+        warnings.warn(
+            f"plots were not drawn ({manifest['plot_error']}); `lab report` can retry", stacklevel=3
+        )
 
 
 def write_run_dir(

@@ -1,4 +1,5 @@
 """Reading a results directory (the contract in docs/results-format.md)."""
+
 from __future__ import annotations
 
 import json

@@ -3,14 +3,15 @@
 `execute_experiment(config)` returns an `ExperimentResult` (plain data, picklable, no files);
 `run_experiment(config)` also writes it into a new results directory.
 """
+
 from __future__ import annotations
 
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,14 @@ from .evaluation import Evaluator
 from .preparation import SplitBuilder, SplitData
 from .specs import build_network, load_data, resolve_loss, target_coding, task_metrics
 from .splits import ReplicaSplit, make_splits
-from .tables import confusion_table, epochs_table, final_outputs, output_splits, predictions_table, summary_table
+from .tables import (
+    confusion_table,
+    epochs_table,
+    final_outputs,
+    output_splits,
+    predictions_table,
+    summary_table,
+)
 
 Progress = Callable[[int, int], None]
 """progress(epochs_done, epochs_total) over all replicas chunks."""
@@ -50,7 +58,7 @@ class ExperimentResult:
 
     @property
     def status(self) -> str:
-        """"diverged" when any replica diverged, else "ok"."""
+        """ "diverged" when any replica diverged, else "ok"."""
         statuses = {r["status"] for r in self.manifest["replicas"]}
         return "diverged" if "diverged" in statuses else "ok"
 
@@ -63,7 +71,9 @@ class ExperimentResult:
 # Building blocks
 
 
-def _early_stopping(config: ExperimentConfig, splits: dict[str, SplitData], metrics: list[str]) -> EarlyStopping | None:
+def _early_stopping(
+    config: ExperimentConfig, splits: dict[str, SplitData], metrics: list[str]
+) -> EarlyStopping | None:
     es = config.early_stopping
     if es is None:
         return None
@@ -102,7 +112,9 @@ class ChunkOutcome:
     wall_time_s: float
 
 
-def _train_chunk(config, replicas, dataset, test_dataset, coding, metrics, progress, done_before, total) -> ChunkOutcome:
+def _train_chunk(
+    config, replicas, dataset, test_dataset, coding, metrics, progress, done_before, total
+) -> ChunkOutcome:
     builder = SplitBuilder(config, dataset, test_dataset, coding)
     splits, prep = builder.build(replicas)
     evaluator = Evaluator(splits, coding, prep, metrics)
@@ -133,7 +145,9 @@ def _train_chunk(config, replicas, dataset, test_dataset, coding, metrics, progr
     train = splits["train"]
     started = time.perf_counter()
     history = trainer.fit(network, train.X, train.Y, train_index=train.index, eval_sets=eval_sets)
-    return ChunkOutcome(replicas, history, network, splits, evaluator, snapshots, time.perf_counter() - started)
+    return ChunkOutcome(
+        replicas, history, network, splits, evaluator, snapshots, time.perf_counter() - started
+    )
 
 
 def _package_versions() -> dict[str, str]:
@@ -190,33 +204,51 @@ def execute_experiment(config: ExperimentConfig, progress: Progress | None = Non
     total = config.epochs * len(replicas)
     outcomes, done = [], 0
     for chunk in _chunks(replicas, config.max_replicas):
-        outcomes.append(_train_chunk(config, chunk, dataset, test_dataset, coding, metrics, progress, done, total))
+        outcomes.append(
+            _train_chunk(config, chunk, dataset, test_dataset, coding, metrics, progress, done, total)
+        )
         done += config.epochs * len(chunk)
 
     classes = dataset.classes if classification else None
     epochs = pd.concat([epochs_table(o.replicas, o.history) for o in outcomes], ignore_index=True)
-    summary = summary_table(epochs, [r for o in outcomes for r in o.replicas], [o.history for o in outcomes], config)
-    outputs = [final_outputs(o.network, o.splits, output_splits(o.splits, dataset.n_features)) for o in outcomes]
+    summary = summary_table(
+        epochs, [r for o in outcomes for r in o.replicas], [o.history for o in outcomes], config
+    )
+    outputs = [
+        final_outputs(o.network, o.splits, output_splits(o.splits, dataset.n_features)) for o in outcomes
+    ]
     confusion = None
     if classification:
-        confusion = pd.concat([confusion_table(o, out, coding, classes) for o, out in zip(outcomes, outputs)], ignore_index=True)
-    predictions = pd.concat([predictions_table(o, out, coding, classes, dataset.n_features)
-                             for o, out in zip(outcomes, outputs)], ignore_index=True)
+        confusion = pd.concat(
+            [confusion_table(o, out, coding, classes) for o, out in zip(outcomes, outputs)], ignore_index=True
+        )
+    predictions = pd.concat(
+        [predictions_table(o, out, coding, classes, dataset.n_features) for o, out in zip(outcomes, outputs)],
+        ignore_index=True,
+    )
     models = [o.network.select([r]) for o in outcomes for r in range(len(o.replicas))]
 
     replica_rows = []
     for outcome in outcomes:
         h = outcome.history
         for r, rep in enumerate(outcome.replicas):
-            replica_rows.append({
-                "replica": len(replica_rows), "run": rep.run, "fold": rep.fold, "seed": rep.seed,
-                "n_train": int(len(outcome.splits["train"].index[r])),
-                "n_validation": int(len(outcome.splits["validation"].index[r])) if "validation" in outcome.splits else 0,
-                "n_test": int(len(outcome.splits["test"].index[r])) if "test" in outcome.splits else 0,
-                "status": str(h.status[r]), "stopped_epoch": int(h.stopped_epoch[r]),
-                "best_epoch": int(h.best_epoch[r]),
-                "wall_time_s": outcome.wall_time_s / len(outcome.replicas),
-            })
+            replica_rows.append(
+                {
+                    "replica": len(replica_rows),
+                    "run": rep.run,
+                    "fold": rep.fold,
+                    "seed": rep.seed,
+                    "n_train": int(len(outcome.splits["train"].index[r])),
+                    "n_validation": int(len(outcome.splits["validation"].index[r]))
+                    if "validation" in outcome.splits
+                    else 0,
+                    "n_test": int(len(outcome.splits["test"].index[r])) if "test" in outcome.splits else 0,
+                    "status": str(h.status[r]),
+                    "stopped_epoch": int(h.stopped_epoch[r]),
+                    "best_epoch": int(h.best_epoch[r]),
+                    "wall_time_s": outcome.wall_time_s / len(outcome.replicas),
+                }
+            )
     finished_at = datetime.now(timezone.utc)
     manifest = {
         "name": config.name,
@@ -236,8 +268,14 @@ def execute_experiment(config: ExperimentConfig, progress: Progress | None = Non
         "replicas": replica_rows,
     }
     return ExperimentResult(
-        config=config, manifest=manifest, epochs=epochs, summary=summary, confusion=confusion,
-        predictions=predictions, models=models, weights_history=_weights_history(outcomes),
+        config=config,
+        manifest=manifest,
+        epochs=epochs,
+        summary=summary,
+        confusion=confusion,
+        predictions=predictions,
+        models=models,
+        weights_history=_weights_history(outcomes),
     )
 
 

@@ -1,5 +1,6 @@
 """What a config asks for, checked against the data: the network, the loss, the target coding
 and the metrics of one experiment."""
+
 from __future__ import annotations
 
 from ..config import CLASSIFICATION_METRICS, REGRESSION_METRICS, ExperimentConfig
@@ -37,7 +38,9 @@ def build_network(config: ExperimentConfig, seeds: list[tuple[int, int]]) -> Net
     layers = []
     for i, units in enumerate(sizes[1:]):
         is_output = i == n_layers - 1
-        default_activation = config.output_activation if is_output and config.output_activation else config.activation
+        default_activation = (
+            config.output_activation if is_output and config.output_activation else config.activation
+        )
         dropout = _layer_option(config, i, "dropout", config.regularization.dropout if i > 0 else 0.0)
         if dropout:
             layers.append(Dropout(dropout))
@@ -94,5 +97,7 @@ def task_metrics(config: ExperimentConfig, task: str) -> list[str]:
         return list(available)
     unknown = [m for m in config.metrics if m not in available]
     if unknown:
-        raise ConfigError(f"metrics: {unknown[0]!r} is not a {task} metric; choose from {', '.join(available)}")
+        raise ConfigError(
+            f"metrics: {unknown[0]!r} is not a {task} metric; choose from {', '.join(available)}"
+        )
     return list(dict.fromkeys(["loss", *config.metrics]))

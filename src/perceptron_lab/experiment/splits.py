@@ -1,4 +1,5 @@
 """Which rows each replica trains, validates and tests on (scikit-learn splitters)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,12 +31,17 @@ def _stratify_labels(y: np.ndarray, classification: bool, stratify: bool) -> np.
     return y if classification and stratify else None
 
 
-def _holdout(index: np.ndarray, y, size: float, seed: int, shuffle: bool, stratify) -> tuple[np.ndarray, np.ndarray]:
+def _holdout(
+    index: np.ndarray, y, size: float, seed: int, shuffle: bool, stratify
+) -> tuple[np.ndarray, np.ndarray]:
     if size <= 0:
         return index, index[:0]
     try:
         kept, held = train_test_split(
-            index, test_size=size, random_state=seed, shuffle=shuffle,
+            index,
+            test_size=size,
+            random_state=seed,
+            shuffle=shuffle,
             stratify=None if stratify is None else stratify[index],
         )
     except ValueError as error:
@@ -79,7 +85,9 @@ def make_splits(
         run_seed = seed + run
         if kfolds > 1:
             splitter_class = StratifiedKFold if labels is not None else KFold
-            splitter = splitter_class(n_splits=kfolds, shuffle=shuffle, random_state=run_seed if shuffle else None)
+            splitter = splitter_class(
+                n_splits=kfolds, shuffle=shuffle, random_state=run_seed if shuffle else None
+            )
             try:
                 parts = list(splitter.split(index, labels))
             except ValueError as error:

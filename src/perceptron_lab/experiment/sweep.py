@@ -11,6 +11,7 @@ Points run where an executor puts them (executors.py); their results come back a
 this module writes files. A point directory is written atomically, so `resume` keeps exactly the
 points whose directory is complete and redoes the others.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,10 +19,11 @@ import os
 import shlex
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 import yaml
@@ -79,11 +81,16 @@ def base_config(config: ExperimentConfig) -> dict[str, Any]:
     return data
 
 
-def point_configs(config: ExperimentConfig, points: list[Point], names: list[str] | None = None) -> list[ExperimentConfig]:
+def point_configs(
+    config: ExperimentConfig, points: list[Point], names: list[str] | None = None
+) -> list[ExperimentConfig]:
     """One validated ExperimentConfig per point: the base config with the point's values set."""
     base = base_config(config)
     names = names or point_names(points)
-    return [build_config(base, overrides=point, source=f"sweep point {name}") for point, name in zip(points, names)]
+    return [
+        build_config(base, overrides=point, source=f"sweep point {name}")
+        for point, name in zip(points, names)
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -126,7 +133,9 @@ def final_metrics(summary: pd.DataFrame) -> dict[str, float]:
 
     Uses the aggregate rows (run == "mean" / "std") of kind "final", splits in table order.
     """
-    metrics = [c for c in summary.columns if c not in ("run", "fold", "seed", "split", "kind", "epoch", "status")]
+    metrics = [
+        c for c in summary.columns if c not in ("run", "fold", "seed", "split", "kind", "epoch", "status")
+    ]
     final = summary[summary["kind"] == "final"]
     run = final["run"].astype(str)
     out: dict[str, float] = {}
@@ -199,7 +208,9 @@ def new_sweep_dir(root: Path, name: str) -> Path:
             n += 1
 
 
-def make_plan(config: ExperimentConfig, points: list[Point], names: list[str], configs: list[ExperimentConfig]) -> dict:
+def make_plan(
+    config: ExperimentConfig, points: list[Point], names: list[str], configs: list[ExperimentConfig]
+) -> dict:
     """The content of sweep.json."""
     return {
         "name": config.name,
@@ -236,7 +247,9 @@ def _grid_options(grid: dict[str, list[Any]]) -> str:
     def text(value: Any) -> str:
         return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
 
-    return " ".join(f"--grid {shlex.quote(key + '=' + ','.join(text(v) for v in values))}" for key, values in grid.items())
+    return " ".join(
+        f"--grid {shlex.quote(key + '=' + ','.join(text(v) for v in values))}" for key, values in grid.items()
+    )
 
 
 def check_resumable(sweep_dir: Path, plan: dict, stored: dict) -> None:
@@ -271,7 +284,9 @@ def _clear_leftovers(run_dir: Path) -> None:
 # Running a sweep
 
 
-def _record(outcome: TaskResult, point: Point, name: str, run_dir: Path, command: str | None, plots: bool) -> dict:
+def _record(
+    outcome: TaskResult, point: Point, name: str, run_dir: Path, command: str | None, plots: bool
+) -> dict:
     """Write a finished point's run directory and return its sweep.csv row."""
     if outcome.error is not None:
         return failed_row(point, name, outcome.error, None)

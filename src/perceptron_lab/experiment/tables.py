@@ -2,6 +2,7 @@
 
 Column layouts are the contract in docs/results-format.md.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,7 +14,13 @@ KEYS = ["run", "fold", "seed"]
 
 
 def _replica_keys(replicas: list[ReplicaSplit]) -> pd.DataFrame:
-    return pd.DataFrame({"run": [r.run for r in replicas], "fold": [r.fold for r in replicas], "seed": [r.seed for r in replicas]})
+    return pd.DataFrame(
+        {
+            "run": [r.run for r in replicas],
+            "fold": [r.fold for r in replicas],
+            "seed": [r.seed for r in replicas],
+        }
+    )
 
 
 def epochs_table(replicas: list[ReplicaSplit], history) -> pd.DataFrame:
@@ -45,7 +52,9 @@ def _monitor(config, splits: set[str]) -> tuple[str, str, str]:
     return ("validation" if "validation" in splits else "train"), "loss", "min"
 
 
-def summary_table(epochs: pd.DataFrame, replicas: list[ReplicaSplit], histories: list, config) -> pd.DataFrame:
+def summary_table(
+    epochs: pd.DataFrame, replicas: list[ReplicaSplit], histories: list, config
+) -> pd.DataFrame:
     """Final and best epoch per replica and split, then mean and std (ddof=0) rows."""
     metrics = [c for c in epochs.columns if c not in (*KEYS, "epoch", "split")]
     status = np.concatenate([np.asarray(h.status, dtype=object) for h in histories])
@@ -78,22 +87,26 @@ def summary_table(epochs: pd.DataFrame, replicas: list[ReplicaSplit], histories:
     return pd.concat([table, *aggregates], ignore_index=True)[table.columns]
 
 
-def _long_confusion(matrices: np.ndarray, replicas: list[ReplicaSplit], epochs: np.ndarray, split: str, classes: list[str]) -> pd.DataFrame:
+def _long_confusion(
+    matrices: np.ndarray, replicas: list[ReplicaSplit], epochs: np.ndarray, split: str, classes: list[str]
+) -> pd.DataFrame:
     """(R, C, C) -> rows run, fold, seed, epoch, split, true, predicted, count."""
     n_replicas, n_classes, _ = matrices.shape
     replica, true, predicted = np.indices(matrices.shape).reshape(3, -1)
     names = np.asarray(classes, dtype=object)
     keys = _replica_keys(replicas)
-    return pd.DataFrame({
-        "run": keys["run"].to_numpy()[replica],
-        "fold": keys["fold"].to_numpy()[replica],
-        "seed": keys["seed"].to_numpy()[replica],
-        "epoch": np.asarray(epochs)[replica],
-        "split": split,
-        "true": names[true],
-        "predicted": names[predicted],
-        "count": matrices.reshape(-1),
-    })
+    return pd.DataFrame(
+        {
+            "run": keys["run"].to_numpy()[replica],
+            "fold": keys["fold"].to_numpy()[replica],
+            "seed": keys["seed"].to_numpy()[replica],
+            "epoch": np.asarray(epochs)[replica],
+            "split": split,
+            "true": names[true],
+            "predicted": names[predicted],
+            "count": matrices.reshape(-1),
+        }
+    )
 
 
 def _confusion_splits(splits) -> list[str]:
@@ -124,7 +137,9 @@ def output_splits(splits: dict, n_features: int) -> list[str]:
     return tests + ["train"] if not tests or n_features <= 3 else tests
 
 
-def confusion_table(outcome, outputs: dict[str, list[np.ndarray]], coding, classes: list[str]) -> pd.DataFrame:
+def confusion_table(
+    outcome, outputs: dict[str, list[np.ndarray]], coding, classes: list[str]
+) -> pd.DataFrame:
     """Confusion matrices at the final epoch and at the recorded snapshot epochs."""
     from sklearn.metrics import confusion_matrix
 
@@ -133,19 +148,31 @@ def confusion_table(outcome, outputs: dict[str, list[np.ndarray]], coding, class
     final_epochs = np.asarray(outcome.history.stopped_epoch)
     for split_name in _confusion_splits(outcome.splits):
         split = outcome.splits[split_name]
-        final = np.stack([
-            confusion_matrix(split.truth[rows], coding.decode(out), labels=labels)
-            for rows, out in zip(split.index, outputs[split_name])
-        ])
+        final = np.stack(
+            [
+                confusion_matrix(split.truth[rows], coding.decode(out), labels=labels)
+                for rows, out in zip(split.index, outputs[split_name])
+            ]
+        )
         for epoch, snapshot in sorted(outcome.snapshots.items()):
             if split_name in snapshot:
-                frames.append(_long_confusion(snapshot[split_name], outcome.replicas, np.full(len(final), epoch), split_name, classes))
+                frames.append(
+                    _long_confusion(
+                        snapshot[split_name],
+                        outcome.replicas,
+                        np.full(len(final), epoch),
+                        split_name,
+                        classes,
+                    )
+                )
         frames.append(_long_confusion(final, outcome.replicas, final_epochs, split_name, classes))
     table = pd.concat(frames, ignore_index=True)
     return table.drop_duplicates(subset=["run", "fold", "epoch", "split", "true", "predicted"], keep="last")
 
 
-def predictions_table(outcome, outputs: dict[str, list[np.ndarray]], coding, classes: list[str] | None, n_features: int) -> pd.DataFrame:
+def predictions_table(
+    outcome, outputs: dict[str, list[np.ndarray]], coding, classes: list[str] | None, n_features: int
+) -> pd.DataFrame:
     """Final outputs on the clean test rows of every replica, and on its train rows when
     `outputs` holds them (see output_splits)."""
     targets_prep = outcome.evaluator.prep.targets
@@ -156,8 +183,15 @@ def predictions_table(outcome, outputs: dict[str, list[np.ndarray]], coding, cla
         split = outcome.splits[split_name]
         for r, (rows, out) in enumerate(zip(split.index, outputs[split_name])):
             rep = outcome.replicas[r]
-            frame = pd.DataFrame({"run": rep.run, "fold": rep.fold, "seed": rep.seed, "split": split_name,
-                                  "index": split.source[rows]})
+            frame = pd.DataFrame(
+                {
+                    "run": rep.run,
+                    "fold": rep.fold,
+                    "seed": rep.seed,
+                    "split": split_name,
+                    "index": split.source[rows],
+                }
+            )
             if coding is not None:
                 names = np.asarray(classes, dtype=object)
                 frame["target"] = names[split.truth[rows]]

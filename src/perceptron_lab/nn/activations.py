@@ -9,6 +9,7 @@ here can be, so a layer keeps only its outputs). `out=z` / `out=grad` work in pl
 
 `output_range` is the (low, high) pair used to encode class targets for this output.
 """
+
 from __future__ import annotations
 
 from typing import Any, ClassVar

@@ -12,6 +12,7 @@ Backpropagation through Dense layer j with input h (R, b, fan_in), z = h @ K + b
     dL/dh = delta_j @ K_j^T,   then delta_{j-1} = f'_{j-1} * (dL/dh * dropout mask)
 For a single replica every product is done on 2-D views, so it is one plain GEMM.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,20 +26,22 @@ from .losses import Loss
 
 @dataclass
 class _DenseStep:
-    index: int                  # which Dense layer
+    index: int  # which Dense layer
     activation: Activation
-    h: np.ndarray               # input (R, b, fan_in): x, a previous output, or a dropout output
+    h: np.ndarray  # input (R, b, fan_in): x, a previous output, or a dropout output
     h_mat: np.ndarray
-    h_t: np.ndarray             # h^T as matrices: (fan_in, b) for R = 1, else (R, fan_in, b)
-    h_row: np.ndarray | None    # (R, fan_in) view of h when b = 1 and R > 1 (outer products)
-    a: np.ndarray               # output (R, b, units)
+    h_t: np.ndarray  # h^T as matrices: (fan_in, b) for R = 1, else (R, fan_in, b)
+    h_row: np.ndarray | None  # (R, fan_in) view of h when b = 1 and R > 1 (outer products)
+    a: np.ndarray  # output (R, b, units)
     a_mat: np.ndarray
-    delta: np.ndarray           # dL/dz (R, b, units)
+    delta: np.ndarray  # dL/dz (R, b, units)
     delta_mat: np.ndarray
-    back: np.ndarray | None     # where dL/dh goes: the previous layer's delta buffer (or an input-gradient buffer)
+    back: (
+        np.ndarray | None
+    )  # where dL/dh goes: the previous layer's delta buffer (or an input-gradient buffer)
     back_mat: np.ndarray | None
-    masks: list[np.ndarray]     # dropout masks applied between the previous layer and h, last first
-    previous: "_DenseStep | None"
+    masks: list[np.ndarray]  # dropout masks applied between the previous layer and h, last first
+    previous: _DenseStep | None
     l1: float
     l2: float
     use_bias: bool
@@ -47,8 +50,8 @@ class _DenseStep:
 @dataclass
 class _DropoutStep:
     rate: float
-    source: np.ndarray          # (R, b, features) what is dropped
-    mask: np.ndarray            # (R, b, features) 0 or 1 / (1 - rate)
+    source: np.ndarray  # (R, b, features) what is dropped
+    mask: np.ndarray  # (R, b, features) 0 or 1 / (1 - rate)
     out: np.ndarray
 
 
@@ -94,11 +97,27 @@ class BatchPass:
             back = previous.delta if previous else self.x_grad
             h_t = h[0].T if single else h.swapaxes(1, 2)
             h_row = h[:, 0, :] if (width == 1 and not single) else None
-            self.dense.append(_DenseStep(
-                dense_index, layer.activation, h, _mat(h, single), h_t, h_row, a, _mat(a, single), delta, _mat(delta, single),
-                back, None if back is None else _mat(back, single), pending_masks, previous,
-                layer.l1, layer.l2, layer.use_bias,
-            ))
+            self.dense.append(
+                _DenseStep(
+                    dense_index,
+                    layer.activation,
+                    h,
+                    _mat(h, single),
+                    h_t,
+                    h_row,
+                    a,
+                    _mat(a, single),
+                    delta,
+                    _mat(delta, single),
+                    back,
+                    None if back is None else _mat(back, single),
+                    pending_masks,
+                    previous,
+                    layer.l1,
+                    layer.l2,
+                    layer.use_bias,
+                )
+            )
             self.ops.append(self.dense[-1])
             pending_masks = []
             dense_index += 1
@@ -169,7 +188,12 @@ class BatchPass:
         the rows' weights, (R, b, 1) or a scalar.
         """
         net = self.network
-        kernels, kernels_t, grad_k, grad_b = net._kernel_mats, net._kernel_mats_t, net._grad_kernel_mats, net._grad_biases
+        kernels, kernels_t, grad_k, grad_b = (
+            net._kernel_mats,
+            net._kernel_mats_t,
+            net._grad_kernel_mats,
+            net._grad_biases,
+        )
         last = self.dense[-1]
         loss.delta(last.a, target, scale, last.activation, out=last.delta)
         for step in reversed(self.dense):

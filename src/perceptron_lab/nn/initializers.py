@@ -17,6 +17,7 @@ float64 networks with the same seeds start from the same numbers up to rounding)
                      a standard normal matrix with the signs of R's diagonal folded in (Saxe et al. 2014)
 The normal variants draw from the plain (untruncated) normal distribution.
 """
+
 from __future__ import annotations
 
 from typing import Any, ClassVar
@@ -29,7 +30,9 @@ from .registry import resolve
 class Initializer:
     name: ClassVar[str]
 
-    def __call__(self, shape: tuple[int, ...], fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
+    def __call__(
+        self, shape: tuple[int, ...], fan_in: int, fan_out: int, rng: np.random.Generator
+    ) -> np.ndarray:
         raise NotImplementedError
 
     def get_config(self) -> dict[str, Any]:
@@ -154,14 +157,27 @@ class Orthogonal(Initializer):
 
 INITIALIZERS: dict[str, type[Initializer]] = {
     cls.name: cls
-    for cls in (Zeros, Constant, Uniform, Normal, GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunNormal, Orthogonal)
+    for cls in (
+        Zeros,
+        Constant,
+        Uniform,
+        Normal,
+        GlorotUniform,
+        GlorotNormal,
+        HeUniform,
+        HeNormal,
+        LecunNormal,
+        Orthogonal,
+    )
 }
-INITIALIZERS.update({
-    "xavier_uniform": GlorotUniform,
-    "xavier_normal": GlorotNormal,
-    "kaiming_uniform": HeUniform,
-    "kaiming_normal": HeNormal,
-})
+INITIALIZERS.update(
+    {
+        "xavier_uniform": GlorotUniform,
+        "xavier_normal": GlorotNormal,
+        "kaiming_uniform": HeUniform,
+        "kaiming_normal": HeNormal,
+    }
+)
 
 
 def get_initializer(spec) -> Initializer:

@@ -1,4 +1,5 @@
 """Saving and loading networks: <stem>.json (architecture and seeds) + <stem>.npz (weights)."""
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,12 @@ def load_model(path) -> Network:
         description = json.loads(json_path.read_text())
     except json.JSONDecodeError as error:
         raise UserError(f"{json_path}: not valid JSON ({error.msg}, line {error.lineno})") from None
-    if not isinstance(description, dict) or description.get("class") != "Network" or "config" not in description:
-        raise UserError(f"{json_path}: not a saved Network (expected {{\"class\": \"Network\", \"config\": ...}})")
+    if (
+        not isinstance(description, dict)
+        or description.get("class") != "Network"
+        or "config" not in description
+    ):
+        raise UserError(f'{json_path}: not a saved Network (expected {{"class": "Network", "config": ...}})')
     network = Network.from_config(description["config"], initialize=False)
     try:
         with np.load(npz_path) as npz:

@@ -9,6 +9,7 @@ layers their views (see network.py). Dense is the only layer with parameters.
     Dropout   inverted dropout on its input while training: x * m / (1 - rate), m ~ Bernoulli(1 - rate);
               the identity otherwise
 """
+
 from __future__ import annotations
 
 import numbers
@@ -23,7 +24,7 @@ class Layer:
         raise NotImplementedError
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Layer":
+    def from_config(cls, config: dict[str, Any]) -> Layer:
         config = dict(config)
         kind = config.pop("class", cls.__name__)
         return LAYERS[kind](**config)

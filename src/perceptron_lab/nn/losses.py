@@ -17,6 +17,7 @@ saturates, and the loss value computed from z by log-sum-exp / softplus):
     softmax + categorical_crossentropy   dL/dz = (y_hat sum_k y_k - y) w_i / n
     sigmoid(beta) + binary_crossentropy  dL/dz = beta (y_hat - y) w_i / n
 """
+
 from __future__ import annotations
 
 from typing import Any, ClassVar
@@ -46,7 +47,9 @@ class Loss:
     per_sample_mean: ClassVar[bool] = True
     """True: the loss averages over counted samples (scale = w / n); False: it sums (scale = w)."""
 
-    def value(self, output, target, weight=None, logits=None, activation: Activation | None = None) -> np.ndarray:
+    def value(
+        self, output, target, weight=None, logits=None, activation: Activation | None = None
+    ) -> np.ndarray:
         """(R,) loss per replica. `logits` (the output layer's pre-activation) and its
         `activation` let paired losses compute the value stably."""
         raise NotImplementedError
@@ -180,7 +183,9 @@ class CategoricalCrossEntropy(Loss):
         return out
 
 
-LOSSES: dict[str, type[Loss]] = {cls.name: cls for cls in (SSE, MSE, BinaryCrossEntropy, CategoricalCrossEntropy)}
+LOSSES: dict[str, type[Loss]] = {
+    cls.name: cls for cls in (SSE, MSE, BinaryCrossEntropy, CategoricalCrossEntropy)
+}
 
 
 def get_loss(spec) -> Loss:

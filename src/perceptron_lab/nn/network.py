@@ -10,10 +10,12 @@ layer (kernel, then bias), so a replica gets the same weights alone or stacked. 
 `seed` given, entropy_r = (seed, r). Dropout draws from child 2 of the replica's
 SeedSequence, SeedSequence(entropy_r, spawn_key=(2,)).
 """
+
 from __future__ import annotations
 
 import numbers
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -34,8 +36,10 @@ def _entropy(value) -> Entropy:
     """A seed entropy: a non-negative int or a tuple of them."""
     if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0:
         return int(value)
-    if isinstance(value, (tuple, list)) and value and all(
-        isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 0 for v in value
+    if (
+        isinstance(value, (tuple, list))
+        and value
+        and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 0 for v in value)
     ):
         return tuple(int(v) for v in value)
     raise ValueError(f"a seed must be a non-negative int or a sequence of them, got {value!r}")
@@ -147,7 +151,9 @@ class Network:
     def _initialize(self) -> None:
         for r, entropy in enumerate(self.seeds):
             rng = np.random.default_rng(entropy)
-            for layer, (fi, fo), kernel, bias in zip(self.dense_layers, self._shapes, self._kernels, self._biases):
+            for layer, (fi, fo), kernel, bias in zip(
+                self.dense_layers, self._shapes, self._kernels, self._biases
+            ):
                 kernel[r] = layer.kernel_initializer((fi, fo), fi, fo, rng)
                 if layer.use_bias:
                     bias[r] = layer.bias_initializer((1, fo), fi, fo, rng)
@@ -172,14 +178,18 @@ class Network:
         e.g. one (fan_in, units) kernel for every replica)."""
         views = [v for pair in zip(self._kernels, self._biases) for v in pair]
         if len(weights) != len(views):
-            raise ValueError(f"set_weights: expected {len(views)} arrays (kernel and bias per Dense layer), got {len(weights)}")
+            raise ValueError(
+                f"set_weights: expected {len(views)} arrays (kernel and bias per Dense layer), got {len(weights)}"
+            )
         for i, (view, value) in enumerate(zip(views, weights)):
             value = np.asarray(value)
             try:
                 np.copyto(view, np.broadcast_to(value, view.shape), casting="same_kind")
             except (ValueError, TypeError):
                 kind = ("kernel", "bias")[i % 2]
-                raise ValueError(f"set_weights: {kind}_{i // 2} has shape {value.shape}, expected {view.shape}") from None
+                raise ValueError(
+                    f"set_weights: {kind}_{i // 2} has shape {value.shape}, expected {view.shape}"
+                ) from None
         for layer, bias in zip(self.dense_layers, self._biases):
             if not layer.use_bias:
                 bias[...] = 0
@@ -197,7 +207,11 @@ class Network:
     # -- inference -------------------------------------------------------------------------
     def _as_input(self, X) -> np.ndarray:
         X = np.asarray(X)
-        if X.ndim not in (2, 3) or X.shape[-1] != self.input_dim or (X.ndim == 3 and X.shape[0] != self.replicas):
+        if (
+            X.ndim not in (2, 3)
+            or X.shape[-1] != self.input_dim
+            or (X.ndim == 3 and X.shape[0] != self.replicas)
+        ):
             raise ValueError(
                 f"inputs must be (n, {self.input_dim}) or ({self.replicas}, n, {self.input_dim}), got {X.shape}"
             )
@@ -319,7 +333,7 @@ class Network:
         return value, grads
 
     # -- replicas, config, files ------------------------------------------------------------
-    def select(self, replicas: Sequence[int]) -> "Network":
+    def select(self, replicas: Sequence[int]) -> Network:
         """A new Network holding copies of the given replicas, in that order."""
         index = [int(r) for r in replicas]
         if not index or any(not 0 <= r < self.replicas for r in index):
@@ -342,14 +356,18 @@ class Network:
         }
 
     @classmethod
-    def from_config(cls, config: dict[str, Any], initialize: bool = True) -> "Network":
+    def from_config(cls, config: dict[str, Any], initialize: bool = True) -> Network:
         """The network `config` describes, with initial weights from its seeds (or, with
         initialize=False, all-zero weights to be set)."""
         try:
             layers = [Layer.from_config(c) for c in config["layers"]]
             return cls(
-                layers, config["input_dim"], replicas=config.get("replicas"), seeds=config.get("seeds"),
-                dtype=config.get("dtype", "float32"), _initialize=initialize,
+                layers,
+                config["input_dim"],
+                replicas=config.get("replicas"),
+                seeds=config.get("seeds"),
+                dtype=config.get("dtype", "float32"),
+                _initialize=initialize,
             )
         except (KeyError, TypeError) as error:
             raise UserError(f"invalid network config: {error}") from None

@@ -19,6 +19,7 @@ Every state starts at zero (so momentum's first step equals sgd's). Adam and RMS
 their averages rescaled by constant factors and fold the factors into lr and eps, which gives
 the same numbers with fewer passes over the parameters (see their _update).
 """
+
 from __future__ import annotations
 
 from typing import Any, ClassVar
@@ -108,7 +109,9 @@ class Optimizer:
             if self.l1:
                 g += self.l1 * np.sign(w)
 
-    def _update(self, w: np.ndarray, g: np.ndarray, states: list[np.ndarray], tmp: np.ndarray | None, t) -> None:
+    def _update(
+        self, w: np.ndarray, g: np.ndarray, states: list[np.ndarray], tmp: np.ndarray | None, t
+    ) -> None:
         """In-place update of w (and its `states`) given g, for any block of columns; tmp is
         scratch of the same shape; t is the step number (int, or (R, 1) per replica)."""
         raise NotImplementedError
@@ -149,7 +152,9 @@ class Momentum(Optimizer):
     name = "momentum"
     n_states = 1
 
-    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.9, weight_decay: float = 0.0, l1: float = 0.0):
+    def __init__(
+        self, learning_rate: float = 0.01, momentum: float = 0.9, weight_decay: float = 0.0, l1: float = 0.0
+    ):
         super().__init__(learning_rate, weight_decay, l1)
         if not 0 <= momentum < 1:
             raise ValueError(f"{self.name}: momentum must be in [0, 1), got {momentum!r}")
@@ -187,7 +192,14 @@ class RMSprop(Optimizer):
     name = "rmsprop"
     n_states = 1
 
-    def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, eps: float = 1e-8, weight_decay: float = 0.0, l1: float = 0.0):
+    def __init__(
+        self,
+        learning_rate: float = 0.001,
+        rho: float = 0.9,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        l1: float = 0.0,
+    ):
         super().__init__(learning_rate, weight_decay, l1)
         if not 0 < rho < 1 or not eps > 0:
             raise ValueError(f"{self.name}: need 0 < rho < 1 and eps > 0, got rho={rho!r}, eps={eps!r}")

@@ -1,4 +1,5 @@
 """Resolve a registry spec (a name, a {"name": ..., **params} dict, or an instance) to an instance."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,7 +24,9 @@ def resolve(spec: Any, registry: dict[str, type], kind: str, base: type) -> Any:
         params = dict(spec)
         name = params.pop("name")
     else:
-        raise UserError(f"{kind} must be a name, a {{name: ..., ...}} mapping or a {base.__name__}; got {spec!r}")
+        raise UserError(
+            f"{kind} must be a name, a {{name: ..., ...}} mapping or a {base.__name__}; got {spec!r}"
+        )
     if name not in registry:
         raise UserError(f"unknown {kind} {name!r}; known: {', '.join(sorted(registry))}")
     try:

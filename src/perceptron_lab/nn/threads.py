@@ -9,6 +9,7 @@ chunks in parallel, one BLAS thread each, which also spreads the activations' el
 work. The thread count is the BLAS library's own (so OPENBLAS_NUM_THREADS or an outer
 threadpoolctl limit hold here too).
 """
+
 from __future__ import annotations
 
 import contextlib

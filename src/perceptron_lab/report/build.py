@@ -1,4 +1,5 @@
 """From result directories to figures and report.html: `plot_run` and `build_report`."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -9,17 +10,31 @@ import yaml
 from ..errors import UserError
 from ..experiment.results_dir import RunResults, is_run_dir, load_results
 from .classwise import classwise_figures
-from .compare import choose_metric_split, comparison_figure, comparison_table, differing_keys, resolve_run_dir, short_key
+from .compare import (
+    choose_metric_split,
+    comparison_figure,
+    comparison_table,
+    differing_keys,
+    resolve_run_dir,
+    short_key,
+)
 from .confusion import confusion_figures
 from .curves import learning_curves
-from .hyperplane import hyperplane_plots
 from .html import CodeItem, FactsItem, FigureItem, Section, TableItem, write_html
+from .hyperplane import hyperplane_plots
 from .inputs import choose, metric_names, split_names
 from .noise import noise_plots
 from .regions import region_plots
 from .roc import roc_plots
 from .style import Plot, check_format
-from .sweep_plots import best_point, choose_sweep_metric_split, is_sweep_dir, load_sweep, sweep_figure, sweep_table
+from .sweep_plots import (
+    best_point,
+    choose_sweep_metric_split,
+    is_sweep_dir,
+    load_sweep,
+    sweep_figure,
+    sweep_table,
+)
 from .tables import final_metrics_table, replica_table, timing_table
 
 MAX_OVERLAID_POINTS = 12
@@ -31,7 +46,9 @@ def run_plots(results: RunResults, metric: str | None = None, split: str | None 
     metric: only this metric's learning curve and noise panel; split: only this split's
     confusion matrices and per-class scores. Both are checked against what the run recorded.
     """
-    chosen_metrics = [choose(metric, metric_names(results.epochs), (), "metric")] if metric is not None else None
+    chosen_metrics = (
+        [choose(metric, metric_names(results.epochs), (), "metric")] if metric is not None else None
+    )
     chosen_splits = [choose(split, split_names(results.epochs), (), "split")] if split is not None else None
     return [
         *learning_curves(results, chosen_metrics),
@@ -58,7 +75,9 @@ def essential_plots(results: RunResults) -> list[Plot]:
     return [*learning_curves(results), *confusion_figures(results), *hyperplane_plots(results)]
 
 
-def plot_run(run_dir: str | Path, out_dir: str | Path | None = None, fmt: str = "png", essential: bool = False) -> list[Path]:
+def plot_run(
+    run_dir: str | Path, out_dir: str | Path | None = None, fmt: str = "png", essential: bool = False
+) -> list[Path]:
     """Draw the single-run figures of `run_dir` into `out_dir` (default run_dir/plots); returns the files.
 
     essential: only learning curves, confusion matrices and hyperplanes (what `lab run` draws);
@@ -71,8 +90,13 @@ def plot_run(run_dir: str | Path, out_dir: str | Path | None = None, fmt: str = 
     return [path for _, path in _save(plots, out, fmt)]
 
 
-def plot_sweep(sweep_dir: str | Path, out_dir: str | Path | None = None, fmt: str = "png",
-               metric: str | None = None, split: str | None = None) -> list[Path]:
+def plot_sweep(
+    sweep_dir: str | Path,
+    out_dir: str | Path | None = None,
+    fmt: str = "png",
+    metric: str | None = None,
+    split: str | None = None,
+) -> list[Path]:
     """Draw the sweep figure of `sweep_dir` into `out_dir` (default sweep_dir/plots); returns the files."""
     check_format(fmt)
     sweep = load_sweep(sweep_dir)
@@ -115,15 +139,23 @@ def _run_facts(results: RunResults) -> dict[str, object]:
 
 
 def _run_sections(results: RunResults, saved: list[tuple[Plot, Path]], prefix: str = "") -> list[Section]:
-    overview = Section(f"{prefix}Overview", [
-        FactsItem(_run_facts(results)),
-        TableItem("Final epoch, mean ± std over runs x folds", final_metrics_table(results)),
-    ])
+    overview = Section(
+        f"{prefix}Overview",
+        [
+            FactsItem(_run_facts(results)),
+            TableItem("Final epoch, mean ± std over runs x folds", final_metrics_table(results)),
+        ],
+    )
     timing = timing_table(results)
-    replicas = Section(f"{prefix}Runs", [TableItem("Per run x fold: status, epochs and wall time", replica_table(results))])
+    replicas = Section(
+        f"{prefix}Runs", [TableItem("Per run x fold: status, epochs and wall time", replica_table(results))]
+    )
     if not timing.empty:
         replicas.items.insert(0, TableItem("Whole run (seconds)", timing))
-    config = Section(f"{prefix}Config", [CodeItem("config.yaml (resolved)", yaml.safe_dump(results.config, sort_keys=False))])
+    config = Section(
+        f"{prefix}Config",
+        [CodeItem("config.yaml (resolved)", yaml.safe_dump(results.config, sort_keys=False))],
+    )
     return [overview, *_figure_sections(saved, prefix), replicas, config]
 
 
@@ -139,23 +171,36 @@ def _run_report(run_dir: Path, out_dir: Path | None, fmt: str, metric: str | Non
     return write_html(out / "report.html", results.name, subtitle, _run_sections(results, saved))
 
 
-def _sweep_report(sweep_dir: Path, out_dir: Path | None, fmt: str, metric: str | None, split: str | None) -> Path:
+def _sweep_report(
+    sweep_dir: Path, out_dir: Path | None, fmt: str, metric: str | None, split: str | None
+) -> Path:
     sweep = load_sweep(sweep_dir)
     metric, split = choose_sweep_metric_split(sweep, metric, split)
     out = Path(out_dir) if out_dir is not None else sweep.path / "report"
     saved = _save([sweep_figure(sweep, metric, split)], out, fmt)
     best = best_point(sweep, metric, split)
-    facts = {"directory": str(sweep.path), "swept keys": ", ".join(sweep.keys), "points": len(sweep.table),
-             "chosen result": f"final {metric} on {split}"}
+    facts = {
+        "directory": str(sweep.path),
+        "swept keys": ", ".join(sweep.keys),
+        "points": len(sweep.table),
+        "chosen result": f"final {metric} on {split}",
+    }
     counts = sweep.table["status"].value_counts() if "status" in sweep.table else {}
-    facts["status"] = (f"{sweep.status or 'unknown'}: {len(sweep.table)} of {sweep.n_planned} points finished"
-                       + "".join(f", {n} {s}" for s, n in counts.items()))
+    facts["status"] = (
+        f"{sweep.status or 'unknown'}: {len(sweep.table)} of {sweep.n_planned} points finished"
+        + "".join(f", {n} {s}" for s, n in counts.items())
+    )
     if best is not None:
-        facts["best point"] = f"{best['point']} ({', '.join(f'{k}={best[k]}' for k in sweep.keys)}): {best['mean']:.4g} ± {best['std']:.2g}"
+        facts["best point"] = (
+            f"{best['point']} ({', '.join(f'{k}={best[k]}' for k in sweep.keys)}): {best['mean']:.4g} ± {best['std']:.2g}"
+        )
     sections = [
         Section("Overview", [FactsItem(facts)]),
         *_figure_sections(saved),
-        Section("Points", [TableItem(f"Sweep points, best {metric} on {split} first", sweep_table(sweep, metric, split))]),
+        Section(
+            "Points",
+            [TableItem(f"Sweep points, best {metric} on {split} first", sweep_table(sweep, metric, split))],
+        ),
     ]
     run_dirs = sweep.run_dirs()
     runs = {d: load_results(d) for d in run_dirs} if 1 < len(run_dirs) <= MAX_OVERLAID_POINTS else {}
@@ -176,7 +221,9 @@ def results_root(run_dir: Path) -> Path:
     return experiment.parent
 
 
-def _comparison_report(run_dirs: list[Path], out_dir: Path | None, fmt: str, metric: str | None, split: str | None) -> Path:
+def _comparison_report(
+    run_dirs: list[Path], out_dir: Path | None, fmt: str, metric: str | None, split: str | None
+) -> Path:
     runs = [load_results(d) for d in run_dirs]
     metric, split = choose_metric_split(runs, metric, split)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -188,7 +235,15 @@ def _comparison_report(run_dirs: list[Path], out_dir: Path | None, fmt: str, met
     sections = [
         Section("Overview", [FactsItem(facts)]),
         *_figure_sections(saved),
-        Section("Table", [TableItem(f"Final epoch on {split}, mean ± std over replicas; times in seconds", comparison_table(runs, split))]),
+        Section(
+            "Table",
+            [
+                TableItem(
+                    f"Final epoch on {split}, mean ± std over replicas; times in seconds",
+                    comparison_table(runs, split),
+                )
+            ],
+        ),
     ]
     names = " vs ".join(dict.fromkeys(r.name for r in runs))
     return write_html(out / "report.html", f"Comparison: {names}", f"{metric} on {split}", sections)

@@ -1,4 +1,5 @@
 """Per-class precision, recall and F1 at the final epoch: which classes generalize worst."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,11 +24,16 @@ def per_class_scores(confusion: pd.DataFrame, classes: list[str]) -> pd.DataFram
     for (run, fold), cells in confusion.groupby(["run", "fold"]):
         # Each cell (true, predicted, count) stands for `count` samples: weight instead of repeating.
         scores = precision_recall_fscore_support(
-            cells["true"].astype(str), cells["predicted"].astype(str), labels=classes,
-            sample_weight=cells["count"].to_numpy(dtype=float), zero_division=0,
+            cells["true"].astype(str),
+            cells["predicted"].astype(str),
+            labels=classes,
+            sample_weight=cells["count"].to_numpy(dtype=float),
+            zero_division=0,
         )
         for c, name in enumerate(classes):
-            rows.append({"run": run, "fold": fold, "class": name, **{s: scores[i][c] for i, s in enumerate(SCORES)}})
+            rows.append(
+                {"run": run, "fold": fold, "class": name, **{s: scores[i][c] for i, s in enumerate(SCORES)}}
+            )
     return pd.DataFrame(rows)
 
 
@@ -52,10 +58,14 @@ def classwise_figure(results: RunResults, split: str) -> Plot:
     ax.set_title(f"{results.name}: per-class scores on {split}, final epoch (mean ± std)", fontsize=10)
     ax.legend(fontsize=8, ncols=3, loc="lower right")
     ax.grid(axis="y", alpha=0.3)
-    return Plot(f"classwise_{split}", f"Per-class precision / recall / F1 on {split}", "Per-class scores", figure)
+    return Plot(
+        f"classwise_{split}", f"Per-class precision / recall / F1 on {split}", "Per-class scores", figure
+    )
 
 
 def classwise_figures(results: RunResults, splits: list[str] | None = None) -> list[Plot]:
     if results.confusion is None or results.confusion.empty:
         return []
-    return [classwise_figure(results, s) for s in split_names(results.confusion) if splits is None or s in splits]
+    return [
+        classwise_figure(results, s) for s in split_names(results.confusion) if splits is None or s in splits
+    ]

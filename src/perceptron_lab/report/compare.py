@@ -1,4 +1,5 @@
 """Comparing several runs: one metric overlaid with bands, labelled by the config keys that differ."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,15 @@ import pandas as pd
 
 from ..errors import UserError
 from ..experiment.results_dir import RunResults, is_run_dir
-from .inputs import (PREFERRED_METRICS, PREFERRED_SPLITS, choose, final_mean_std, mean_std, metric_names,
-                     order_splits)
+from .inputs import (
+    PREFERRED_METRICS,
+    PREFERRED_SPLITS,
+    choose,
+    final_mean_std,
+    mean_std,
+    metric_names,
+    order_splits,
+)
 from .style import Plot, band, metric_bounds, metric_label, new_figure
 from .tables import mean_pm_std
 
@@ -40,7 +48,9 @@ def resolve_run_dir(path: Path) -> Path:
         return path
     newest = newest_run_dir(path)
     if newest is None:
-        raise UserError(f"{path}: not a complete run directory, a sweep directory, or a folder holding complete runs")
+        raise UserError(
+            f"{path}: not a complete run directory, a sweep directory, or a folder holding complete runs"
+        )
     return newest
 
 
@@ -93,13 +103,17 @@ def run_labels(runs: list[RunResults], keys: list[str]) -> list[str]:
 def common_choices(runs: list[RunResults]) -> tuple[list[str], list[str]]:
     """Metrics and splits that every run recorded."""
     metrics = [m for m in metric_names(runs[0].epochs) if all(m in metric_names(r.epochs) for r in runs[1:])]
-    splits = order_splits(s for s in runs[0].epochs["split"].unique() if all((r.epochs["split"] == s).any() for r in runs[1:]))
+    splits = order_splits(
+        s for s in runs[0].epochs["split"].unique() if all((r.epochs["split"] == s).any() for r in runs[1:])
+    )
     return metrics, splits
 
 
 def choose_metric_split(runs: list[RunResults], metric: str | None, split: str | None) -> tuple[str, str]:
     metrics, splits = common_choices(runs)
-    return choose(metric, metrics, PREFERRED_METRICS, "metric"), choose(split, splits, PREFERRED_SPLITS, "split")
+    return choose(metric, metrics, PREFERRED_METRICS, "metric"), choose(
+        split, splits, PREFERRED_SPLITS, "split"
+    )
 
 
 def comparison_figure(runs: list[RunResults], metric: str, split: str) -> Plot:
@@ -110,14 +124,23 @@ def comparison_figure(runs: list[RunResults], metric: str, split: str) -> Plot:
     for i, (run, label) in enumerate(zip(runs, labels)):
         rows = run.epochs[run.epochs["split"] == split].dropna(subset=[metric])
         stats = mean_std(rows, ["epoch"], metric)
-        band(ax, stats["epoch"].to_numpy(), stats["mean"].to_numpy(), stats["std"].to_numpy(), label,
-             color=f"C{i % 10}", bounds=metric_bounds(metric))
+        band(
+            ax,
+            stats["epoch"].to_numpy(),
+            stats["mean"].to_numpy(),
+            stats["std"].to_numpy(),
+            label,
+            color=f"C{i % 10}",
+            bounds=metric_bounds(metric),
+        )
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric_label(metric))
     ax.set_title(f"{metric_label(metric)} on {split} (mean ± std over replicas)", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    return Plot(f"compare_{split}_{metric}", f"{metric_label(metric)} on {split}, per run", "Comparison", figure)
+    return Plot(
+        f"compare_{split}_{metric}", f"{metric_label(metric)} on {split}, per run", "Comparison", figure
+    )
 
 
 def comparison_table(runs: list[RunResults], split: str) -> pd.DataFrame:

@@ -1,4 +1,5 @@
 """Confusion matrices (counts and row-normalized) at the final epoch and at the recorded epochs."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -44,8 +45,16 @@ def _draw(ax, matrix: np.ndarray, classes: list[str], fmt: str, title: str) -> N
     size = 6 if len(classes) > 12 else 8
     dark = matrix > matrix.max() / 2
     for i, j in zip(*np.nonzero(matrix)):
-        ax.text(j, i, format(matrix[i, j], fmt), ha="center", va="center", fontsize=size,
-                color="white" if dark[i, j] else "black", in_layout=False)
+        ax.text(
+            j,
+            i,
+            format(matrix[i, j], fmt),
+            ha="center",
+            va="center",
+            fontsize=size,
+            color="white" if dark[i, j] else "black",
+            in_layout=False,
+        )
     ax.set_xticks(range(len(classes)), classes)
     ax.set_yticks(range(len(classes)), classes)
     ax.set_title(title, fontsize=9)

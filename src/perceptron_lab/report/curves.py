@@ -1,4 +1,5 @@
 """Learning curves: every recorded metric per epoch, mean ± std over runs x folds, all splits on one axis."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,13 +26,23 @@ def learning_curve(results: RunResults, metric: str) -> Plot:
         rows = stats[stats["split"] == split]
         if rows.empty:
             continue
-        band(ax, rows["epoch"].to_numpy(), rows["mean"].to_numpy(), rows["std"].to_numpy(), split,
-             bounds=metric_bounds(metric), **split_style(split, splits))
+        band(
+            ax,
+            rows["epoch"].to_numpy(),
+            rows["mean"].to_numpy(),
+            rows["std"].to_numpy(),
+            split,
+            bounds=metric_bounds(metric),
+            **split_style(split, splits),
+        )
     if spans_decades(stats["mean"].to_numpy()):
         ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric_label(metric))
-    ax.set_title(f"{results.name}: {metric_label(metric)} (mean ± std over {n_replicas(results)} replicas)", fontsize=10)
+    ax.set_title(
+        f"{results.name}: {metric_label(metric)} (mean ± std over {n_replicas(results)} replicas)",
+        fontsize=10,
+    )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return Plot(f"curve_{metric}", f"{metric_label(metric)} per epoch", "Learning curves", figure)

@@ -1,4 +1,5 @@
 """report.html: one self-contained page (figures as data URIs, tables from pandas, no external resources)."""
+
 from __future__ import annotations
 
 import base64
@@ -81,13 +82,17 @@ def data_uri(path: Path) -> str:
 def _render_item(item) -> str:
     if isinstance(item, FigureItem):
         caption = html.escape(item.caption)
-        return (f'<figure><img src="{data_uri(item.path)}" alt="{caption}">'
-                f"<figcaption>{caption}</figcaption></figure>")
+        return (
+            f'<figure><img src="{data_uri(item.path)}" alt="{caption}">'
+            f"<figcaption>{caption}</figcaption></figure>"
+        )
     if isinstance(item, TableItem):
         table = item.frame.to_html(index=item.index, classes="report", border=0, na_rep="", escape=True)
         return f'<p class="caption">{html.escape(item.caption)}</p><div class="table-wrap">{table}</div>'
     if isinstance(item, FactsItem):
-        rows = "".join(f"<dt>{html.escape(str(k))}</dt><dd>{html.escape(str(v))}</dd>" for k, v in item.facts.items())
+        rows = "".join(
+            f"<dt>{html.escape(str(k))}</dt><dd>{html.escape(str(v))}</dd>" for k, v in item.facts.items()
+        )
         return f'<dl class="facts">{rows}</dl>'
     if isinstance(item, CodeItem):
         return f"<details><summary>{html.escape(item.caption)}</summary><pre>{html.escape(item.text)}</pre></details>"
@@ -118,10 +123,10 @@ def render_html(title: str, subtitle: str, sections: list[Section]) -> str:
         for s in sections
     )
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(title)}</title><style>{CSS}</style></head>"
-        f"<body><main><h1>{html.escape(title)}</h1><p class=\"subtitle\">{html.escape(subtitle)}</p>"
+        f'<body><main><h1>{html.escape(title)}</h1><p class="subtitle">{html.escape(subtitle)}</p>'
         f"<nav>{nav}</nav>{body}</main></body></html>\n"
     )
 

@@ -6,6 +6,7 @@ a sigmoid, both of which are pre-activation 0. A network with several output uni
 line per unit (unit j against the rest). The points are the inputs as the network saw them
 (predictions.csv's x0, x1), so the lines and the points live in the same space.
 """
+
 from __future__ import annotations
 
 import math
@@ -13,14 +14,31 @@ import math
 import numpy as np
 
 from ..experiment.results_dir import RunResults
-from .inputs import (class_names, input_columns, is_classification, listed_epochs, padded_limits, replica_order,
-                     replica_rows)
+from .inputs import (
+    class_names,
+    input_columns,
+    is_classification,
+    listed_epochs,
+    padded_limits,
+    replica_order,
+    replica_rows,
+)
 from .style import Animation, Plot, new_figure
 
 MAX_FRAMES = 30
 MAX_PANELS = 9
-CLASS_COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink",
-                "tab:gray", "tab:olive", "tab:cyan")
+CLASS_COLORS = (
+    "tab:blue",
+    "tab:orange",
+    "tab:green",
+    "tab:red",
+    "tab:purple",
+    "tab:brown",
+    "tab:pink",
+    "tab:gray",
+    "tab:olive",
+    "tab:cyan",
+)
 
 
 def has_hyperplanes(results: RunResults) -> bool:
@@ -29,7 +47,8 @@ def has_hyperplanes(results: RunResults) -> bool:
     return (
         history is not None
         and is_classification(results)
-        and "kernel_0" in history and "kernel_1" not in history
+        and "kernel_0" in history
+        and "kernel_1" not in history
         and history["kernel_0"].shape[2] == 2
         and input_columns(results.predictions) == ["x0", "x1"]
     )
@@ -84,8 +103,16 @@ class HyperplaneDrawer:
                 chosen = rows[rows["target"].astype(str) == name]
                 if chosen.empty:
                     continue
-                ax.scatter(chosen["x0"], chosen["x1"], s=22, marker=marker, color=CLASS_COLORS[c % len(CLASS_COLORS)],
-                           label=f"{split} {name}", edgecolors="none" if marker == "o" else None, alpha=0.8)
+                ax.scatter(
+                    chosen["x0"],
+                    chosen["x1"],
+                    s=22,
+                    marker=marker,
+                    color=CLASS_COLORS[c % len(CLASS_COLORS)],
+                    label=f"{split} {name}",
+                    edgecolors="none" if marker == "o" else None,
+                    alpha=0.8,
+                )
         ax.set_xlim(self.xlim)
         ax.set_ylim(self.ylim)
         ax.set_xlabel("x0")
@@ -118,8 +145,14 @@ def hyperplane_grid(results: RunResults, replica: int = 0) -> Plot:
     # A fixed layout with shared axes: constrained layout over many panels is slow.
     figure = new_figure(2.3 * columns + 0.6, 2.2 * rows + 0.6, layout=None)
     axes = figure.subplots(rows, columns, squeeze=False, sharex=True, sharey=True)
-    figure.subplots_adjust(left=0.6 / figure.get_figwidth(), right=0.98, bottom=0.45 / figure.get_figheight(),
-                           top=1 - 0.75 / figure.get_figheight(), wspace=0.08, hspace=0.3)
+    figure.subplots_adjust(
+        left=0.6 / figure.get_figwidth(),
+        right=0.98,
+        bottom=0.45 / figure.get_figheight(),
+        top=1 - 0.75 / figure.get_figheight(),
+        wspace=0.08,
+        hspace=0.3,
+    )
     for k, ax in enumerate(axes.ravel()):
         if k >= len(frames):
             ax.set_axis_off()
@@ -142,8 +175,12 @@ def hyperplane_animation(results: RunResults, replica: int = 0) -> Animation:
     ax.set_title("epoch 00000", fontsize=9)  # room for the frame titles in the layout
     figure.suptitle(f"{results.name} ({drawer.replica_label})", fontsize=9)
     return Animation(
-        "hyperplane", "Evolution of the separating line (animated)", "Separating line", figure,
-        update=lambda k: drawer.draw_lines(ax, frames[k]), n_frames=len(frames),
+        "hyperplane",
+        "Evolution of the separating line (animated)",
+        "Separating line",
+        figure,
+        update=lambda k: drawer.draw_lines(ax, frames[k]),
+        n_frames=len(frames),
     )
 
 

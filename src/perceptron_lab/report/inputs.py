@@ -2,6 +2,7 @@
 
 Everything here reads a `RunResults` (see experiment/results_dir.py); nothing reloads data.
 """
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Final metrics versus the Gaussian noise alpha of the noisy test splits (alpha 0: the clean test)."""
+
 from __future__ import annotations
 
 import math
@@ -37,10 +38,12 @@ def noise_figure(results: RunResults, metrics: list[str] | None = None) -> Plot:
     rows = math.ceil(len(metrics) / columns)
     figure = new_figure(3.6 * columns, 3.0 * rows + 0.4)
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
-    for ax in axes[len(metrics):]:
+    for ax in axes[len(metrics) :]:
         ax.set_axis_off()
     for ax, metric in zip(axes, metrics):
-        ax.errorbar(table["alpha"], table[f"{metric}_mean"], yerr=table[f"{metric}_std"], marker="o", capsize=3)
+        ax.errorbar(
+            table["alpha"], table[f"{metric}_mean"], yerr=table[f"{metric}_std"], marker="o", capsize=3
+        )
         ax.set_xlabel("noise alpha")
         ax.set_ylabel(metric_label(metric))
         ax.grid(alpha=0.3)

@@ -3,6 +3,7 @@
 The saved model of each replica (models/run<r>_fold<k>.json) is evaluated on a grid spanning
 the inputs of predictions.csv (as the network saw them) and coloured by predicted class.
 """
+
 from __future__ import annotations
 
 import math
@@ -60,13 +61,15 @@ def decision_regions(results: RunResults) -> Plot:
     colors = [CLASS_COLORS[c % len(CLASS_COLORS)] for c in range(len(classes))]
     cmap = ListedColormap(colors)
 
-    replicas = [(run, fold) for run, fold in replica_order(results) if model_path(results, run, fold).is_file()]
+    replicas = [
+        (run, fold) for run, fold in replica_order(results) if model_path(results, run, fold).is_file()
+    ]
     replicas = replicas[:MAX_PANELS]
     columns = min(3, math.ceil(math.sqrt(len(replicas))))
     rows = math.ceil(len(replicas) / columns)
     figure = new_figure(3.4 * columns, 3.2 * rows + 0.4)
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
-    for ax in axes[len(replicas):]:
+    for ax in axes[len(replicas) :]:
         ax.set_axis_off()
     for ax, (run, fold) in zip(axes, replicas):
         model = load_model(model_path(results, run, fold))
@@ -76,8 +79,17 @@ def decision_regions(results: RunResults) -> Plot:
         for split, marker in (("train", "o"), ("test", "x")):
             chosen = points[points["split"] == split]
             index = chosen["target"].astype(str).map({name: c for c, name in enumerate(classes)}).to_numpy()
-            ax.scatter(chosen["x0"], chosen["x1"], c=index, cmap=cmap, vmin=-0.5, vmax=len(classes) - 0.5,
-                       marker=marker, s=18, label=split)
+            ax.scatter(
+                chosen["x0"],
+                chosen["x1"],
+                c=index,
+                cmap=cmap,
+                vmin=-0.5,
+                vmax=len(classes) - 0.5,
+                marker=marker,
+                s=18,
+                label=split,
+            )
         ax.set_xlabel("x0")
         ax.set_ylabel("x1")
         ax.set_title(f"run {run}, fold {fold}", fontsize=9)

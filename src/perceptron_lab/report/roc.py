@@ -1,4 +1,5 @@
 """ROC and precision-recall curves of binary classifiers, with their areas, per replica."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,7 +14,9 @@ def has_roc(results: RunResults) -> bool:
     classes = class_names(results)
     predictions = results.predictions
     return (
-        is_classification(results) and len(classes) == 2 and predictions is not None
+        is_classification(results)
+        and len(classes) == 2
+        and predictions is not None
         and f"score_{classes[1]}" in predictions.columns
     )
 
@@ -35,8 +38,18 @@ def replica_curves(results: RunResults, split: str) -> list[dict]:
         score = group[f"score_{positive}"].to_numpy(dtype=float)
         fpr, tpr, _ = roc_curve(truth, score)
         precision, recall, _ = precision_recall_curve(truth, score)
-        curves.append({"run": run, "fold": fold, "fpr": fpr, "tpr": tpr, "roc_auc": auc(fpr, tpr),
-                       "precision": precision, "recall": recall, "pr_auc": auc(recall, precision)})
+        curves.append(
+            {
+                "run": run,
+                "fold": fold,
+                "fpr": fpr,
+                "tpr": tpr,
+                "roc_auc": auc(fpr, tpr),
+                "precision": precision,
+                "recall": recall,
+                "pr_auc": auc(recall, precision),
+            }
+        )
     return curves
 
 
@@ -68,7 +81,9 @@ def roc_pr_figure(results: RunResults) -> Plot | None:
         ax.grid(alpha=0.3)
     if len(curves) <= 8:
         roc_ax.legend(fontsize=7, loc="lower right")
-    figure.suptitle(f"{results.name}: positive class {positive!r} on {split} ({len(curves)} replicas)", fontsize=10)
+    figure.suptitle(
+        f"{results.name}: positive class {positive!r} on {split} ({len(curves)} replicas)", fontsize=10
+    )
     return Plot("roc_pr", f"ROC and precision-recall curves on {split}", "ROC and precision-recall", figure)
 
 

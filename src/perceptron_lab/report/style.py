@@ -3,11 +3,12 @@
 Every figure is a `matplotlib.figure.Figure` with its own Agg canvas, so drawing a report
 touches no global pyplot state and works without a display.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -22,8 +23,15 @@ SPLIT_COLORS = {"train": "tab:blue", "validation": "tab:orange", "test": "tab:gr
 NOISE_COLORS = ("tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan")
 BOUNDED_METRICS = {"accuracy", "precision", "recall", "f1"}
 METRIC_LABELS = {
-    "loss": "loss", "accuracy": "accuracy", "precision": "precision (macro)", "recall": "recall (macro)",
-    "f1": "F1 (macro)", "sse": "SSE", "mse": "MSE", "mae": "MAE", "r2": "R²",
+    "loss": "loss",
+    "accuracy": "accuracy",
+    "precision": "precision (macro)",
+    "recall": "recall (macro)",
+    "f1": "F1 (macro)",
+    "sse": "SSE",
+    "mse": "MSE",
+    "mae": "MAE",
+    "r2": "R²",
 }
 
 
@@ -61,7 +69,9 @@ def metric_bounds(metric: str) -> tuple[float, float]:
     return (0.0, 1.0) if metric in BOUNDED_METRICS else (-np.inf, np.inf)
 
 
-def band(ax, x, mean, std, label: str, color=None, linestyle: str = "-", bounds=(-np.inf, np.inf), **line_style) -> None:
+def band(
+    ax, x, mean, std, label: str, color=None, linestyle: str = "-", bounds=(-np.inf, np.inf), **line_style
+) -> None:
     """A mean line with a shaded mean ± std band, the band clipped to the metric's range.
 
     line_style: further keyword arguments of the mean line (a marker, say).
@@ -119,7 +129,9 @@ class Animation(Plot):
                 self.figure.draw_artist(artist)
             rgba = np.asarray(canvas.buffer_rgba())
             # Fast octree quantization: Pillow's default median cut costs more than drawing.
-            images.append(Image.fromarray(rgba[..., :3].copy()).quantize(255, method=Image.Quantize.FASTOCTREE))
+            images.append(
+                Image.fromarray(rgba[..., :3].copy()).quantize(255, method=Image.Quantize.FASTOCTREE)
+            )
         return images
 
     def save(self, out_dir: Path, fmt: str = "png") -> Path:

@@ -6,6 +6,7 @@ status, grid), config.yaml (the base config) and sweep.csv, one row per finished
 `status` (ok/diverged/failed), `wall_time_s`, `error`, then `<split>_<metric>_mean` and
 `<split>_<metric>_std` of the final epoch. Only points with status ok count for the best point.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,9 @@ from .tables import mean_pm_std
 SWEEP_FILE = "sweep.csv"
 PLAN_FILE = "sweep.json"
 FIXED_COLUMNS = ("point", "wall_time_s", "status", "error")
-RESULT_COLUMN = re.compile(r"^(?P<split>train|validation|test(?:_noise_[0-9.eE+-]+)?)_(?P<metric>.+)_(?P<stat>mean|std)$")
+RESULT_COLUMN = re.compile(
+    r"^(?P<split>train|validation|test(?:_noise_[0-9.eE+-]+)?)_(?P<metric>.+)_(?P<stat>mean|std)$"
+)
 
 
 @dataclass
@@ -111,7 +114,9 @@ def scored(sweep: SweepResults, metric: str, split: str) -> pd.DataFrame:
     table = sweep.table.copy()
     ok = table["status"].astype(str) == "ok" if "status" in table else pd.Series(True, index=table.index)
     table["mean"] = table[f"{split}_{metric}_mean"].where(ok)
-    table["std"] = table[f"{split}_{metric}_std"].where(ok).fillna(0.0) if f"{split}_{metric}_std" in table else 0.0
+    table["std"] = (
+        table[f"{split}_{metric}_std"].where(ok).fillna(0.0) if f"{split}_{metric}_std" in table else 0.0
+    )
     return table
 
 
@@ -135,7 +140,11 @@ def _ticks(values) -> list[str]:
 def _heatmap(ax, figure, table: pd.DataFrame, keys: list[str], best, metric: str) -> None:
     rows, columns = keys
     grid = table.pivot_table(index=rows, columns=columns, values="mean", aggfunc="first", dropna=False)
-    status = table.pivot_table(index=rows, columns=columns, values="status", aggfunc="first") if "status" in table else None
+    status = (
+        table.pivot_table(index=rows, columns=columns, values="status", aggfunc="first")
+        if "status" in table
+        else None
+    )
     values = grid.to_numpy(dtype=float)
     image = ax.imshow(values, cmap="viridis", aspect="auto", origin="lower")
     figure.colorbar(image, ax=ax, label=metric_label(metric))
@@ -150,7 +159,15 @@ def _heatmap(ax, figure, table: pd.DataFrame, keys: list[str], best, metric: str
             ax.text(j, i, text, ha="center", va="center", fontsize=9, color="tab:red")
         else:
             bright = image.norm(value) > 0.6  # viridis is light at the top: dark text there
-            ax.text(j, i, f"{value:.3g}", ha="center", va="center", fontsize=9, color="black" if bright else "white")
+            ax.text(
+                j,
+                i,
+                f"{value:.3g}",
+                ha="center",
+                va="center",
+                fontsize=9,
+                color="black" if bright else "white",
+            )
     if best is not None:
         i, j = list(grid.index).index(best[rows]), list(grid.columns).index(best[columns])
         ax.add_patch(_rectangle(j, i))
@@ -208,7 +225,12 @@ def sweep_figure(sweep: SweepResults, metric: str, split: str) -> Plot:
         _ranking(figure.add_subplot(), table, keys, best, metric)
         kind = "ranking"
     figure.suptitle(f"{sweep.name}: final {metric_label(metric)} on {split} per sweep point", fontsize=10)
-    return Plot(f"sweep_{kind}_{split}_{metric}", f"Final {metric_label(metric)} on {split} over the sweep", "Sweep", figure)
+    return Plot(
+        f"sweep_{kind}_{split}_{metric}",
+        f"Final {metric_label(metric)} on {split} over the sweep",
+        "Sweep",
+        figure,
+    )
 
 
 def sweep_table(sweep: SweepResults, metric: str, split: str) -> pd.DataFrame:
@@ -216,5 +238,10 @@ def sweep_table(sweep: SweepResults, metric: str, split: str) -> pd.DataFrame:
     table = scored(sweep, metric, split)
     table[f"{split} {metric}"] = [mean_pm_std(m, s) for m, s in zip(table["mean"], table["std"])]
     table = table.sort_values("mean", ascending=metric not in HIGHER_IS_BETTER, na_position="last")
-    columns = ["point", *sweep.keys, f"{split} {metric}", *[c for c in ("wall_time_s", "status", "error") if c in table]]
+    columns = [
+        "point",
+        *sweep.keys,
+        f"{split} {metric}",
+        *[c for c in ("wall_time_s", "status", "error") if c in table],
+    ]
     return table[columns].reset_index(drop=True)

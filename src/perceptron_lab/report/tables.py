@@ -1,4 +1,5 @@
 """The tables of a run report: final metrics (mean ± std) per split, and per-replica wall times."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -18,17 +19,32 @@ def final_metrics_table(results: RunResults) -> pd.DataFrame:
     """Columns: split, epoch, then the metrics as 'mean ± std' of the final epoch over all replicas."""
     means, stds = final_mean_std(results)
     metrics = metric_names(results.epochs)
-    return pd.DataFrame([
-        {"split": split, "epoch": f"{means.at[split, 'epoch']:.4g}",
-         **{m: mean_pm_std(means.at[split, m], stds.at[split, m]) for m in metrics}}
-        for split in order_splits(means.index)
-    ])
+    return pd.DataFrame(
+        [
+            {
+                "split": split,
+                "epoch": f"{means.at[split, 'epoch']:.4g}",
+                **{m: mean_pm_std(means.at[split, m], stds.at[split, m]) for m in metrics},
+            }
+            for split in order_splits(means.index)
+        ]
+    )
 
 
 def replica_table(results: RunResults) -> pd.DataFrame:
     """One row per replica: run, fold, seed, sizes, status, epochs and wall time (manifest.json)."""
-    columns = ["run", "fold", "seed", "n_train", "n_validation", "n_test", "status", "stopped_epoch",
-               "best_epoch", "wall_time_s"]
+    columns = [
+        "run",
+        "fold",
+        "seed",
+        "n_train",
+        "n_validation",
+        "n_test",
+        "status",
+        "stopped_epoch",
+        "best_epoch",
+        "wall_time_s",
+    ]
     table = pd.DataFrame(results.manifest.get("replicas", []))
     return table[[c for c in columns if c in table.columns]]
 

@@ -1,4 +1,5 @@
 """Training: the Trainer, early stopping, the History it returns, and vectorized metrics."""
+
 from . import metrics
 from .early_stopping import EarlyStopping
 from .history import History

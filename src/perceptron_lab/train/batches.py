@@ -6,10 +6,11 @@ exactly as it would alone. Stacked, step s takes batch s of every replica; when 
 different sizes, shorter batches are padded to the widest one with rows of weight 0, and a
 replica with no batch left in a step sits that step out (it is inactive for the optimizer).
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 
@@ -37,8 +38,15 @@ class BatchSchedule:
     per_sample_mean: scale gradients by 1 / (rows in the batch) rather than 1 (summed losses).
     """
 
-    def __init__(self, train_index: list[np.ndarray], batch_size: int | None, shuffle: bool,
-                 rngs: list[np.random.Generator], per_sample_mean: bool, dtype):
+    def __init__(
+        self,
+        train_index: list[np.ndarray],
+        batch_size: int | None,
+        shuffle: bool,
+        rngs: list[np.random.Generator],
+        per_sample_mean: bool,
+        dtype,
+    ):
         self.index = [np.asarray(rows, dtype=np.intp) for rows in train_index]
         self.sizes = np.array([len(rows) for rows in self.index])
         self.shuffle = shuffle
@@ -57,7 +65,7 @@ class BatchSchedule:
         valid = position[None, :] < self.sizes[:, None]  # (R, S*B): the real rows of each replica
         steps = []
         for s in range(self.n_steps):
-            cols = valid[:, s * B:(s + 1) * B]
+            cols = valid[:, s * B : (s + 1) * B]
             counts = cols.sum(axis=1)
             width = int(counts.max())
             if (counts == width).all():
@@ -91,4 +99,4 @@ class BatchSchedule:
         """(rows (R, width), step) for every step of one epoch."""
         order = self.order()
         for step in self.steps:
-            yield order[:, step.start:step.start + step.width], step
+            yield order[:, step.start : step.start + step.width], step

@@ -1,4 +1,5 @@
 """Early stopping, decided for each replica on its own monitored metric."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,8 +14,14 @@ class EarlyStopping:
     weights (its best epoch is still reported).
     """
 
-    def __init__(self, monitor: str = "validation.loss", patience: int = 10, min_delta: float = 0.0,
-                 restore_best: bool = True, mode: str = "min"):
+    def __init__(
+        self,
+        monitor: str = "validation.loss",
+        patience: int = 10,
+        min_delta: float = 0.0,
+        restore_best: bool = True,
+        mode: str = "min",
+    ):
         split, dot, metric = monitor.partition(".")
         if not dot or not split or not metric:
             raise ValueError(f"EarlyStopping: monitor must be '<split>.<metric>', got {monitor!r}")
@@ -27,13 +34,18 @@ class EarlyStopping:
         self.restore_best, self.mode = bool(restore_best), mode
 
     def get_config(self) -> dict:
-        return {"monitor": self.monitor, "patience": self.patience, "min_delta": self.min_delta,
-                "restore_best": self.restore_best, "mode": self.mode}
+        return {
+            "monitor": self.monitor,
+            "patience": self.patience,
+            "min_delta": self.min_delta,
+            "restore_best": self.restore_best,
+            "mode": self.mode,
+        }
 
     def __repr__(self) -> str:
         return "EarlyStopping(" + ", ".join(f"{k}={v!r}" for k, v in self.get_config().items()) + ")"
 
-    def tracker(self, params: np.ndarray) -> "StoppingTracker":
+    def tracker(self, params: np.ndarray) -> StoppingTracker:
         """Fresh per-replica state for one training of the (R, P) parameters `params`."""
         return StoppingTracker(self, params)
 
@@ -46,7 +58,7 @@ class StoppingTracker:
         self.rule = rule
         sign = 1.0 if rule.mode == "min" else -1.0
         self._sign = sign
-        self.best = np.full(R, np.inf)          # of sign * value, so lower is always better
+        self.best = np.full(R, np.inf)  # of sign * value, so lower is always better
         self.best_epoch = np.zeros(R, dtype=np.int64)
         self.wait = np.zeros(R, dtype=np.int64)
         self.best_params = params.copy() if rule.restore_best else None

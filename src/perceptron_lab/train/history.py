@@ -1,4 +1,5 @@
 """What a training run recorded."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -29,5 +30,7 @@ class History:
     def final(self, split: str, metric: str) -> np.ndarray:
         """(R,) the metric at each replica's last evaluated epoch."""
         values = self.logs[split][metric]
-        last = np.array([np.flatnonzero(~np.isnan(col))[-1] if (~np.isnan(col)).any() else 0 for col in values.T])
+        last = np.array(
+            [np.flatnonzero(~np.isnan(col))[-1] if (~np.isnan(col)).any() else 0 for col in values.T]
+        )
         return values[last, np.arange(values.shape[1])]

@@ -2,12 +2,15 @@
 
 Shapes: R replicas, m rows (padded), mask (R, m) marks the real rows of each replica.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 
-def confusion_matrices(y_true: np.ndarray, y_pred: np.ndarray, mask: np.ndarray, n_classes: int) -> np.ndarray:
+def confusion_matrices(
+    y_true: np.ndarray, y_pred: np.ndarray, mask: np.ndarray, n_classes: int
+) -> np.ndarray:
     """(R, C, C) int counts, row = true class, column = predicted class, of the masked rows.
 
     y_true, y_pred: (R, m) int labels in [0, n_classes); mask: (R, m) bool.
@@ -69,6 +72,8 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray, mask: np.ndarray)
         mean = (y_true * weight).sum(axis=1) / n
         centered = (y_true - mean[:, None, :]) * weight
         total = (centered * centered).sum(axis=1)  # (R, out)
-        r2 = np.where(total > 0, 1 - squared / np.where(total > 0, total, 1), np.where(squared == 0, 1.0, 0.0))
+        r2 = np.where(
+            total > 0, 1 - squared / np.where(total > 0, total, 1), np.where(squared == 0, 1.0, 0.0)
+        )
         r2 = np.where(n > 0, r2, np.nan).mean(axis=1)
     return {"sse": sse, "mse": mse, "mae": mae, "r2": r2}

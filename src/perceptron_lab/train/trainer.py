@@ -7,12 +7,13 @@ order is independent of the initial weights, drawn from the seed itself), where 
 `seeds[r]` given to fit(), else the network's seed of replica r. Replicas stop independently
 (early stopping, divergence) and then stay frozen while the others go on.
 """
+
 from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -70,8 +71,8 @@ def _split(name: str, X, Y, index, network: Network) -> _Split:
     padded = np.zeros((R, width), dtype=np.intp)
     mask = np.zeros((R, width), dtype=bool)
     for r, rows in enumerate(index):
-        padded[r, :len(rows)] = rows
-        mask[r, :len(rows)] = True
+        padded[r, : len(rows)] = rows
+        mask[r, : len(rows)] = True
     return _Split(X, Y, padded, mask, width * 2 >= n, False)
 
 
@@ -81,7 +82,9 @@ def _index_list(name: str, index, R: int, n: int) -> list[np.ndarray]:
     out = []
     for r, rows in enumerate(index):
         rows = np.asarray(rows)
-        if rows.ndim != 1 or (rows.size and (not np.issubdtype(rows.dtype, np.integer) or rows.min() < 0 or rows.max() >= n)):
+        if rows.ndim != 1 or (
+            rows.size and (not np.issubdtype(rows.dtype, np.integer) or rows.min() < 0 or rows.max() >= n)
+        ):
             raise ValueError(f"{name}: index of replica {r} must be 1-D ints in [0, {n})")
         out.append(rows.astype(np.intp, copy=False))
     return out
@@ -100,16 +103,29 @@ class Trainer:
     called after every evaluation with logs[split][metric] (R,) and the (R,) still-training mask.
     """
 
-    def __init__(self, loss="sse", optimizer="sgd", epochs: int = 100, batch_size: int | str | None = 32,
-                 shuffle: bool = True, early_stopping: EarlyStopping | None = None, eval_every: int | None = 1,
-                 record_weights: bool | Sequence[int] = False, evaluator: Evaluator | None = None,
-                 callback: Callback | None = None):
+    def __init__(
+        self,
+        loss="sse",
+        optimizer="sgd",
+        epochs: int = 100,
+        batch_size: int | str | None = 32,
+        shuffle: bool = True,
+        early_stopping: EarlyStopping | None = None,
+        eval_every: int | None = 1,
+        record_weights: bool | Sequence[int] = False,
+        evaluator: Evaluator | None = None,
+        callback: Callback | None = None,
+    ):
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
             raise ValueError(f"Trainer: epochs must be an int >= 0, got {epochs!r}")
         if batch_size == "full":
             batch_size = None
-        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
-            raise ValueError(f"Trainer: batch_size must be a positive int, None or 'full', got {batch_size!r}")
+        if batch_size is not None and (
+            isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1
+        ):
+            raise ValueError(
+                f"Trainer: batch_size must be a positive int, None or 'full', got {batch_size!r}"
+            )
         if eval_every is not None and eval_every < 1:
             raise ValueError(f"Trainer: eval_every must be >= 1 or None, got {eval_every!r}")
         if eval_every is None and early_stopping is not None:
@@ -121,13 +137,22 @@ class Trainer:
         self.shuffle = bool(shuffle)
         self.early_stopping = early_stopping
         self.eval_every = None if eval_every is None else int(eval_every)
-        self.record_weights = record_weights if isinstance(record_weights, bool) else sorted({int(e) for e in record_weights})
+        self.record_weights = (
+            record_weights if isinstance(record_weights, bool) else sorted({int(e) for e in record_weights})
+        )
         self.evaluator = evaluator
         self.callback = callback
 
     # -------------------------------------------------------------------------------------
-    def fit(self, network: Network, X, Y, train_index=None, eval_sets: dict | None = None,
-            seeds: Sequence | None = None) -> History:
+    def fit(
+        self,
+        network: Network,
+        X,
+        Y,
+        train_index=None,
+        eval_sets: dict | None = None,
+        seeds: Sequence | None = None,
+    ) -> History:
         """Train `network` in place and return its History.
 
         X (n, f), Y (n, out) encoded targets; train_index: R 1-D int arrays (rows of X each
@@ -140,18 +165,30 @@ class Trainer:
         splits = {"train": _split("train", X, Y, train_index, network)}
         for name, spec in (eval_sets or {}).items():
             if name == "train":
-                raise ValueError("eval_sets: 'train' is always evaluated on the training rows; use another name")
+                raise ValueError(
+                    "eval_sets: 'train' is always evaluated on the training rows; use another name"
+                )
             splits[name] = _split(name, *spec, network)
         train = splits["train"]
-        index = [np.arange(train.X.shape[0])] * R if train_index is None else _index_list("train", train_index, R, train.X.shape[0])
+        index = (
+            [np.arange(train.X.shape[0])] * R
+            if train_index is None
+            else _index_list("train", train_index, R, train.X.shape[0])
+        )
         if any(len(rows) == 0 for rows in index):
             raise ValueError("train_index: every replica needs at least one training row")
         entropies = network.seeds if seeds is None else list(seeds)
         if len(entropies) != R:
             raise ValueError(f"seeds: {len(entropies)} entropies for {R} replicas")
         network.reset_noise(entropies)
-        schedule = BatchSchedule(index, self.batch_size, self.shuffle, [stream(e, 1) for e in entropies],
-                                 self.loss.per_sample_mean, network.dtype)
+        schedule = BatchSchedule(
+            index,
+            self.batch_size,
+            self.shuffle,
+            [stream(e, 1) for e in entropies],
+            self.loss.per_sample_mean,
+            network.dtype,
+        )
         self.optimizer.prepare(network._params, network.kernel_columns)
         run = _Run(self, network, splits, schedule)
         # Small training products run on one BLAS thread (see nn/threads.py); evaluation passes
@@ -161,8 +198,10 @@ class Trainer:
         eval_rows = min(network.chunk_rows(), max(split.index.shape[1] for split in splits.values()))
         if small_steps and largest_product(network._shapes, eval_rows) >= SMALL_PRODUCT:
             run.evaluation_threads = blas.restore
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"), \
-                (blas.limit(1) if small_steps else contextlib.nullcontext()):
+        with (
+            np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"),
+            blas.limit(1) if small_steps else contextlib.nullcontext(),
+        ):
             run.train()
         network._passes.clear()  # free the batch buffers
         history = run.history()
@@ -173,7 +212,9 @@ class Trainer:
 class _Run:
     """The state of one fit(): epochs, per-replica status and the recorded logs."""
 
-    def __init__(self, trainer: Trainer, network: Network, splits: dict[str, _Split], schedule: BatchSchedule):
+    def __init__(
+        self, trainer: Trainer, network: Network, splits: dict[str, _Split], schedule: BatchSchedule
+    ):
         R = network.replicas
         self.trainer = trainer
         self.network = network
@@ -188,7 +229,9 @@ class _Run:
         self.weights: list[list[np.ndarray]] = []
         rule = trainer.early_stopping
         if rule is not None and rule.split not in splits:
-            raise UserError(f"early stopping monitor {rule.monitor!r}: no split {rule.split!r}; splits: {', '.join(splits)}")
+            raise UserError(
+                f"early stopping monitor {rule.monitor!r}: no split {rule.split!r}; splits: {', '.join(splits)}"
+            )
         self.tracker = rule.tracker(network._params) if rule is not None else None
         output_layer = network.dense_layers[-1]
         self.output_activation = output_layer.activation
@@ -245,11 +288,20 @@ class _Run:
         for name, split in self.splits.items():
             with self.evaluation_threads():
                 outputs, logits = self._outputs(split)
-            values = {"loss": trainer.loss.value(outputs, split.targets(), None if split.identity else split.mask,
-                                                 logits, self.output_activation)}
+            values = {
+                "loss": trainer.loss.value(
+                    outputs,
+                    split.targets(),
+                    None if split.identity else split.mask,
+                    logits,
+                    self.output_activation,
+                )
+            }
             if trainer.evaluator is not None:
                 values.update(trainer.evaluator(name, outputs, split.index, split.mask))
-            logs[name] = {k: np.where(was_active, np.asarray(v, dtype=np.float64), np.nan) for k, v in values.items()}
+            logs[name] = {
+                k: np.where(was_active, np.asarray(v, dtype=np.float64), np.nan) for k, v in values.items()
+            }
         self._check(epoch, logs)
         self.epochs.append(epoch)
         self.logs.append(logs)
@@ -266,15 +318,19 @@ class _Run:
             if split.identity:
                 return outputs, logits
             pick = split.index[:, :, None]
-            return (np.take_along_axis(outputs, pick, axis=1),
-                    None if logits is None else np.take_along_axis(logits, pick, axis=1))
+            return (
+                np.take_along_axis(outputs, pick, axis=1),
+                None if logits is None else np.take_along_axis(logits, pick, axis=1),
+            )
         R, m = split.index.shape
         chunk = network.chunk_rows()
         outputs = np.empty((R, m, network.output_dim), network.dtype)
         logits = np.empty_like(outputs) if self.needs_logits else None
         for start in range(0, m, chunk):
             cols = slice(start, start + chunk)
-            result = network.predict(split.X[split.index[:, cols]], batch_size=chunk, return_logits=self.needs_logits)
+            result = network.predict(
+                split.X[split.index[:, cols]], batch_size=chunk, return_logits=self.needs_logits
+            )
             if self.needs_logits:
                 outputs[:, cols], logits[:, cols] = result
             else:
@@ -313,7 +369,9 @@ class _Run:
         for name in self.splits:
             metrics = list(dict.fromkeys(k for epoch_logs in self.logs for k in epoch_logs[name]))
             logs[name] = {
-                metric: np.stack([epoch_logs[name].get(metric, np.full(R, np.nan)) for epoch_logs in self.logs])
+                metric: np.stack(
+                    [epoch_logs[name].get(metric, np.full(R, np.nan)) for epoch_logs in self.logs]
+                )
                 for metric in metrics
             }
         last_epoch = self.epochs[-1] if self.epochs else self.trainer.epochs
