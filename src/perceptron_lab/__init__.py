@@ -30,7 +30,7 @@ _EXPORTS = {
     "Dense": "nn",
     "Dropout": "nn",
     "Network": "nn",
-    "load_model": "nn",
+    "load_network": "nn",
     "build_report": "report",
     "plot_run": "report",
     "EarlyStopping": "train",

@@ -10,7 +10,7 @@ from perceptron_lab.experiment import execute_experiment, load_results, run_expe
 from perceptron_lab.experiment.preparation import SplitBuilder
 from perceptron_lab.experiment.specs import load_data, target_coding
 from perceptron_lab.experiment.splits import make_splits
-from perceptron_lab.nn import load_model
+from perceptron_lab.nn import load_network
 
 IRIS = {
     "name": "iris_t",
@@ -77,7 +77,7 @@ def test_confusion_counts_match_fold_sizes(iris_run):
 
 
 def test_saved_models_reproduce_the_predictions(iris_run):
-    model = load_model(iris_run.path / "models" / "run1_fold2")
+    model = load_network(iris_run.path / "models" / "run1_fold2")
     rows = iris_run.predictions.query("run == 1 and fold == 2 and split == 'test'")
     config = build_config(iris_run.config)
     dataset, _ = load_data(config)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from perceptron_lab.errors import UserError
-from perceptron_lab.nn import Dense, Dropout, Network, get_loss, load_model
+from perceptron_lab.nn import Dense, Dropout, Network, get_loss, load_network
 from perceptron_lab.nn.backprop import BatchPass
 from perceptron_lab.nn.network import stream
 
@@ -239,13 +239,13 @@ def test_config_save_load_pickle(tmp_path):
     expected = net.predict(X)
     net.save(tmp_path / "model")
     for path in ("model", "model.json", "model.npz"):
-        loaded = load_model(tmp_path / path)
+        loaded = load_network(tmp_path / path)
         np.testing.assert_array_equal(loaded.predict(X), expected)
     assert json.loads((tmp_path / "model.json").read_text())["class"] == "Network"
     with np.load(tmp_path / "model.npz") as npz:
         assert sorted(npz.files) == ["bias_0", "bias_1", "kernel_0", "kernel_1"]
     with pytest.raises(UserError, match="nothere.json"):
-        load_model(tmp_path / "nothere")
+        load_network(tmp_path / "nothere")
     clone = pickle.loads(pickle.dumps(net))
     np.testing.assert_array_equal(clone.predict(X), expected)
     clone.set_weights([w * 0 for w in clone.get_weights()])  # views are live after unpickling

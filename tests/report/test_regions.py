@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from perceptron_lab.experiment import load_results
-from perceptron_lab.nn import load_model
+from perceptron_lab.nn import load_network
 from perceptron_lab.report import region_plots
 from perceptron_lab.report.regions import output_threshold, predict_classes
 
@@ -23,7 +23,7 @@ def test_models_predict_the_classes_of_predictions_csv(binary_run, multiclass_ru
         results = load_results(run_dir)
         predictions = pd.read_csv(run_dir / "predictions.csv", dtype={"predicted": str})
         for (run, fold), rows in predictions.groupby(["run", "fold"]):
-            model = load_model(run_dir / "models" / f"run{run}_fold{fold}.json")
+            model = load_network(run_dir / "models" / f"run{run}_fold{fold}.json")
             labels = predict_classes(model, rows[["x0", "x1"]].to_numpy(), output_threshold(results.config))
             np.testing.assert_array_equal(np.asarray(classes)[labels], rows["predicted"])
 

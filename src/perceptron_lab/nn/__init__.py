@@ -2,7 +2,7 @@
 
 from .activations import ACTIVATIONS, Activation, get_activation
 from .initializers import INITIALIZERS, Initializer, get_initializer
-from .io import load_model, save_model
+from .io import load_network, save_network
 from .layers import Dense, Dropout, Layer
 from .losses import LOSSES, Loss, get_loss
 from .network import Network
@@ -25,6 +25,6 @@ __all__ = [
     "get_initializer",
     "get_loss",
     "get_optimizer",
-    "load_model",
-    "save_model",
+    "load_network",
+    "save_network",
 ]

@@ -16,7 +16,7 @@ def _stem(path) -> Path:
     return path.with_suffix("") if path.suffix in (".json", ".npz") else path
 
 
-def save_model(network: Network, path_stem) -> None:
+def save_network(network: Network, path_stem) -> None:
     """Write <stem>.json and <stem>.npz (arrays kernel_<i> (R, fan_in, units), bias_<i> (R, 1, units))."""
     stem = _stem(path_stem)
     stem.with_name(stem.name + ".json").write_text(
@@ -27,7 +27,7 @@ def save_model(network: Network, path_stem) -> None:
     np.savez(stem.with_name(stem.name + ".npz"), **arrays)
 
 
-def load_model(path) -> Network:
+def load_network(path) -> Network:
     """The Network saved at `path` (the stem, the .json or the .npz file)."""
     stem = _stem(path)
     json_path, npz_path = stem.with_name(stem.name + ".json"), stem.with_name(stem.name + ".npz")

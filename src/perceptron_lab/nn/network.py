@@ -374,9 +374,9 @@ class Network:
 
     def save(self, path_stem) -> None:
         """Write <stem>.json ({"class": "Network", "config": ...}) and <stem>.npz (kernel_i, bias_i)."""
-        from .io import save_model
+        from .io import save_network
 
-        save_model(self, path_stem)
+        save_network(self, path_stem)
 
     def __getstate__(self):
         return {"config": self.get_config(), "params": self._params}

@@ -49,7 +49,7 @@ def predict_classes(model, points: np.ndarray, threshold: float) -> np.ndarray:
 
 def decision_regions(results: RunResults) -> Plot:
     """One panel per replica (at most MAX_PANELS): predicted-class regions with that replica's points."""
-    from ..nn import load_model
+    from ..nn import load_network
 
     classes = class_names(results)
     xy = results.predictions[["x0", "x1"]].to_numpy(dtype=float)
@@ -72,7 +72,7 @@ def decision_regions(results: RunResults) -> Plot:
     for ax in axes[len(replicas) :]:
         ax.set_axis_off()
     for ax, (run, fold) in zip(axes, replicas):
-        model = load_model(model_path(results, run, fold))
+        model = load_network(model_path(results, run, fold))
         labels = predict_classes(model, grid.astype(np.float64), threshold).reshape(gx.shape)
         ax.contourf(gx, gy, labels, levels=np.arange(len(classes) + 1) - 0.5, cmap=cmap, alpha=0.25)
         points = replica_rows(results.predictions, run, fold)
