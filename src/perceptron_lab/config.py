@@ -158,6 +158,9 @@ class ExperimentConfig(Section):
     seed: int = 0
     dataset: NamedSpec
     test_dataset: NamedSpec | None = None
+    task: Literal["auto", "reconstruction"] = Field(
+        "auto", description="auto: the dataset's targets; reconstruction: the clean inputs (autoencoders)"
+    )
     architecture: list[int] = Field(..., min_length=2, description="layer sizes, input first, output last")
     activation: Spec = "sigmoid"
     output_activation: Spec | None = None

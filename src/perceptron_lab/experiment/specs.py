@@ -56,10 +56,18 @@ def build_network(config: ExperimentConfig, seeds: list[tuple[int, int]]) -> Net
     return Network(layers, input_dim=sizes[0], seeds=seeds, dtype=config.dtype)
 
 
+def experiment_task(config: ExperimentConfig, dataset: Dataset) -> str:
+    """The task the network learns: reconstruction when the config asks for it, else the dataset's."""
+    return "reconstruction" if config.task == "reconstruction" else dataset.task
+
+
 def resolve_loss(config: ExperimentConfig) -> str:
-    """'auto' is categorical cross-entropy under a softmax output, else SSE (the course's loss)."""
+    """'auto' is MSE for a reconstruction, categorical cross-entropy under a softmax output, else
+    SSE (the course's loss)."""
     if config.loss != "auto":
         return config.loss
+    if config.task == "reconstruction":
+        return "mse"
     output = config.output_activation or config.activation
     name = output if isinstance(output, str) else output.get("name")
     return "categorical_crossentropy" if name == "softmax" else "sse"
@@ -74,6 +82,18 @@ def target_coding(config: ExperimentConfig, dataset: Dataset) -> TargetCoding | 
             f"with {dataset.n_features} features"
         )
     units = sizes[-1]
+    if config.task == "reconstruction":
+        if units != dataset.n_features:
+            raise ConfigError(
+                f"architecture: output size {units} does not match the {dataset.n_features} inputs "
+                "a reconstruction task rebuilds"
+            )
+        if config.preprocessing.targets != "none":
+            raise ConfigError(
+                "preprocessing.targets: a reconstruction's targets are its clean inputs, scaled as the "
+                "inputs are; leave targets 'none'"
+            )
+        return None
     if dataset.task == "regression":
         if units != dataset.n_outputs:
             raise ConfigError(
@@ -92,6 +112,9 @@ def target_coding(config: ExperimentConfig, dataset: Dataset) -> TargetCoding | 
 
 
 def task_metrics(config: ExperimentConfig, task: str) -> list[str]:
+    """The metrics recorded per epoch; a reconstruction is scored as a regression of the inputs."""
+    if config.task == "reconstruction":
+        task = "regression"
     available = CLASSIFICATION_METRICS if task == "classification" else REGRESSION_METRICS
     if config.metrics is None:
         return list(available)
