@@ -143,7 +143,7 @@ def _train_chunk(
         evaluator=evaluator,
         callback=on_epoch,
     )
-    network = build_network(config, [(rep.seed, rep.fold) for rep in replicas])
+    network = build_network(config, [(rep.seed, rep.fold) for rep in replicas], dataset)
     eval_sets = {name: split.trainer_set() for name, split in splits.items() if name != "train"}
     train = splits["train"]
     started = time.perf_counter()
@@ -276,7 +276,7 @@ def execute_experiment(config: ExperimentConfig, progress: Progress | None = Non
         "loss": resolve_loss(config),
         "classes": classes,
         "n_features": dataset.n_features,
-        "n_outputs": config.architecture[-1],
+        "n_outputs": int(outcomes[0].network.output_dim),
         "splits": list(outcomes[0].splits),
         "dataset": {"name": config.dataset.name, "n_samples": dataset.n_samples, **_jsonable(dataset.meta)},
         "replicas": replica_rows,
