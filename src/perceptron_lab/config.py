@@ -474,7 +474,8 @@ def _check_layer_list(config: ExperimentConfig, source: str, text: str | None) -
         specs = layer_specs.parse_layer_list(config.architecture)
         if config.regularization.dropout:
             raise LayerListError(
-                ("regularization", "dropout"), "a typed layer list takes dropout as `- {dropout: rate}` entries"
+                ("regularization", "dropout"),
+                "regularization.dropout: a typed layer list takes dropout as `- {dropout: rate}` entries",
             )
         layers = layer_specs.build_layers(specs, layer_defaults(config))
         image = layer_specs.image_input_shape(DATASETS[config.dataset.name].image_shape)

@@ -1,7 +1,7 @@
 """The typed layer list of a config: one registry of layer kinds, each describing its parameters.
 
     architecture:
-      - {input: [28, 28, 1]}                 # optional; default: the dataset's image shape, else its features
+      - {input: [28, 28, 1]}                 # optional, see resolve_input_shape
       - {conv2d: {filters: 32, kernel: 3, padding: same, activation: relu}}
       - {maxpool2d: 2}                       # a bare value sets the kind's main parameter
       - batchnorm                            # a bare kind takes every default
@@ -37,9 +37,13 @@ class LayerParams(BaseModel):
     """Parameters every layer kind takes."""
 
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(None, min_length=1, description="the layer's name (summary, `inputs` of later layers)")
+    name: str | None = Field(
+        None, min_length=1, description="the layer's name (summary, `inputs` of later layers)"
+    )
     inputs: list[str] | None = Field(
-        None, min_length=1, description="earlier layers it reads (`input`: the network input); default: the previous"
+        None,
+        min_length=1,
+        description="earlier layers it reads (`input`: the network input); default: the previous",
     )
 
 
@@ -205,16 +209,22 @@ LAYER_KINDS: dict[str, LayerKind] = {
     kind.name: kind
     for kind in (
         LayerKind("input", InputParams, "the per-sample input shape (first entry only)", "shape"),
-        LayerKind("dense", DenseParams, "fully connected: activation(x @ kernel + bias)", "units", _build_dense),
+        LayerKind(
+            "dense", DenseParams, "fully connected: activation(x @ kernel + bias)", "units", _build_dense
+        ),
         LayerKind(
             "conv2d", Conv2DParams, "2-D convolution of (H, W, C) images", "filters", _build_conv2d, True
         ),
         LayerKind("maxpool2d", Pool2DParams, "maximum of each window", "pool_size", _build_maxpool2d, True),
         LayerKind("avgpool2d", Pool2DParams, "mean of each window", "pool_size", _build_avgpool2d, True),
-        LayerKind("batchnorm", BatchNormParams, "batch normalization of the last axis", None, _build_batchnorm),
+        LayerKind(
+            "batchnorm", BatchNormParams, "batch normalization of the last axis", None, _build_batchnorm
+        ),
         LayerKind("dropout", DropoutParams, "inverted dropout while training", "rate", _build_dropout),
         LayerKind("flatten", FlattenParams, "(H, W, C) -> (H*W*C,)", None, _build_flatten),
-        LayerKind("reshape", ReshapeParams, "the same values in another shape", "target_shape", _build_reshape),
+        LayerKind(
+            "reshape", ReshapeParams, "the same values in another shape", "target_shape", _build_reshape
+        ),
         LayerKind(
             "concatenate", ConcatenateParams, "its inputs joined along an axis", "inputs", _build_concatenate
         ),
@@ -271,27 +281,30 @@ def _suggest(kind: str) -> str:
 def parse_entry(index: int, entry: Any) -> LayerSpec:
     """One layer list entry (`kind`, or {kind: params | bare value}) -> LayerSpec; LayerListError."""
     path = ("architecture", str(index))
+    where = f"architecture.{index}"
     if isinstance(entry, str):
         kind, value = entry, None
     elif isinstance(entry, dict) and len(entry) == 1:
         kind, value = next(iter(entry.items()))
     else:
-        raise LayerListError(path, f"a layer is `kind` or {{kind: params}} with one kind, got {entry!r}")
+        raise LayerListError(
+            path, f"{where}: a layer is `kind` or {{kind: params}} with one kind, got {entry!r}"
+        )
     if kind not in LAYER_KINDS:
-        raise LayerListError(path, f"unknown layer kind '{kind}'{_suggest(str(kind))}")
+        raise LayerListError(path, f"{where}: unknown layer kind '{kind}'{_suggest(str(kind))}")
     spec = LAYER_KINDS[kind]
     if value is None:
         value = {}
     elif not isinstance(value, dict):
         if spec.shorthand is None:
-            raise LayerListError(path + (kind,), f"{kind} takes a mapping of params, got {value!r}")
+            raise LayerListError(path + (kind,), f"{where} ({kind}) takes a mapping of params, got {value!r}")
         value = {spec.shorthand: value}
     try:
         params = spec.params.model_validate(value)
     except ValidationError as error:
         raise LayerListError(path + (kind,), str(error), errors=error.errors()) from None
     if kind == "input" and index != 0:
-        raise LayerListError(path, "input must be the first entry of the layer list")
+        raise LayerListError(path, f"{where}: input must be the first entry of the layer list")
     return LayerSpec(index, kind, params)
 
 
@@ -299,7 +312,7 @@ def parse_layer_list(architecture: list) -> list[LayerSpec]:
     """Every entry parsed; the list must hold at least one layer besides `input`."""
     specs = [parse_entry(i, entry) for i, entry in enumerate(architecture)]
     if not any(spec.kind != "input" for spec in specs):
-        raise LayerListError(("architecture",), "the layer list has no layer besides input")
+        raise LayerListError(("architecture",), "architecture: the layer list has no layer besides input")
     return specs
 
 
@@ -335,7 +348,9 @@ def build_layers(specs: list[LayerSpec], defaults: LayerDefaults) -> list:
         try:
             built.append(LAYER_KINDS[spec.kind].build(spec.params, defaults, i == len(layers) - 1))  # type: ignore[misc]
         except ValueError as error:  # e.g. an activation's bad params
-            raise LayerListError(("architecture", str(spec.index), spec.kind), f"{spec.label}: {error}") from None
+            raise LayerListError(
+                ("architecture", str(spec.index), spec.kind), f"{spec.label}: {error}"
+            ) from None
     return built
 
 
@@ -378,9 +393,9 @@ def image_input_shape(image_shape) -> Shape | None:
 def resolve_input_shape(
     specs: list[LayerSpec], n_features: int | None, image_shape: Shape | None
 ) -> Shape | None:
-    """The network's per-sample input shape: the declared `input`, else the dataset's image
-    shape, else its flat features (None when nothing is known yet). A declared shape must hold
-    the dataset's n_features values."""
+    """The network's per-sample input shape: the declared `input`; else the dataset's image
+    shape when the first layer is spatial (conv2d, pooling); else its flat features (None when
+    not known yet). A declared shape must hold the dataset's n_features values."""
     declared = declared_input(specs)
     if declared is not None:
         if n_features is not None and math.prod(declared) != n_features:
@@ -390,6 +405,6 @@ def resolve_input_shape(
                 f"the dataset has {n_features} features",
             )
         return declared
-    if image_shape is not None:
+    if image_shape is not None and LAYER_KINDS[layer_specs(specs)[0].kind].spatial:
         return image_shape
     return (n_features,) if n_features is not None else None

@@ -3,6 +3,7 @@ and the metrics of one experiment."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .. import layer_specs
@@ -102,6 +103,33 @@ def network_plan(config: ExperimentConfig, dataset: Dataset) -> NetworkPlan:
     except layer_specs.LayerListError as error:
         raise config.layer_error(error) from None
     return NetworkPlan(layers, input_shape, shapes)
+
+
+def static_input_shape(config: ExperimentConfig) -> tuple[int, ...] | None:
+    """The per-sample input shape when the config alone gives it (MLP sizes, an `input` entry, an
+    image dataset); None when it comes from the loaded data."""
+    if not config.is_layer_list:
+        return (config.architecture[0],)
+    from ..data import DATASETS
+
+    entry = DATASETS[config.dataset.name]
+    image = layer_specs.image_input_shape(entry.image_shape)
+    n_features = math.prod(image) if image is not None else None
+    return layer_specs.resolve_input_shape(
+        layer_specs.parse_layer_list(config.architecture), n_features, image
+    )
+
+
+def network_summary(config: ExperimentConfig, input_shape: tuple[int, ...]):
+    """The Keras-like summary (nn Summary: rows, totals, str()) of one replica of the network."""
+    if config.is_layer_list:
+        layers = layer_specs.build_layers(
+            layer_specs.parse_layer_list(config.architecture), layer_defaults(config)
+        )
+    else:
+        layers = _mlp_layers(config)
+    network = Network(layers, input_shape=input_shape, seed=config.seed, dtype=config.dtype)
+    return network.summary()
 
 
 def output_activation(config: ExperimentConfig) -> Spec:
