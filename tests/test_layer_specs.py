@@ -226,3 +226,19 @@ def test_parse_rejects_input_after_the_first_entry():
 
     with pytest.raises(LayerListError, match="first entry"):
         parse_layer_list([{"dense": 10}, {"input": [4]}])
+
+
+def test_validate_and_run_print_the_summary_unless_quiet(tmp_path):
+    config = CONFIGS / "optdigits_conv.yaml"
+    shown = runner.invoke(app, ["validate", str(config)])
+    assert shown.exit_code == 0, shown.output
+    assert "Total params: 6,090" in shown.output and "(None, 4, 4, 32)" in shown.output
+    quiet = runner.invoke(app, ["validate", str(config), "--quiet"])
+    assert quiet.exit_code == 0 and "Total params" not in quiet.output
+    out = str(tmp_path / "results")
+    ran = runner.invoke(
+        app, ["run", str(config), "--set", "epochs=1", "--set", "runs=1", "--no-plots", "--out", out]
+    )
+    assert ran.exit_code == 0, ran.output
+    assert "Trainable params: 6,090" in ran.output
+    assert ran.output.index("Total params") < ran.output.index("final epoch")

@@ -487,7 +487,7 @@ def _check_layer_list(config: ExperimentConfig, source: str, text: str | None) -
         line = _original_location(error.path, lines)
         message = _layer_list_message(error)
         raise ConfigError(f"{source}:{line}: {message}" if line else f"{source}: {message}") from None
-    config.architecture = [spec.canonical() for spec in specs]
+    config.architecture = [spec.canonical() for spec in specs]  # type: ignore[assignment]
 
 
 def layer_defaults(config: ExperimentConfig):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 from .. import layer_specs
 from ..config import CLASSIFICATION_METRICS, REGRESSION_METRICS, ExperimentConfig, Spec, layer_defaults
@@ -37,7 +38,7 @@ def _layer_option(config: ExperimentConfig, i: int, key: str, default):
 
 def _mlp_layers(config: ExperimentConfig) -> list:
     """Dense (and Dropout) layers of the MLP shorthand `architecture: [in, hidden..., out]`."""
-    sizes = config.architecture
+    sizes = cast(list[int], config.architecture)
     n_layers = len(sizes) - 1
     layers: list = []
     for i, units in enumerate(sizes[1:]):
@@ -109,7 +110,7 @@ def static_input_shape(config: ExperimentConfig) -> tuple[int, ...] | None:
     """The per-sample input shape when the config alone gives it (MLP sizes, an `input` entry, an
     image dataset); None when it comes from the loaded data."""
     if not config.is_layer_list:
-        return (config.architecture[0],)
+        return (cast(int, config.architecture[0]),)
     from ..data import DATASETS
 
     entry = DATASETS[config.dataset.name]
