@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError, UserError
+from .train.metric_registry import METRICS, find_metric, get_metric
 
 Spec = str | dict[str, Any]
 """A registry entry by name, or {"name": ..., **params}."""
@@ -35,6 +36,12 @@ SHORTHANDS = {
 }
 # Sections that may be written as a bare name: `optimizer: adam` == `optimizer: {name: adam}`.
 NAMED_SECTIONS = ("dataset", "test_dataset", "optimizer", "initializer")
+
+
+def _did_you_mean(name: str, known) -> str:
+    """' (did you mean 'x'?)' for the closest known name, else '; known: a, b, c'."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.5)
+    return f" (did you mean '{close[0]}'?)" if close else f"; known: {', '.join(sorted(known))}"
 
 
 class Section(BaseModel):
@@ -126,7 +133,25 @@ class EarlyStoppingConfig(Section):
     patience: int = Field(10, ge=1)
     min_delta: float = Field(0.0, ge=0)
     restore_best: bool = True
-    mode: Literal["min", "max"] = "min"
+    mode: Literal["min", "max"] | None = Field(
+        None, description="default: the monitored metric's direction (metrics registry)"
+    )
+
+    @field_validator("monitor")
+    @classmethod
+    def _split_and_known_metric(cls, monitor: str):
+        split, dot, metric = monitor.partition(".")
+        if not dot or not split or not metric:
+            raise ValueError("monitor must look like <split>.<metric>, e.g. validation.loss")
+        if find_metric(metric) is None:
+            raise ValueError(f"unknown metric '{metric}'{_did_you_mean(metric, METRICS)}")
+        return monitor
+
+    @model_validator(mode="after")
+    def _mode_from_metric(self):
+        if self.mode is None:
+            self.mode = get_metric(self.monitor.partition(".")[2]).direction
+        return self
 
 
 class RecordConfig(Section):
@@ -145,10 +170,6 @@ class OutputConfig(Section):
 
 class SweepConfig(Section):
     grid: dict[str, list[Any]] = Field(default_factory=dict, description="dotted key -> values")
-
-
-CLASSIFICATION_METRICS = ("loss", "accuracy", "precision", "recall", "f1", "sse")
-REGRESSION_METRICS = ("loss", "mse", "sse", "mae", "r2")
 
 
 class ExperimentConfig(Section):
@@ -189,6 +210,14 @@ class ExperimentConfig(Section):
         if any(s < 1 for s in sizes):
             raise ValueError("every layer size must be >= 1")
         return sizes
+
+    @field_validator("metrics")
+    @classmethod
+    def _known_metrics(cls, names: list[str] | None):
+        for name in names or []:
+            if name not in METRICS:
+                raise ValueError(f"unknown metric '{name}'{_did_you_mean(name, METRICS)}")
+        return names
 
     @field_validator("batch_size")
     @classmethod
