@@ -115,7 +115,7 @@ class Model:
     classes: class names (classification). coding: TargetCoding (classification).
     input_scaler / target_scaler: fitted transformers or None. n_features, feature_names,
     input_dtype (the dtype the data loader gives, e.g. float32), image_shape: what the inputs
-    are. loss, output_activation: how it was trained. info: provenance (config_hash, the
+    are. target_names: the target column(s) of the training data, when it named them. loss, output_activation: how it was trained. info: provenance (config_hash, the
     package version, run, fold, seed).
     """
 
@@ -129,6 +129,7 @@ class Model:
     feature_names: list[str] | None = None
     input_dtype: str = "float32"
     image_shape: list[int] | None = None
+    target_names: list[str] | None = None
     loss: str | None = None
     output_activation: Any = None
     info: dict[str, Any] = field(default_factory=dict)
@@ -213,6 +214,7 @@ class Model:
                 "image_shape": self.image_shape,
             },
             "n_outputs": self.n_outputs,
+            "target_names": self.target_names,
             "loss": self.loss,
             "output_activation": self.output_activation,
             "preprocessing": {
@@ -326,6 +328,7 @@ def load_model(directory) -> Model:
             feature_names=inputs.get("feature_names"),
             input_dtype=inputs.get("dtype", "float32"),
             image_shape=inputs.get("image_shape"),
+            target_names=description.get("target_names"),
             loss=description.get("loss"),
             output_activation=description.get("output_activation"),
             info=description.get("info", {}),

@@ -285,6 +285,8 @@ def _replica_models(outcome: ChunkOutcome, config: ExperimentConfig, dataset, co
     """One Model per replica of a chunk: its network, its own fitted scalers, the class coding."""
     prep = outcome.evaluator.prep
     image_shape = dataset.meta.get("image_shape")
+    target = dataset.meta.get("target")
+    target_names = [target] if isinstance(target, str) else target if isinstance(target, list) else None
     models = []
     for r, rep in enumerate(outcome.replicas):
         models.append(
@@ -299,6 +301,7 @@ def _replica_models(outcome: ChunkOutcome, config: ExperimentConfig, dataset, co
                 feature_names=dataset.feature_names,
                 input_dtype=str(dataset.X.dtype),
                 image_shape=list(image_shape) if image_shape is not None else None,
+                target_names=target_names,
                 loss=resolve_loss(config),
                 output_activation=config.output_activation or config.activation,
                 info={
