@@ -143,7 +143,15 @@ class Model:
     # -- inference -------------------------------------------------------------------------
     def check_inputs(self, X) -> np.ndarray:
         """X (n, n_features) raw inputs -> (n, n_features) in the loader's dtype; a wrong shape
-        or a non-numeric value is a UserError."""
+        or a non-numeric value is a UserError. A DataFrame's columns are taken by feature name."""
+        columns = getattr(X, "columns", None)
+        if columns is not None and self.feature_names is not None:
+            missing = [name for name in self.feature_names if name not in columns]
+            if missing:
+                raise UserError(
+                    f"inputs: no column {missing[0]!r}; the model's features: {self.feature_names}"
+                )
+            X = X[self.feature_names]
         try:
             X = np.asarray(X, dtype=self.input_dtype)
         except (TypeError, ValueError) as error:

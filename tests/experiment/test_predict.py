@@ -1,5 +1,6 @@
 """`lab predict` and predict_run: saved models of a run on new rows, alone or as an ensemble."""
 
+import io
 import shutil
 
 import numpy as np
@@ -205,3 +206,20 @@ def test_predictions_of_run_models_are_load_model_predictions(iris_run):
     X = load_dataset("iris").X[:9]
     model = load_model(iris_run / "models" / "run0_fold2")
     np.testing.assert_array_equal(predict_run(iris_run, X, replica=2).values, model.predict_proba(X))
+
+
+def test_the_iris_example_predicts_the_same_from_the_cli_and_from_python(tmp_path):
+    config = load_config("configs/iris_predict.yaml", ["epochs=20", "output.plots=false"])
+    run_dir = run_experiment(config, out_root=tmp_path)
+    rows = pd.read_csv("examples/iris_new_rows.csv")
+    result = lab("predict", run_dir, "--data", "examples/iris_new_rows.csv", "--out", tmp_path / "cli.csv")
+    assert result.exit_code == 0, result.output
+    from_cli = pd.read_csv(tmp_path / "cli.csv")
+    from_python = predict_run(run_dir, rows).table(rows["target"].to_numpy())
+    pd.testing.assert_frame_equal(from_cli, from_python, check_exact=True)
+    single = load_model(run_dir / "models" / "run0_fold0")
+    solo = lab("predict", run_dir, "--data", "examples/iris_new_rows.csv", "--replica", "0")
+    np.testing.assert_array_equal(
+        pd.read_csv(io.StringIO(solo.stdout))[[f"score_{c}" for c in single.classes]].to_numpy(),
+        single.predict_proba(rows).astype(np.float64),
+    )
