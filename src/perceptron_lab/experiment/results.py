@@ -28,15 +28,10 @@ def new_run_dir(root: Path, config) -> Path:
 
 
 def _write_models(result: ExperimentResult, models_dir: Path, dill: bool) -> None:
+    """models/run<r>_fold<k>/: one complete Model per replica (see perceptron_lab.model)."""
     models_dir.mkdir()
-    for network, replica in zip(result.models, result.manifest["replicas"]):
-        stem = models_dir / f"run{replica['run']}_fold{replica['fold']}"
-        network.save(stem)
-        if dill:
-            import dill as dill_module
-
-            with open(stem.with_suffix(".dill"), "wb") as handle:
-                dill_module.dump(network, handle)
+    for model, replica in zip(result.models, result.manifest["replicas"]):
+        model.save(models_dir / f"run{replica['run']}_fold{replica['fold']}", dill=dill)
 
 
 def _draw_plots(run_dir: Path, manifest: dict) -> None:

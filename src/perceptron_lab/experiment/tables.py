@@ -117,16 +117,14 @@ def _confusion_splits(splits) -> list[str]:
 def final_outputs(network, splits: dict, names: list[str]) -> dict[str, list[np.ndarray]]:
     """Final outputs of each replica on its own rows of each named split: name -> list of (m_r, out).
 
-    Each replica's rows are gathered into one (R, m_max, f) batch (padded with row 0), so a
-    replica predicts only its own rows.
+    Each replica predicts as the single-replica network its saved model holds, so a saved
+    model given the same rows reproduces these outputs to the last bit.
     """
+    singles = [network.select([r]) for r in range(network.replicas)]
     outputs = {}
     for name in names:
         split = splits[name]
-        width = max(len(rows) for rows in split.index)
-        padded = np.stack([np.pad(rows, (0, width - len(rows))) for rows in split.index])
-        predicted = network.predict(split.X[padded])  # (R, m_max, out)
-        outputs[name] = [predicted[r, : len(rows)] for r, rows in enumerate(split.index)]
+        outputs[name] = [singles[r].predict(split.X[rows])[0] for r, rows in enumerate(split.index)]
     return outputs
 
 
