@@ -151,18 +151,15 @@ def _train_chunk(
 
 
 def _package_versions() -> dict[str, str]:
-    import matplotlib
-    import pydantic
-    import sklearn
+    """Versions from the installed distributions' metadata, without importing the packages."""
+    from importlib.metadata import version
 
     return {
         "perceptron_lab": __version__,
         "python": platform.python_version(),
         "numpy": np.__version__,
         "pandas": pd.__version__,
-        "scikit-learn": sklearn.__version__,
-        "pydantic": pydantic.__version__,
-        "matplotlib": matplotlib.__version__,
+        **{name: version(name) for name in ("scikit-learn", "pydantic", "matplotlib")},
     }
 
 

@@ -24,6 +24,7 @@ from .html import CodeItem, FactsItem, FigureItem, Section, TableItem, write_htm
 from .hyperplane import hyperplane_plots
 from .inputs import choose, metric_names, split_names
 from .noise import noise_plots
+from .overview import confusion_overview, curves_overview
 from .regions import region_plots
 from .roc import roc_plots
 from .style import Plot, check_format
@@ -71,8 +72,10 @@ def _save(plots: list[Plot], out_dir: Path, fmt: str, prefix: str = "") -> list[
 
 
 def essential_plots(results: RunResults) -> list[Plot]:
-    """The figures `lab run` draws at once: learning curves, confusion matrices, hyperplanes."""
-    return [*learning_curves(results), *confusion_figures(results), *hyperplane_plots(results)]
+    """The figures `lab run` draws at once: one panel of every learning curve, one of the final
+    confusion matrices, and the hyperplanes when weights were recorded."""
+    confusion = confusion_overview(results)
+    return [curves_overview(results), *([confusion] if confusion else []), *hyperplane_plots(results)]
 
 
 def plot_run(
@@ -80,8 +83,8 @@ def plot_run(
 ) -> list[Path]:
     """Draw the single-run figures of `run_dir` into `out_dir` (default run_dir/plots); returns the files.
 
-    essential: only learning curves, confusion matrices and hyperplanes (what `lab run` draws);
-    `lab report` draws everything.
+    essential: the panel figures of `essential_plots` (what `lab run` draws); `lab report` draws
+    everything.
     """
     check_format(fmt)
     results = load_results(run_dir)
