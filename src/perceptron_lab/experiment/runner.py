@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import platform
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,6 +19,7 @@ from .. import __version__
 from ..config import ExperimentConfig
 from ..errors import ConfigError
 from ..nn import Network
+from ..progress import Progress, report
 from ..train import EarlyStopping, History, Trainer
 from .evaluation import Evaluator
 from .preparation import SplitBuilder, SplitData
@@ -34,8 +34,8 @@ from .tables import (
     summary_table,
 )
 
-Progress = Callable[[int, int], None]
-"""progress(epochs_done, epochs_total) over all replicas chunks."""
+PROGRESS_METRICS = ("loss", "accuracy")
+"""Shown while training: the latest evaluated value on the train split, mean over replicas."""
 
 
 @dataclass
@@ -113,7 +113,7 @@ class ChunkOutcome:
 
 
 def _train_chunk(
-    config, replicas, dataset, test_dataset, coding, metrics, progress, done_before, total
+    config, replicas, dataset, test_dataset, coding, metrics, progress, chunk, chunks
 ) -> ChunkOutcome:
     builder = SplitBuilder(config, dataset, test_dataset, coding)
     splits, prep = builder.build(replicas)
@@ -126,7 +126,21 @@ def _train_chunk(
         if epoch in snapshot_epochs:
             snapshots[epoch] = {k: v.copy() for k, v in evaluator.last_confusion.items()}
         if progress is not None:
-            progress(done_before + epoch * len(replicas), total)
+            latest = {
+                m: float(np.nanmean(logs["train"][m])) for m in PROGRESS_METRICS if m in logs.get("train", {})
+            }
+            report(
+                progress,
+                "train",
+                chunk * config.epochs + epoch,
+                chunks * config.epochs,
+                epoch=epoch,
+                epochs=config.epochs,
+                chunk=chunk + 1,
+                chunks=chunks,
+                replicas=len(replicas),
+                **latest,
+            )
 
     trainer = Trainer(
         loss=resolve_loss(config),
@@ -179,9 +193,14 @@ def _weights_history(outcomes: list[ChunkOutcome]) -> dict[str, np.ndarray] | No
 
 
 def execute_experiment(config: ExperimentConfig, progress: Progress | None = None) -> ExperimentResult:
-    """Train every run x fold of `config` and collect the results (no files written)."""
+    """Train every run x fold of `config` and collect the results (no files written).
+
+    progress: a listener for the load and train phases; training events come after each
+    evaluation (every `eval_every` epochs) with the train split's mean loss and accuracy.
+    """
     started_at = datetime.now(timezone.utc)
     started = time.perf_counter()
+    report(progress, "load", 0, None, dataset=config.dataset.name)
     dataset, test_dataset = load_data(config)
     coding = target_coding(config, dataset)
     metrics = task_metrics(config, dataset.task)
@@ -198,13 +217,11 @@ def execute_experiment(config: ExperimentConfig, progress: Progress | None = Non
         shuffle=config.split.shuffle,
         separate_test=test_dataset is not None,
     )
-    total = config.epochs * len(replicas)
-    outcomes, done = [], 0
-    for chunk in _chunks(replicas, config.max_replicas):
-        outcomes.append(
-            _train_chunk(config, chunk, dataset, test_dataset, coding, metrics, progress, done, total)
-        )
-        done += config.epochs * len(chunk)
+    chunks = _chunks(replicas, config.max_replicas)
+    outcomes = [
+        _train_chunk(config, chunk, dataset, test_dataset, coding, metrics, progress, i, len(chunks))
+        for i, chunk in enumerate(chunks)
+    ]
 
     classes = dataset.classes if classification else None
     epochs = pd.concat([epochs_table(o.replicas, o.history) for o in outcomes], ignore_index=True)
@@ -296,9 +313,12 @@ def run_experiment(
     plots: bool | None = None,
     dill: bool | None = None,
 ) -> Path:
-    """Execute `config` and write results/<name>/<timestamp>-<hash>/ atomically; returns that path."""
+    """Execute `config` and write results/<name>/<timestamp>-<hash>/ atomically; returns that path.
+
+    progress: a listener for the load, train, write and plot phases (progress.ProgressEvent).
+    """
     from .results import new_run_dir, write_run_dir
 
     result = execute_experiment(config, progress)
     directory = new_run_dir(Path(out_root or config.output.dir), config)
-    return write_run_dir(result, directory, command=command, plots=plots, dill=dill)
+    return write_run_dir(result, directory, command=command, plots=plots, dill=dill, progress=progress)
