@@ -28,6 +28,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .errors import UserError
+
 Spec = str | dict[str, Any]
 Pair = int | tuple[int, int]
 Shape = tuple[int, ...]
@@ -347,7 +349,7 @@ def build_layers(specs: list[LayerSpec], defaults: LayerDefaults) -> list:
     for i, spec in enumerate(layers):
         try:
             built.append(LAYER_KINDS[spec.kind].build(spec.params, defaults, i == len(layers) - 1))  # type: ignore[misc]
-        except ValueError as error:  # e.g. an activation's bad params
+        except (ValueError, UserError) as error:  # e.g. an unknown activation, a bad parameter
             raise LayerListError(
                 ("architecture", str(spec.index), spec.kind), f"{spec.label}: {error}"
             ) from None
