@@ -14,7 +14,7 @@ from perceptron_lab.experiment import run_experiment
 from perceptron_lab.experiment.specs import network_summary, static_input_shape
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "data"))
-from data_files import make_mnist_files  # noqa: E402
+from data_files import make_cifar_archive, make_mnist_files  # noqa: E402
 
 CONFIGS = Path(__file__).parents[2] / "configs"
 MNIST_FILES = [
@@ -56,7 +56,7 @@ def _local_mnist(folder: Path) -> list[str]:
 def test_permuted_conv_config_trains_on_one_permutation_of_train_and_test(tmp_path):
     make_mnist_files(tmp_path / "mnist", n_train=120, n_test=20)
     overrides = _local_mnist(tmp_path / "mnist")
-    config = load_config(CONFIGS / "mnist_conv_permuted.yaml", [*overrides, "epochs=1"])
+    config = load_config(CONFIGS / "mnist_conv_permuted.yaml", [*overrides, "epochs=1", "output.plots=false"])
     train = load_dataset("mnist", **config.dataset.params())
     test = load_dataset("mnist", **config.test_dataset.params())
     plain = load_dataset("mnist", **{**config.test_dataset.params(), "permute_pixels": None})
@@ -68,6 +68,37 @@ def test_permuted_conv_config_trains_on_one_permutation_of_train_and_test(tmp_pa
     epochs = pd.read_csv(run_dir / "epochs.csv")
     assert set(epochs["split"]) == {"train", "validation", "test"}
     assert np.isfinite(epochs["loss"]).all()
+
+
+@pytest.mark.parametrize("name", ["mnist_dense_bn", "mnist_conv", "mnist_denoise"])
+def test_mnist_configs_train_end_to_end_on_local_files(tmp_path, name):
+    make_mnist_files(tmp_path / "mnist", n_train=120, n_test=20)
+    overrides = [*_local_mnist(tmp_path / "mnist"), "epochs=2", f"output.plots={name == 'mnist_denoise'}"]
+    run_dir = run_experiment(load_config(CONFIGS / f"{name}.yaml", overrides), out_root=tmp_path / "results")
+    epochs = pd.read_csv(run_dir / "epochs.csv")
+    assert epochs["epoch"].max() == 2 and np.isfinite(epochs["loss"]).all()
+    if name == "mnist_denoise":
+        with np.load(run_dir / "reconstructions.npz") as arrays:
+            assert list(arrays["image_shape"]) == [28, 28]
+            assert list(arrays["splits"]) == ["test", "test_noise_0.3"]
+        assert (run_dir / "plots" / "reconstructions.png").exists()
+
+
+def test_cifar10_conv_trains_on_a_local_archive(tmp_path):
+    archive = tmp_path / "cifar" / "cifar-10-python.tar.gz"
+    make_cifar_archive(archive, per_batch=40)
+    overrides = [
+        f"{key}.{option}"
+        for key in ("dataset", "test_dataset")
+        for option in (f"data_dir={archive.parent}", "download=false", f"sha256={{{archive.name}: null}}")
+    ]
+    config = load_config(
+        CONFIGS / "cifar10_conv.yaml", [*overrides, "epochs=1", "validation_split=0", "output.plots=false"]
+    )
+    run_dir = run_experiment(config, out_root=tmp_path / "results")
+    summary = pd.read_csv(run_dir / "summary.csv")
+    assert set(summary["split"]) == {"train", "test"}
+    assert np.isfinite(summary["loss"]).all()
 
 
 @pytest.mark.benchmark
