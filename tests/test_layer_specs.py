@@ -242,3 +242,16 @@ def test_validate_and_run_print_the_summary_unless_quiet(tmp_path):
     assert ran.exit_code == 0, ran.output
     assert "Trainable params: 6,090" in ran.output
     assert ran.output.index("Total params") < ran.output.index("final epoch")
+
+
+def test_describe_architecture():
+    from perceptron_lab.layer_specs import describe_architecture
+
+    assert describe_architecture([64, 32, 10]) == "64-32-10"
+    config = load_config(CONFIGS / "optdigits_conv.yaml")
+    assert describe_architecture(config.architecture) == (
+        "conv2d(16) maxpool2d(2) conv2d(32) maxpool2d(2) flatten dense(10)"
+    )
+    assert describe_architecture([{"input": {"shape": [28, 28, 1]}}, {"dense": {"units": 3}}]) == (
+        "input(28x28x1) dense(3)"
+    )

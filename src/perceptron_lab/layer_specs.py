@@ -270,6 +270,22 @@ class LayerSpec:
         return {self.kind: self.params.model_dump(exclude_unset=True)}
 
 
+def describe_architecture(architecture: list) -> str:
+    """'64-32-10' for MLP sizes; 'conv2d(16) maxpool2d(2) flatten dense(10)' for a canonical
+    layer list (each kind with its main parameter)."""
+    if not is_layer_list(architecture):
+        return "-".join(str(size) for size in architecture)
+    parts = []
+    for entry in architecture:
+        kind, params = next(iter(entry.items())) if isinstance(entry, dict) else (entry, {})
+        shorthand = LAYER_KINDS[kind].shorthand if kind in LAYER_KINDS else None
+        value = params.get(shorthand) if isinstance(params, dict) and shorthand else None
+        if isinstance(value, list):
+            value = "x".join(map(str, value))
+        parts.append(f"{kind}({value})" if value is not None else str(kind))
+    return " ".join(parts)
+
+
 def is_layer_list(architecture: list) -> bool:
     """True for a typed layer list; False for the MLP shorthand of sizes."""
     return any(not isinstance(entry, int) for entry in architecture)
