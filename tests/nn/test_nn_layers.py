@@ -58,10 +58,23 @@ def _gradient_case(layers, input_shape, numgrad, relerr, training=True, replicas
 # -- gradient checks (float64 central differences) --------------------------------------------
 
 
-@pytest.mark.parametrize("padding, strides", [("same", 2), ("valid", (2, 1)), ("same", 1)], ids=str)
-def test_conv2d_gradient_strided_padded(padding, strides, numgrad, relerr):
+@pytest.mark.parametrize(
+    "padding, strides, use_bias",
+    [("same", 2, True), ("valid", (2, 1), True), ("same", 1, True), ("valid", 1, False)],
+    ids=str,
+)
+def test_conv2d_gradient_strided_padded(padding, strides, use_bias, numgrad, relerr):
     layers = [
-        Conv2D(3, (3, 2), strides=strides, padding=padding, activation="tanh", l1=0.01, l2=0.02),
+        Conv2D(
+            3,
+            (3, 2),
+            strides=strides,
+            padding=padding,
+            activation="tanh",
+            l1=0.01,
+            l2=0.02,
+            use_bias=use_bias,
+        ),
         Flatten(),
         Dense(2),
     ]
