@@ -144,6 +144,9 @@ class NoiseConfig(Section):
     )
     copies: int = Field(1, ge=1, description="noisy copies of each sample")
     apply_to: Literal["train", "test", "both"] = "test"
+    train_alpha: float | None = Field(
+        None, gt=0, description="train on noisy copies of this std while `alpha` lists the test noise levels"
+    )
 
     @field_validator("alpha", mode="before")
     @classmethod
@@ -163,7 +166,16 @@ class NoiseConfig(Section):
     def _one_alpha_for_training(self):
         if self.apply_to in ("train", "both") and len(self.alpha) > 1:
             raise ValueError("training on noisy copies takes exactly one alpha")
+        if self.train_alpha is not None and self.apply_to != "test":
+            raise ValueError("train_alpha sets the training noise; leave apply_to 'test' (alpha: test levels)")
         return self
+
+    @property
+    def training_alpha(self) -> float | None:
+        """The std of the training copies' noise, or None when training on clean rows."""
+        if self.train_alpha is not None:
+            return self.train_alpha
+        return self.alpha[0] if self.alpha and self.apply_to in ("train", "both") else None
 
 
 class SplitConfig(Section):

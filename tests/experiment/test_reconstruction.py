@@ -51,6 +51,22 @@ def test_targets_are_the_clean_inputs_scaled_like_the_inputs():
     np.testing.assert_array_equal(noisy.truth, data.X[noisy.source])
 
 
+def test_train_alpha_trains_on_one_level_and_tests_on_several():
+    config = _digits_config(noise={"train_alpha": 3.0, "alpha": [1.0, 5.0], "copies": 2})
+    data = load_dataset("digits")
+    replicas = make_splits(
+        data.y, classification=True, runs=1, kfolds=1, seed=0, test_size=0.25, validation_split=0.0
+    )
+    splits, prep = SplitBuilder(config, data, None, None).build(replicas)
+    assert set(splits) == {"train", "test", "test_noise_1", "test_noise_5"}
+    train = splits["train"]
+    rows = train.index[0]
+    noise = prep.inputs[0].inverse_transform(train.X[rows]) - data.X[train.source[rows]]
+    assert 2.9 < noise.std() < 3.1 and len(rows) == 2 * len(replicas[0].train)
+    with pytest.raises(ConfigError, match="train_alpha"):
+        _digits_config(noise={"train_alpha": 3.0, "alpha": 1.0, "apply_to": "both"})
+
+
 def test_output_size_must_match_the_inputs():
     config = _digits_config(architecture=[64, 8, 10])
     with pytest.raises(ConfigError, match="output size 10 does not match the 64 inputs"):
@@ -76,7 +92,7 @@ def test_denoising_autoencoder_end_to_end(tmp_path):
     run_dir = run_experiment(config, out_root=tmp_path)
     epochs = pd.read_csv(run_dir / "epochs.csv")
     assert {"loss", "mse", "mse_orig"} <= set(epochs.columns)
-    for split in ("train", "test", "test_noise_3"):
+    for split in ("train", "test", "test_noise_1.5", "test_noise_3", "test_noise_6"):
         mse = epochs[epochs["split"] == split].groupby("epoch")["mse"].mean()
         assert mse.iloc[-1] < 0.8 * mse.iloc[0], split
 
@@ -88,11 +104,14 @@ def test_denoising_autoencoder_end_to_end(tmp_path):
     assert mine["mse"].mean() == pytest.approx(final["mse_orig"].iloc[0], rel=1e-4)
 
     with np.load(run_dir / "reconstructions.npz") as arrays:
-        assert list(arrays["splits"]) == ["test", "test_noise_3"]
-        assert arrays["noisy"].shape == arrays["clean"].shape == arrays["reconstructed"].shape == (2, 8, 64)
+        assert list(arrays["splits"]) == ["test", "test_noise_1.5", "test_noise_3", "test_noise_6"]
+        assert arrays["noisy"].shape == arrays["clean"].shape == arrays["reconstructed"].shape == (4, 8, 64)
         np.testing.assert_allclose(arrays["noisy"][0], arrays["clean"][0], atol=1e-4)  # clean test rows
         assert not np.allclose(arrays["noisy"][1], arrays["clean"][1])
-        np.testing.assert_array_equal(arrays["clean"][0], arrays["clean"][1])  # same samples
+        np.testing.assert_array_equal(arrays["clean"][0], arrays["clean"][3])  # same samples
+        # More noise, further from the clean images.
+        distance = ((arrays["noisy"] - arrays["clean"]) ** 2).mean(axis=(1, 2))
+        assert distance[1] < distance[2] < distance[3]
         assert arrays["codes"].shape[1] == 2 and len(arrays["codes"]) == len(arrays["code_labels"])
     assert (run_dir / "plots" / "reconstructions.png").stat().st_size > 0
     assert (run_dir / "plots" / "codes.png").stat().st_size > 0

@@ -15,7 +15,6 @@ import numpy as np
 
 from ..data import Dataset
 from ..data.transforms import add_noise, make_scaler
-from ..errors import ConfigError
 from ..model import TargetCoding
 from .splits import ReplicaSplit
 
@@ -143,10 +142,8 @@ class SplitBuilder:
         seed = cfg.seed
 
         # Training rows: the clean matrix, or noisy copies of it when noise applies to training.
-        if noise.alpha and noise.apply_to in ("train", "both"):
-            if len(noise.alpha) != 1:
-                raise ConfigError("noise.alpha: training on noisy copies takes exactly one alpha")
-            train_X, train_source = _noisy_split(X, noise.alpha[0], noise.copies, (seed, 1, 0))
+        if noise.training_alpha is not None:
+            train_X, train_source = _noisy_split(X, noise.training_alpha, noise.copies, (seed, 1, 0))
             train_index = [_rows_of(train_source, rep.train) for rep in replicas]
         else:
             train_X, train_source = X, np.arange(len(X))
