@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from perceptron_lab import load_model
 from perceptron_lab.config import build_config, load_config
 from perceptron_lab.data import load_dataset
 from perceptron_lab.errors import ConfigError
@@ -102,6 +103,10 @@ def test_denoising_autoencoder_end_to_end(tmp_path):
     final = summary[(summary["kind"] == "final") & (summary["split"] == "test") & (summary["run"] == "0")]
     mine = predictions[(predictions["run"] == 0) & (predictions["split"] == "test")]
     assert mine["mse"].mean() == pytest.approx(final["mse_orig"].iloc[0], rel=1e-4)
+    # The saved model rebuilds raw images in pixel units: the same per-sample errors.
+    clean = load_dataset("digits").X[mine["index"].to_numpy()]
+    rebuilt = load_model(run_dir / "models" / "run0_fold0").predict(clean)
+    np.testing.assert_allclose(((rebuilt - clean) ** 2).mean(axis=1), mine["mse"], rtol=1e-4)
 
     with np.load(run_dir / "reconstructions.npz") as arrays:
         assert list(arrays["splits"]) == ["test", "test_noise_1.5", "test_noise_3", "test_noise_6"]
