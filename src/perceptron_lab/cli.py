@@ -160,6 +160,8 @@ def datasets() -> None:
         if not needs_files:
             data = load_dataset(name)
             shape = f"{data.n_samples} x {data.n_features} -> {data.n_outputs}"
+        if entry.image_shape is not None:
+            shape += f" ({'x'.join(map(str, entry.image_shape))} images)"
         table.add_row(name, entry.task, shape, entry.description)
     console.print(table)
 

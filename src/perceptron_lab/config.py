@@ -167,7 +167,9 @@ class NoiseConfig(Section):
         if self.apply_to in ("train", "both") and len(self.alpha) > 1:
             raise ValueError("training on noisy copies takes exactly one alpha")
         if self.train_alpha is not None and self.apply_to != "test":
-            raise ValueError("train_alpha sets the training noise; leave apply_to 'test' (alpha: test levels)")
+            raise ValueError(
+                "train_alpha sets the training noise; leave apply_to 'test' (alpha: test levels)"
+            )
         return self
 
     @property
