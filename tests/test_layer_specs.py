@@ -3,6 +3,7 @@
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -255,3 +256,13 @@ def test_describe_architecture():
     assert describe_architecture([{"input": {"shape": [28, 28, 1]}}, {"dense": {"units": 3}}]) == (
         "input(28x28x1) dense(3)"
     )
+
+
+@pytest.mark.parametrize("name", ["digits", "digits5x7"])
+def test_registry_image_shapes_match_the_loaded_data(name):
+    from perceptron_lab.data import DATASETS
+    from perceptron_lab.layer_specs import image_input_shape
+
+    data = load_dataset(name)
+    assert image_input_shape(data.meta["image_shape"]) == DATASETS[name].image_shape
+    assert np.prod(DATASETS[name].image_shape) == data.n_features
