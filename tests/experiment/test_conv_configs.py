@@ -101,6 +101,14 @@ def test_cifar10_conv_trains_on_a_local_archive(tmp_path):
     assert np.isfinite(summary["loss"]).all()
 
 
+def test_optdigits_conv_learns_in_a_few_epochs(tmp_path):
+    config = load_config(CONFIGS / "optdigits_conv.yaml", ["runs=1", "epochs=6", "output.plots=false"])
+    run_dir = run_experiment(config, out_root=tmp_path)
+    epochs = pd.read_csv(run_dir / "epochs.csv")
+    test = epochs[epochs["split"] == "test"].set_index("epoch")["accuracy"]
+    assert test.loc[0] < 0.3 and test.iloc[-1] > 0.9
+
+
 @pytest.mark.benchmark
 def test_optdigits_conv_reaches_0975_and_beats_the_mlp(tmp_path):
     """The conv net of optdigits_conv.yaml over 5 runs; PyTorch gets 0.977 ± 0.003 (30 epochs,
