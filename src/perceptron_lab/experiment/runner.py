@@ -211,9 +211,7 @@ def execute_experiment(config: ExperimentConfig, progress: Progress | None = Non
 
     classes = dataset.classes if classification else None
     epochs = pd.concat([epochs_table(o.replicas, o.history) for o in outcomes], ignore_index=True)
-    summary = summary_table(
-        epochs, [r for o in outcomes for r in o.replicas], [o.history for o in outcomes], config
-    )
+    summary = summary_table(epochs, [r for o in outcomes for r in o.replicas], [o.history for o in outcomes])
     outputs = [
         final_outputs(o.network, o.splits, output_splits(o.splits, dataset.n_features)) for o in outcomes
     ]
@@ -246,6 +244,7 @@ def execute_experiment(config: ExperimentConfig, progress: Progress | None = Non
                     "status": str(h.status[r]),
                     "stopped_epoch": int(h.stopped_epoch[r]),
                     "best_epoch": int(h.best_epoch[r]),
+                    "kept_epoch": int(h.kept_epoch[r]),
                     "wall_time_s": outcome.wall_time_s / len(outcome.replicas),
                 }
             )
