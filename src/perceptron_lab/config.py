@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError, UserError
+from .paths import unsafe_component_reason
 
 Spec = str | dict[str, Any]
 """A registry entry by name, or {"name": ..., **params}."""
@@ -182,6 +183,14 @@ class ExperimentConfig(Section):
     max_replicas: int | None = Field(None, ge=1, description="train at most this many replicas at once")
     output: OutputConfig = Field(default_factory=OutputConfig)
     sweep: SweepConfig | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _one_directory_name(cls, name: str):
+        reason = unsafe_component_reason(name)
+        if reason is not None:
+            raise ValueError(f"the name becomes results/<name>/ and {reason}")
+        return name
 
     @field_validator("architecture")
     @classmethod

@@ -11,6 +11,7 @@ import pandas as pd
 import yaml
 
 from ..errors import UserError
+from .partials import is_partial
 
 
 @dataclass
@@ -40,14 +41,17 @@ def _read_csv(path: Path) -> pd.DataFrame | None:
 
 
 def is_run_dir(path: Path) -> bool:
-    """True for a complete run directory (manifest.json with status complete)."""
-    manifest = Path(path) / "manifest.json"
-    if not manifest.is_file():
+    """True for a complete run directory: renamed into place (not a `.partial` build) with a
+    manifest.json whose status is complete."""
+    path = Path(path)
+    manifest = path / "manifest.json"
+    if is_partial(path) or not manifest.is_file():
         return False
     try:
-        return json.loads(manifest.read_text()).get("status") == "complete"
-    except json.JSONDecodeError:
+        data = json.loads(manifest.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError, OSError):
         return False
+    return isinstance(data, dict) and data.get("status") == "complete"
 
 
 def load_results(path: str | Path) -> RunResults:
@@ -57,6 +61,12 @@ def load_results(path: str | Path) -> RunResults:
         raise UserError(f"{path}: no such results directory")
     if not is_run_dir(path):
         raise UserError(f"{path}: not a complete run directory (no manifest.json with status 'complete')")
+    return read_run_dir(path)
+
+
+def read_run_dir(path: str | Path) -> RunResults:
+    """Read a run directory's files, complete or still being built (load_results checks that)."""
+    path = Path(path)
     manifest = json.loads((path / "manifest.json").read_text())
     config = yaml.safe_load((path / "config.yaml").read_text())
     history_file = path / "history" / "weights.npz"

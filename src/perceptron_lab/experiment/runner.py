@@ -299,8 +299,10 @@ def run_experiment(
     dill: bool | None = None,
 ) -> Path:
     """Execute `config` and write results/<name>/<timestamp>-<hash>/ atomically; returns that path."""
-    from .results import new_run_dir, write_run_dir
+    from .results import check_writable, new_run_dir, write_run_dir
 
+    root = Path(out_root or config.output.dir)
+    check_writable(root, config.name)
     result = execute_experiment(config, progress)
-    directory = new_run_dir(Path(out_root or config.output.dir), config)
-    return write_run_dir(result, directory, command=command, plots=plots, dill=dill)
+    directory = new_run_dir(root, config)
+    return write_run_dir(result, directory, command=command, plots=plots, dill=dill, rename_if_taken=True)

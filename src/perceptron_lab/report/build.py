@@ -76,15 +76,19 @@ def essential_plots(results: RunResults) -> list[Plot]:
 
 
 def plot_run(
-    run_dir: str | Path, out_dir: str | Path | None = None, fmt: str = "png", essential: bool = False
+    run_dir: str | Path | RunResults,
+    out_dir: str | Path | None = None,
+    fmt: str = "png",
+    essential: bool = False,
 ) -> list[Path]:
-    """Draw the single-run figures of `run_dir` into `out_dir` (default run_dir/plots); returns the files.
+    """Draw the single-run figures of `run_dir` (a path or loaded RunResults) into `out_dir`
+    (default run_dir/plots); returns the files.
 
     essential: only learning curves, confusion matrices and hyperplanes (what `lab run` draws);
     `lab report` draws everything.
     """
     check_format(fmt)
-    results = load_results(run_dir)
+    results = run_dir if isinstance(run_dir, RunResults) else load_results(run_dir)
     out = Path(out_dir) if out_dir is not None else results.path / "plots"
     plots = essential_plots(results) if essential else run_plots(results)
     return [path for _, path in _save(plots, out, fmt)]
