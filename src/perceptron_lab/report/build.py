@@ -26,6 +26,7 @@ from .inputs import choose, metric_names, split_names
 from .noise import noise_plots
 from .regions import region_plots
 from .roc import roc_plots
+from .safe_files import save_files
 from .style import Plot, check_format
 from .sweep_plots import (
     best_point,
@@ -62,12 +63,11 @@ def run_plots(results: RunResults, metric: str | None = None, split: str | None 
 
 
 def _save(plots: list[Plot], out_dir: Path, fmt: str, prefix: str = "") -> list[tuple[Plot, Path]]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    saved = []
+    """Save each figure into out_dir (never through a symlink there, see safe_files)."""
     for plot in plots:
         plot.name = prefix + plot.name
-        saved.append((plot, plot.save(out_dir, fmt)))
-    return saved
+    paths = save_files(out_dir, lambda staging: [plot.save(staging, fmt) for plot in plots])
+    return list(zip(plots, paths))
 
 
 def essential_plots(results: RunResults) -> list[Plot]:
