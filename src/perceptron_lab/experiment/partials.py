@@ -12,7 +12,7 @@ import shutil
 import time
 from pathlib import Path
 
-from .locking import is_locked, try_lock
+from ..locking import is_locked, try_lock
 
 SUFFIX = ".partial"
 STALE_AFTER_S = 2.0

@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import UserError
+from .errors import UserError
 
 
-def try_lock(path: Path) -> int | None:
-    """Lock `path` (a file, created if missing, or a directory) without waiting.
+def try_lock(path: Path, create: bool = True) -> int | None:
+    """Lock `path` (a file, created if missing and `create`, or a directory) without waiting.
 
     Returns the open descriptor holding the lock (close it to release), or None when another
     process holds it.
@@ -25,7 +25,7 @@ def try_lock(path: Path) -> int | None:
     if path.is_dir():
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     else:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_RDWR | (os.O_CREAT if create else 0), 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -37,7 +37,7 @@ def try_lock(path: Path) -> int | None:
 def is_locked(path: Path) -> bool:
     """True while some process holds the lock of `path`."""
     try:
-        fd = try_lock(path)
+        fd = try_lock(path, create=False)
     except FileNotFoundError:
         return False
     if fd is None:
