@@ -161,6 +161,14 @@ class BatchPass:
             self._allocate_gradients()
         grads = self._grads
         assert grads is not None and self.output is not None
-        loss.delta(self.output, target, scale, self.output_activation, out=grads[-1])  # type: ignore[arg-type]
+        # Losses see (R, b, values): multi-axis outputs are flattened (views of contiguous buffers).
+        R, b = self.output.shape[:2]
+        loss.delta(
+            self.output.reshape(R, b, -1),
+            target.reshape(R, b, -1),
+            scale,
+            self.output_activation,
+            out=grads[-1].reshape(R, b, -1),  # type: ignore[union-attr]
+        )
         for op, grad, targets in self._backward_steps:
             op.backward(grad, targets)

@@ -406,7 +406,8 @@ class Network:
         self.parameters.grads[...] = 0
         with np.errstate(over="ignore", invalid="ignore"):
             output = batch.forward(update_state=False)
-            value = loss_fn.value(output, target, weight) + self.penalty()
+            flat = (self.replicas, n, -1)
+            value = loss_fn.value(output.reshape(flat), target.reshape(flat), weight) + self.penalty()
             if weight is None:
                 scale = 1.0 / n if loss_fn.per_sample_mean else 1.0
             else:
