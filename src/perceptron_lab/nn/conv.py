@@ -420,7 +420,7 @@ class PoolOp(Op):
             # Real (unpadded) values per window, (H', W', 1).
             ones = np.zeros((1, 1, *g.padded_size, 1))
             ones[g.interior()] = 1.0
-            count = sum(ones[index] for index in self.offsets)[0, 0]
+            count = np.add.reduce([ones[index] for index in self.offsets])[0, 0]
             self.inverse_count = (1.0 / count).astype(ctx.dtype)
 
     def forward(self, inputs, run):
