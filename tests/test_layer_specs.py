@@ -266,3 +266,11 @@ def test_registry_image_shapes_match_the_loaded_data(name):
     data = load_dataset(name)
     assert image_input_shape(data.meta["image_shape"]) == DATASETS[name].image_shape
     assert np.prod(DATASETS[name].image_shape) == data.n_features
+
+
+def test_the_output_must_be_flat():
+    config = digits_config({"conv2d": {"filters": 1, "kernel": 3, "padding": "same"}})
+    with pytest.raises(
+        ConfigError, match=r"architecture.0 \(conv2d\): the network's output must be flat, got 8x8x1"
+    ):
+        network_plan(config, load_dataset("digits"))

@@ -120,3 +120,23 @@ def test_denoising_autoencoder_end_to_end(tmp_path):
         assert arrays["codes"].shape[1] == 2 and len(arrays["codes"]) == len(arrays["code_labels"])
     assert (run_dir / "plots" / "reconstructions.png").stat().st_size > 0
     assert (run_dir / "plots" / "codes.png").stat().st_size > 0
+
+
+def test_conv_autoencoder_from_a_layer_list(tmp_path):
+    config = _digits_config(
+        architecture=[
+            {"conv2d": {"filters": 4, "kernel": 3, "padding": "same", "activation": "relu"}},
+            {"maxpool2d": 2},
+            "flatten",
+            {"dense": {"units": 2, "name": "code"}},
+            {"dense": {"units": 64, "activation": "sigmoid"}},
+        ],
+        epochs=3,
+        batch_size=32,
+        optimizer={"name": "adam", "learning_rate": 0.003},
+        output={"plots": False},
+    )
+    run_dir = run_experiment(config, out_root=tmp_path)
+    with np.load(run_dir / "reconstructions.npz") as arrays:
+        assert arrays["codes"].shape[1] == 2
+        assert list(arrays["image_shape"]) == [8, 8]

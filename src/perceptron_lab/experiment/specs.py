@@ -100,7 +100,7 @@ def network_plan(config: ExperimentConfig, dataset: Dataset) -> NetworkPlan:
             raise layer_specs.LayerListError(
                 ("architecture", str(last.index)),
                 f"{last.label}: the network's output must be flat, got {'x'.join(map(str, shapes[-1]))}; "
-                "end with flatten and dense",
+                "end the list with flatten",
             )
     except layer_specs.LayerListError as error:
         raise config.layer_error(error) from None
