@@ -450,22 +450,10 @@ def _check_registry_names(config: ExperimentConfig, source: str, text: str | Non
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
-    """Read and validate a YAML config file; errors name the file, line and key."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        # The construct being parsed (context) locates an unclosed bracket better than the
-        # place the parser gave up (problem), which may be the end of the file.
-        mark = getattr(error, "context_mark", None) or getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: invalid YAML ({getattr(error, 'problem', error)})") from None
-    if raw is None:
-        raise ConfigError(f"{path}: the config file is empty")
+    """Read and validate a YAML config file (with its `extends` bases, see config_files).
+
+    Errors name the file, line and key."""
+    from .config_files import read_config_file
+
+    raw, text = read_config_file(path)
     return build_config(raw, overrides, source=str(path), text=text)
