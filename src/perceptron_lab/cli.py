@@ -5,10 +5,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -22,16 +24,41 @@ from rich.table import Table
 from . import __version__
 from .errors import UserError
 
+EXIT_CODES = "Exit codes: 0 ok, 1 failed, 2 bad input (config, data file, argument), 130 interrupted."
+
 app = typer.Typer(
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     rich_markup_mode=None,
     help="Run neural-network experiments from YAML configs: lab run, lab sweep, lab report.",
+    epilog=EXIT_CODES,
 )
 console = Console()
 err_console = Console(stderr=True)
 
 SET_HELP = "Override a config key, e.g. --set optimizer.learning_rate=0.1 (repeatable)."
+
+
+class FigureFormat(str, Enum):
+    png = "png"
+    svg = "svg"
+
+
+class Backend(str, Enum):
+    local = "local"
+    dask = "dask"
+
+
+class Search(str, Enum):
+    grid = "grid"
+    random = "random"
+    tpe = "tpe"
+
+
+class Pruner(str, Enum):
+    none = "none"
+    median = "median"
+    hyperband = "hyperband"
 
 
 def _command_line() -> str:
@@ -44,7 +71,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except UserError as error:
-        err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=2) from None
     except KeyboardInterrupt:
         err_console.print("interrupted: no results directory was completed")
@@ -126,10 +153,10 @@ def _print_summary(run_dir: Path) -> None:
         err_console.print(f"[yellow]warning:[/] diverged (loss became NaN/inf): {names}")
 
 
-@app.command()
+@app.command(short_help="Train a config's network on every run x fold.", epilog=EXIT_CODES)
 def run(
     config: Path = typer.Argument(..., help="Experiment YAML file."),
-    set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+    set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help=SET_HELP),
     out: Path | None = typer.Option(
         None, "--out", help="Results root (default: output.dir of the config, 'results')."
     ),
@@ -156,10 +183,10 @@ def run(
     console.print(str(run_dir), soft_wrap=True, highlight=False)
 
 
-@app.command()
+@app.command(short_help="Check a config without training.", epilog=EXIT_CODES)
 def validate(
     config: Path = typer.Argument(..., help="Experiment YAML file."),
-    set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+    set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help=SET_HELP),
 ) -> None:
     """Check a config (schema, names, dataset and architecture) without training."""
     from .config import load_config
@@ -176,7 +203,7 @@ def validate(
     )
 
 
-@app.command()
+@app.command(short_help="List the datasets a config can name.")
 def datasets() -> None:
     """List the datasets a config can name, with their task and shape."""
     from .data import DATASETS, load_dataset
@@ -197,16 +224,16 @@ def datasets() -> None:
     console.print(table)
 
 
-@app.command()
+@app.command(short_help="One experiment per grid point or search trial.", epilog=EXIT_CODES)
 def sweep(
     config: Path = typer.Argument(..., help="Experiment YAML file (its `sweep.grid` block is used too)."),
     grid: list[str] = typer.Option(
-        [], "--grid", help="key=v1,v2,... (repeatable); points are the cartesian product."
+        [], "--grid", metavar="KEY=V1,V2", help="Values of a key (repeatable); points: their product."
     ),
-    set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+    set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help=SET_HELP),
     out: Path | None = typer.Option(None, "--out", help="Results root (default: output.dir of the config)."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Points trained in parallel (local processes)."),
-    backend: str = typer.Option("local", "--backend", help="local or dask."),
+    backend: Backend = typer.Option(Backend.local, "--backend", help="Where points run."),
     address: str | None = typer.Option(
         None, "--address", help="Dask scheduler address, e.g. tcp://HOST:8786."
     ),
@@ -234,7 +261,7 @@ def sweep(
                     points,
                     out_root=out,
                     jobs=jobs,
-                    backend=backend,
+                    backend=backend.value,
                     address=address,
                     resume=resume,
                     progress=progress,
@@ -258,13 +285,13 @@ def sweep(
     console.print(str(sweep_dir), soft_wrap=True, highlight=False)
 
 
-@app.command()
+@app.command(short_help="Figures and report.html from results directories.", epilog=EXIT_CODES)
 def report(
     paths: list[Path] = typer.Argument(
-        ..., help="Run directories, a sweep directory, or results/<name> folders."
+        ..., metavar="DIR...", help="Run directories, a sweep directory, or results/<name> folders."
     ),
     out: Path | None = typer.Option(None, "--out", help="Where to write report.html and the figures."),
-    fmt: str = typer.Option("png", "--format", help="Figure format: png or svg."),
+    fmt: FigureFormat = typer.Option(FigureFormat.png, "--format", help="Figure format."),
     metric: str | None = typer.Option(None, "--metric", help="Metric to compare (several directories)."),
     split: str | None = typer.Option(None, "--split", help="Split to compare (several directories)."),
 ) -> None:
@@ -272,9 +299,7 @@ def report(
     from .report import build_report
 
     with user_errors():
-        if fmt not in ("png", "svg"):
-            raise UserError(f"--format: {fmt!r} is not one of png, svg")
-        html = build_report(list(paths), out_dir=out, fmt=fmt, metric=metric, split=split)
+        html = build_report(list(paths), out_dir=out, fmt=fmt.value, metric=metric, split=split)
     console.print(str(html), soft_wrap=True, highlight=False)
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 from .. import __version__
 from ..config import ExperimentConfig
 from ..errors import ConfigError
+from ..extras import require
 from ..nn import Network
 from ..train import EarlyStopping, History, Trainer
 from .evaluation import Evaluator
@@ -302,6 +303,8 @@ def run_experiment(
     """Execute `config` and write results/<name>/<timestamp>-<hash>/ atomically; returns that path."""
     from .results import new_run_dir, write_run_dir
 
+    if config.output.dill if dill is None else dill:
+        require("dill", "output.dill (--dill)")  # before training, not after
     result = execute_experiment(config, progress)
     directory = new_run_dir(Path(out_root or config.output.dir), config)
     return write_run_dir(result, directory, command=command, plots=plots, dill=dill)
