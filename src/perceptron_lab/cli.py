@@ -240,25 +240,48 @@ def sweep(
     resume: Path | None = typer.Option(None, "--resume", help="Continue the sweep in this directory."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the points and exit."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    search: Search = typer.Option(
+        Search.grid, "--search", help="grid: every point; random/tpe: Optuna samples sweep.space."
+    ),
+    trials: int | None = typer.Option(None, "--trials", min=1, help="Trials of a random/tpe search."),
+    pruner: Pruner = typer.Option(Pruner.none, "--pruner", help="Stop poor search trials early."),
 ) -> None:
-    """Run one full experiment per point of a grid over any config keys."""
+    """Run one full experiment per point of a grid, or per trial of an Optuna search."""
     from .config import load_config
     from .experiment.sweep import SweepInterrupted, run_sweep, sweep_points
     from .report import load_sweep
 
     with user_errors():
         cfg = load_config(config, set_)
-        points = sweep_points(cfg, grid, resume=resume)
+        if search is Search.grid:
+            if trials is not None or pruner is not Pruner.none:
+                raise UserError("--trials and --pruner are for --search random or tpe")
+            points = sweep_points(cfg, grid, resume=resume)
+            total = f"{len(points)} points"
+        else:
+            from .experiment.search import parse_space
+
+            if grid:
+                raise UserError("--grid is for --search grid; a search samples the config's sweep.space")
+            if trials is None:
+                raise UserError(f"--search {search.value} needs --trials N")
+            dimensions = parse_space(cfg)
+            total = f"{trials} trials"
         if dry_run:
-            for i, point in enumerate(points):
-                console.print(f"{i:3d}  " + "  ".join(f"{k}={v}" for k, v in point.items()), highlight=False)
-            console.print(f"{len(points)} points")
+            if search is Search.grid:
+                for i, point in enumerate(points):
+                    console.print(
+                        f"{i:3d}  " + "  ".join(f"{k}={v}" for k, v in point.items()), highlight=False
+                    )
+            else:
+                for d in dimensions:
+                    values = d.choices if d.kind == "choice" else f"[{d.low}, {d.high}]"
+                    console.print(f"{d.key}: {d.kind} {values}", highlight=False)
+            console.print(total)
             return
         try:
-            with progress_bar(f"{cfg.name}: {len(points)} points", quiet) as progress:
-                sweep_dir = run_sweep(
-                    cfg,
-                    points,
+            with progress_bar(f"{cfg.name}: {total}", quiet) as progress:
+                common = dict(
                     out_root=out,
                     jobs=jobs,
                     backend=backend.value,
@@ -267,6 +290,14 @@ def sweep(
                     progress=progress,
                     command=_command_line(),
                 )
+                if search is Search.grid:
+                    sweep_dir = run_sweep(cfg, points, **common)
+                else:
+                    from .experiment.search import run_search
+
+                    sweep_dir = run_search(
+                        cfg, sampler=search.value, trials=trials, pruner=pruner.value, **common
+                    )
         except SweepInterrupted as stop:
             err_console.print(
                 f"interrupted: finished points are kept; continue with --resume {stop.sweep_dir}",
@@ -275,10 +306,10 @@ def sweep(
             )
             raise typer.Exit(code=130) from None
         table = load_sweep(sweep_dir).table
-        for _, row in table[table["status"] != "ok"].iterrows():
+        for _, row in table[~table["status"].isin(["ok", "pruned"])].iterrows():
             detail = f": {row['error']}" if row["status"] == "failed" else " (loss became NaN/inf)"
             err_console.print(
-                f"[yellow]warning:[/] point {row['point']} {row['status']}{detail}",
+                f"[yellow]warning:[/] point {escape(str(row['point']))} {row['status']}{escape(detail)}",
                 highlight=False,
                 soft_wrap=True,
             )

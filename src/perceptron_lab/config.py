@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from .errors import ConfigError, UserError
 
@@ -143,8 +151,24 @@ class OutputConfig(Section):
     plots: bool = True
 
 
+class ObjectiveConfig(Section):
+    metric: str = Field("loss", description="the final metric a search optimizes (mean over replicas)")
+    split: str | None = Field(None, description="default: validation if held out, else test, else train")
+    direction: Literal["minimize", "maximize"] | None = Field(None, description="default: the metric's")
+
+
 class SweepConfig(Section):
     grid: dict[str, list[Any]] = Field(default_factory=dict, description="dotted key -> values")
+    space: dict[str, Any] | None = Field(
+        None, description="dotted key -> {uniform|log_uniform|int: [low, high]} or a list of choices"
+    )
+    objective: ObjectiveConfig | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_unset_search(self, handler):
+        # A grid-only sweep block serializes (and hashes) as it did before search existed.
+        data = handler(self)
+        return {k: v for k, v in data.items() if not (k in ("space", "objective") and v is None)}
 
 
 CLASSIFICATION_METRICS = ("loss", "accuracy", "precision", "recall", "f1", "sse")
@@ -384,7 +408,10 @@ def format_validation_error(
 
 
 def build_config(
-    raw: dict[str, Any], overrides: list[str] | None = None, source: str = "<config>", text: str | None = None
+    raw: dict[str, Any],
+    overrides: list[str] | dict[str, Any] | None = None,
+    source: str = "<config>",
+    text: str | None = None,
 ) -> ExperimentConfig:
     """Validate a raw config dict (+ overrides) into an ExperimentConfig, or raise ConfigError."""
     if not isinstance(raw, dict):
