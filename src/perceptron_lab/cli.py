@@ -316,6 +316,31 @@ def sweep(
     console.print(str(sweep_dir), soft_wrap=True, highlight=False)
 
 
+export_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="Export results to a tracking tool.", epilog=EXIT_CODES
+)
+app.add_typer(export_app, name="export", short_help="Export results to a tracking tool (MLflow).")
+
+
+@export_app.command("mlflow", short_help="Log runs and sweeps to an MLflow store.", epilog=EXIT_CODES)
+def export_mlflow(
+    paths: list[Path] = typer.Argument(..., metavar="DIR...", help="Run or sweep directories."),
+    tracking_uri: str = typer.Option(
+        "sqlite:///mlruns.db", "--tracking-uri", help="MLflow store (default: mlruns.db here, no server)."
+    ),
+    experiment: str | None = typer.Option(
+        None, "--experiment", help="MLflow experiment (default: each directory's config name)."
+    ),
+) -> None:
+    """Log runs (config, per-epoch metrics, figures, report.html) to MLflow; a sweep becomes a
+    parent run with one child run per point. Runs already in the store are skipped."""
+    from .mlflow_export import export_mlflow as export
+
+    with user_errors():
+        exported, skipped = export(list(paths), tracking_uri=tracking_uri, experiment=experiment)
+    console.print(f"{exported} runs exported, {skipped} already there: {tracking_uri}", highlight=False)
+
+
 @app.command(short_help="Figures and report.html from results directories.", epilog=EXIT_CODES)
 def report(
     paths: list[Path] = typer.Argument(
