@@ -299,8 +299,9 @@ def sweep(
                         cfg, sampler=search.value, trials=trials, pruner=pruner.value, **common
                     )
         except SweepInterrupted as stop:
+            again = "" if search is Search.grid else f" --search {search.value} --trials {trials}"
             err_console.print(
-                f"interrupted: finished points are kept; continue with --resume {stop.sweep_dir}",
+                f"interrupted: finished points are kept; continue with{again} --resume {stop.sweep_dir}",
                 highlight=False,
                 soft_wrap=True,
             )

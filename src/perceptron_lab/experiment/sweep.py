@@ -62,6 +62,8 @@ def sweep_points(
     Every point's config is validated here, so a bad value fails (ConfigError naming the key)
     before anything trains.
     """
+    if resume is not None:
+        _refuse_search(Path(resume), read_plan(Path(resume)))
     if resume is not None and not grid_overrides:
         grid = read_plan(Path(resume)).get("grid") or {}
     else:
@@ -261,8 +263,18 @@ def _grid_options(grid: dict[str, list[Any]]) -> str:
     )
 
 
+def _refuse_search(sweep_dir: Path, stored: dict) -> None:
+    """A search directory (search.py) is resumed by a search, not as a grid."""
+    if stored.get("search"):
+        sampler, trials = stored["search"].get("sampler"), stored["search"].get("trials")
+        raise UserError(
+            f"--resume {sweep_dir}: that sweep is a search; resume it with --search {sampler} --trials {trials}"
+        )
+
+
 def check_resumable(sweep_dir: Path, plan: dict, stored: dict) -> None:
     """Raise UserError unless `stored` (the sweep.json found) plans the same points as `plan`."""
+    _refuse_search(sweep_dir, stored)
     planned = [(p["name"], p["config_hash"]) for p in plan["points"]]
     found = [(p["name"], p["config_hash"]) for p in stored.get("points", [])]
     if planned == found:
