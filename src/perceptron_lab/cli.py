@@ -194,6 +194,10 @@ def validate(
 
     with user_errors():
         cfg = load_config(config, set_)
+        if cfg.sweep is not None and cfg.sweep.space:
+            from .experiment.search import check_search
+
+            check_search(cfg)
         dataset, _ = load_data(cfg)
         target_coding(cfg, dataset)
         task_metrics(cfg, dataset.task)

@@ -329,3 +329,12 @@ def test_a_search_directory_is_not_resumed_as_a_grid(random_and_tpe):
 
         grid_dir = run_sweep(grid, sweep_points(grid), out_root=random_dir.parent / "grid", plots=False)
         run_search(config_with(), sampler="random", trials=8, resume=grid_dir)
+
+
+def test_validate_checks_the_search_space(tmp_path):
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump({**IRIS, "sweep": {"space": {"batch_size": []}}}))
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2 and "sweep.space.batch_size: the list of choices is empty" in result.output
+    path.write_text(yaml.safe_dump(IRIS))
+    assert CliRunner().invoke(app, ["validate", str(path)]).exit_code == 0

@@ -69,11 +69,12 @@ PRUNERS = ("none", "median", "hyperband")
 RANGES = ("uniform", "log_uniform", "int")
 TPE_STARTUP_TRIALS = 4
 """TPE draws its first trials at random, then models the results (Optuna's default is 10)."""
-HIGHER_IS_BETTER = {"accuracy", "precision", "recall", "f1", "r2", "r2_orig"}
 
 
 def metric_direction(metric: str) -> str:
-    """ "maximize" for scores (accuracy, f1, r2, ...), "minimize" for losses and errors."""
+    """The direction that improves `metric`: maximize scores (accuracy, f1, r2), minimize errors."""
+    from ..report.inputs import HIGHER_IS_BETTER
+
     return "maximize" if metric in HIGHER_IS_BETTER else "minimize"
 
 
@@ -203,6 +204,12 @@ def resolve_objective(config: ExperimentConfig) -> Objective:
         raise ConfigError(f"sweep.objective.split: {split!r} is not recorded; splits: {', '.join(splits)}")
     direction = spec.direction if spec is not None and spec.direction else metric_direction(metric)
     return Objective(metric, split, direction)
+
+
+def check_search(config: ExperimentConfig) -> None:
+    """Check sweep.space and sweep.objective (ConfigError naming the key) without running anything."""
+    parse_space(config)
+    resolve_objective(config)
 
 
 # ---------------------------------------------------------------------------------------------
