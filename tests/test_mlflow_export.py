@@ -117,6 +117,10 @@ def test_a_sweep_is_a_parent_run_with_a_child_per_point(exported):
         assert float(child.data.params["optimizer.learning_rate"]) == row["optimizer.learning_rate"]
         assert child.data.metrics["final.train.loss"] == pytest.approx(row["train_loss_mean"])
     assert parent.data.params["epochs"] == "5"
+    # The sweep had no report/: one was rendered for the export (points keep their own figures).
+    report = {a.path for a in client.list_artifacts(parent.info.run_id, "report")}
+    assert "report/report.html" in report
+    assert not (sweep_dir / "report").exists()
 
 
 def test_an_unfinished_export_is_replaced(exported):

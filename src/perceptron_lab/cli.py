@@ -329,12 +329,17 @@ app.add_typer(export_app, name="export", short_help="Export results to a trackin
 
 @export_app.command("mlflow", short_help="Log runs and sweeps to an MLflow store.", epilog=EXIT_CODES)
 def export_mlflow(
-    paths: list[Path] = typer.Argument(..., metavar="DIR...", help="Run or sweep directories."),
+    paths: list[Path] = typer.Argument(..., metavar="DIR", help="Run or sweep directories."),
     tracking_uri: str = typer.Option(
-        "sqlite:///mlruns.db", "--tracking-uri", help="MLflow store (default: mlruns.db here, no server)."
+        "sqlite:///mlruns.db",
+        "--tracking-uri",
+        help="MLflow store; the default, a file here, needs no server.",
     ),
     experiment: str | None = typer.Option(
         None, "--experiment", help="MLflow experiment (default: each directory's config name)."
+    ),
+    reports: bool = typer.Option(
+        True, "--report/--no-report", help="Render report.html where a directory has none."
     ),
 ) -> None:
     """Log runs (config, per-epoch metrics, figures, report.html) to MLflow; a sweep becomes a
@@ -342,14 +347,16 @@ def export_mlflow(
     from .mlflow_export import export_mlflow as export
 
     with user_errors():
-        exported, skipped = export(list(paths), tracking_uri=tracking_uri, experiment=experiment)
+        exported, skipped = export(
+            list(paths), tracking_uri=tracking_uri, experiment=experiment, reports=reports
+        )
     console.print(f"{exported} runs exported, {skipped} already there: {tracking_uri}", highlight=False)
 
 
 @app.command(short_help="Figures and report.html from results directories.", epilog=EXIT_CODES)
 def report(
     paths: list[Path] = typer.Argument(
-        ..., metavar="DIR...", help="Run directories, a sweep directory, or results/<name> folders."
+        ..., metavar="DIR", help="Run directories, a sweep directory, or results/<name> folders."
     ),
     out: Path | None = typer.Option(None, "--out", help="Where to write report.html and the figures."),
     fmt: FigureFormat = typer.Option(FigureFormat.png, "--format", help="Figure format."),

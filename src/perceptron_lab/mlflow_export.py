@@ -6,7 +6,8 @@ Per run directory, one MLflow run holding:
   metrics    `<split>.<metric>` per evaluated epoch (step = epoch), the mean over replicas;
              `<split>.<metric>.run<r>_fold<k>` the same per replica (epochs.csv);
              `final.<split>.<metric>` and `final.<split>.<metric>.std` (summary.csv, final rows)
-  artifacts  config.yaml, manifest.json, plots/ and report/ (report.html and its figures)
+  artifacts  config.yaml, manifest.json, plots/ and report/ (report.html and its figures;
+             rendered for the export when a run or sweep directory has none)
   tags       perceptron_lab.config_hash, .dataset, .version, .source (the directory) and
              .identity, which makes exporting again skip what the store already has.
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import tempfile
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -105,13 +107,16 @@ def _milliseconds(stamp: str | None) -> int:
 class Exporter:
     """Writes runs and sweeps into one MLflow tracking store."""
 
-    def __init__(self, tracking_uri: str = DEFAULT_TRACKING_URI, experiment: str | None = None):
+    def __init__(
+        self, tracking_uri: str = DEFAULT_TRACKING_URI, experiment: str | None = None, reports: bool = True
+    ):
         mlflow = require("mlflow", "lab export mlflow")
         for name in ("mlflow", "alembic"):  # their INFO lines about creating the store's tables
             logging.getLogger(name).setLevel(logging.WARNING)
         self.client = mlflow.MlflowClient(tracking_uri=tracking_uri)
         self.tracking_uri = tracking_uri
         self.experiment = experiment
+        self.reports = reports
         self.exported = 0
         self.skipped = 0
 
@@ -149,6 +154,23 @@ class Exporter:
         for i in range(0, len(values), BATCH):
             self.client.log_batch(run_id, metrics=values[i : i + BATCH])
 
+    def _log_figures(self, run_id: str, directory: Path, build: bool) -> None:
+        """plots/ and report/ (report.html and its figures) of a run or sweep directory.
+
+        build: when the directory has no report/, render one into a temporary folder first
+        (sweep points are left as they are: their parent carries the sweep's report).
+        """
+        if (directory / "plots").is_dir():
+            self.client.log_artifacts(run_id, str(directory / "plots"), artifact_path="plots")
+        if (directory / "report").is_dir():
+            self.client.log_artifacts(run_id, str(directory / "report"), artifact_path="report")
+        elif build and self.reports:
+            from .report import build_report
+
+            with tempfile.TemporaryDirectory() as temporary:
+                build_report([directory], out_dir=temporary)
+                self.client.log_artifacts(run_id, temporary, artifact_path="report")
+
     # -- what is exported --------------------------------------------------------------------
     def export_run(self, run_dir: Path, experiment_id: str, parent_id: str | None = None) -> str:
         """One run directory as one MLflow run (a child of `parent_id`); returns its run id."""
@@ -178,9 +200,7 @@ class Exporter:
         self._log(run_id, flatten(results.config), metrics, stamp)
         for name in ("config.yaml", "manifest.json"):
             self.client.log_artifact(run_id, str(run_dir / name))
-        for folder in ("plots", "report"):
-            if (run_dir / folder).is_dir():
-                self.client.log_artifacts(run_id, str(run_dir / folder), artifact_path=folder)
+        self._log_figures(run_id, run_dir, build=parent_id is None)
         self.client.set_terminated(run_id, "FINISHED", end_time=stamp or None)
         self.exported += 1
         return run_id
@@ -205,9 +225,7 @@ class Exporter:
             self._log(parent_id, flatten(sweep.config or {}), [], 0)
             if (sweep_dir / "sweep.csv").is_file():
                 self.client.log_artifact(parent_id, str(sweep_dir / "sweep.csv"))
-            for folder in ("plots", "report"):
-                if (sweep_dir / folder).is_dir():
-                    self.client.log_artifacts(parent_id, str(sweep_dir / folder), artifact_path=folder)
+            self._log_figures(parent_id, sweep_dir, build=True)
             self.exported += 1
         else:
             parent_id = existing.info.run_id
@@ -239,17 +257,21 @@ class Exporter:
 
 
 def export_mlflow(
-    paths: list[str | Path], tracking_uri: str = DEFAULT_TRACKING_URI, experiment: str | None = None
+    paths: list[str | Path],
+    tracking_uri: str = DEFAULT_TRACKING_URI,
+    experiment: str | None = None,
+    reports: bool = True,
 ) -> tuple[int, int]:
     """Export run and sweep directories to MLflow; returns (runs exported, runs already there).
 
     experiment: the MLflow experiment name (default: each directory's config name).
+    reports: render report.html for a run or sweep directory that has none (`lab report`).
     """
     directories = [Path(p) for p in paths]
     for directory in directories:
         if not directory.exists():
             raise UserError(f"{directory}: no such directory")
-    exporter = Exporter(tracking_uri, experiment)
+    exporter = Exporter(tracking_uri, experiment, reports)
     for directory in directories:
         exporter.export(directory)
     return exporter.exported, exporter.skipped
