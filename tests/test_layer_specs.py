@@ -274,3 +274,17 @@ def test_the_output_must_be_flat():
         ConfigError, match=r"architecture.0 \(conv2d\): the network's output must be flat, got 8x8x1"
     ):
         network_plan(config, load_dataset("digits"))
+
+
+def test_lab_layers_lists_every_kind_from_the_registry():
+    result = runner.invoke(app, ["layers"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for kind in LAYER_KINDS.values():
+        assert kind.name in result.output and kind.description in result.output
+    assert "units (required)" in result.output and "filters (required), kernel (required)" in result.output
+
+
+def test_the_readme_names_every_layer_kind():
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    for kind in LAYER_KINDS:
+        assert kind in readme, kind

@@ -198,6 +198,22 @@ def datasets() -> None:
     console.print(table)
 
 
+@app.command(short_help="List the layer kinds of a typed architecture list.")
+def layers() -> None:
+    """List the layer kinds an `architecture` layer list can use, with their parameters.
+
+    Every kind also takes `name` and `inputs` (earlier layers it reads; `input`: the network input).
+    """
+    from .layer_specs import LAYER_KINDS, parameter_summary
+
+    table = Table(title="layer kinds")
+    for column in ("kind", "parameters", "description"):
+        table.add_column(column)
+    for kind in LAYER_KINDS.values():
+        table.add_row(kind.name, parameter_summary(kind), kind.description)
+    console.print(table)
+
+
 @app.command(short_help="One experiment per grid point or search trial.", epilog=EXIT_CODES)
 def sweep(
     config: Path = typer.Argument(..., help="Experiment YAML file (its `sweep.grid` block is used too)."),

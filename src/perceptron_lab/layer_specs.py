@@ -214,9 +214,7 @@ LAYER_KINDS: dict[str, LayerKind] = {
         LayerKind(
             "dense", DenseParams, "fully connected: activation(x @ kernel + bias)", "units", _build_dense
         ),
-        LayerKind(
-            "conv2d", Conv2DParams, "2-D convolution of (H, W, C) images", "filters", _build_conv2d, True
-        ),
+        LayerKind("conv2d", Conv2DParams, "2-D convolution of (H, W, C) images", None, _build_conv2d, True),
         LayerKind("maxpool2d", Pool2DParams, "maximum of each window", "pool_size", _build_maxpool2d, True),
         LayerKind("avgpool2d", Pool2DParams, "mean of each window", "pool_size", _build_avgpool2d, True),
         LayerKind(
@@ -232,6 +230,16 @@ LAYER_KINDS: dict[str, LayerKind] = {
         ),
     )
 }
+
+
+def parameter_summary(kind: LayerKind) -> str:
+    """'units (required), activation, ...; bare value: units' - a kind's parameters for listings."""
+    fields = kind.params.model_fields
+    shown = [n for n in fields if n != "name" and (n != "inputs" or fields[n].is_required())]
+    names = [f"{n} (required)" for n in shown if fields[n].is_required()]
+    names += [n for n in shown if not fields[n].is_required()]
+    bare = f"; bare value: {kind.shorthand}" if kind.shorthand else ""
+    return ", ".join(names) + bare
 
 
 # ---------------------------------------------------------------------------------------------
@@ -270,6 +278,12 @@ class LayerSpec:
         return {self.kind: self.params.model_dump(exclude_unset=True)}
 
 
+def _main_parameter(kind: LayerKind) -> str | None:
+    """The parameter that names a layer best: its bare-value one, else its first required one."""
+    required = [n for n, f in kind.params.model_fields.items() if f.is_required()]
+    return kind.shorthand or (required[0] if required else None)
+
+
 def describe_architecture(architecture: list) -> str:
     """'64-32-10' for MLP sizes; 'conv2d(16) maxpool2d(2) flatten dense(10)' for a canonical
     layer list (each kind with its main parameter)."""
@@ -278,8 +292,8 @@ def describe_architecture(architecture: list) -> str:
     parts = []
     for entry in architecture:
         kind, params = next(iter(entry.items())) if isinstance(entry, dict) else (entry, {})
-        shorthand = LAYER_KINDS[kind].shorthand if kind in LAYER_KINDS else None
-        value = params.get(shorthand) if isinstance(params, dict) and shorthand else None
+        main = _main_parameter(LAYER_KINDS[kind]) if kind in LAYER_KINDS else None
+        value = params.get(main) if isinstance(params, dict) and main else None
         if isinstance(value, list):
             value = "x".join(map(str, value))
         parts.append(f"{kind}({value})" if value is not None else str(kind))
