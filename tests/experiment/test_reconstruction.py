@@ -15,6 +15,7 @@ from perceptron_lab.experiment import run_experiment
 from perceptron_lab.experiment.preparation import SplitBuilder
 from perceptron_lab.experiment.specs import target_coding
 from perceptron_lab.experiment.splits import make_splits
+from perceptron_lab.report import build_report
 
 CONFIG = Path(__file__).parents[2] / "configs" / "digits_denoise.yaml"
 
@@ -120,6 +121,8 @@ def test_denoising_autoencoder_end_to_end(tmp_path):
         assert arrays["codes"].shape[1] == 2 and len(arrays["codes"]) == len(arrays["code_labels"])
     assert (run_dir / "plots" / "reconstructions.png").stat().st_size > 0
     assert (run_dir / "plots" / "codes.png").stat().st_size > 0
+    build_report([run_dir], out_dir=tmp_path / "report")
+    assert {"reconstructions.png", "codes.png"} <= {p.name for p in (tmp_path / "report").iterdir()}
 
 
 def test_conv_autoencoder_from_a_layer_list(tmp_path):
