@@ -29,6 +29,19 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import UserError
+from .nn import (
+    AveragePooling2D,
+    BatchNorm,
+    Concatenate,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    LayerShapeError,
+    MaxPool2D,
+    Reshape,
+    infer_shapes,
+)
 
 Spec = str | dict[str, Any]
 Pair = int | tuple[int, int]
@@ -134,14 +147,10 @@ def _weighted(params: WeightedParams, defaults: LayerDefaults, last: bool) -> di
 
 
 def _build_dense(p: DenseParams, defaults: LayerDefaults, last: bool):
-    from .nn import Dense
-
     return Dense(p.units, **_weighted(p, defaults, last), name=p.name, inputs=p.inputs)
 
 
 def _build_conv2d(p: Conv2DParams, defaults: LayerDefaults, last: bool):
-    from .nn import Conv2D
-
     return Conv2D(
         p.filters, _pair(p.kernel), _pair(p.strides), p.padding, **_weighted(p, defaults, last),
         name=p.name, inputs=p.inputs,
@@ -149,44 +158,30 @@ def _build_conv2d(p: Conv2DParams, defaults: LayerDefaults, last: bool):
 
 
 def _build_maxpool2d(p: Pool2DParams, defaults: LayerDefaults, last: bool):
-    from .nn import MaxPool2D
-
     return MaxPool2D(_pair(p.pool_size), _pair(p.strides), p.padding, name=p.name, inputs=p.inputs)
 
 
 def _build_avgpool2d(p: Pool2DParams, defaults: LayerDefaults, last: bool):
-    from .nn import AveragePooling2D
-
     return AveragePooling2D(_pair(p.pool_size), _pair(p.strides), p.padding, name=p.name, inputs=p.inputs)
 
 
 def _build_dropout(p: DropoutParams, defaults: LayerDefaults, last: bool):
-    from .nn import Dropout
-
     return Dropout(p.rate, name=p.name, inputs=p.inputs)
 
 
 def _build_batchnorm(p: BatchNormParams, defaults: LayerDefaults, last: bool):
-    from .nn import BatchNorm
-
     return BatchNorm(p.momentum, p.epsilon, name=p.name, inputs=p.inputs)
 
 
 def _build_flatten(p: FlattenParams, defaults: LayerDefaults, last: bool):
-    from .nn import Flatten
-
     return Flatten(name=p.name, inputs=p.inputs)
 
 
 def _build_reshape(p: ReshapeParams, defaults: LayerDefaults, last: bool):
-    from .nn import Reshape
-
     return Reshape(p.target_shape, name=p.name, inputs=p.inputs)
 
 
 def _build_concatenate(p: ConcatenateParams, defaults: LayerDefaults, last: bool):
-    from .nn import Concatenate
-
     return Concatenate(p.axis, name=p.name, inputs=p.inputs)
 
 
@@ -392,8 +387,6 @@ _NN_PREFIX = re.compile(r"^layer \d+ \([^)]*\): ")
 def check_shapes(specs: list[LayerSpec], layers: list, input_shape: Shape) -> list[Shape]:
     """Per-layer output shapes of `layers` (built from `specs`) on `input_shape`, or
     LayerListError naming the entry whose input does not fit and the shapes involved."""
-    from .nn import LayerShapeError, infer_shapes
-
     entries = layer_specs(specs)
     first = entries[0]
     if len(input_shape) != 3 and LAYER_KINDS[first.kind].spatial and not first.params.inputs:  # type: ignore[attr-defined]
