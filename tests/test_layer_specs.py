@@ -292,3 +292,8 @@ def test_the_readme_names_every_layer_kind():
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     for kind in LAYER_KINDS:
         assert kind in readme, kind
+
+
+def test_sizes_and_layers_do_not_mix():
+    with pytest.raises(ConfigError, match="either layer sizes .* or a list of layers, not both"):
+        digits_config({"dense": 10}, 5)

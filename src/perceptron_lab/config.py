@@ -268,7 +268,7 @@ class ExperimentConfig(Section):
     task: Literal["auto", "reconstruction"] = Field(
         "auto", description="auto: the dataset's targets; reconstruction: the clean inputs (autoencoders)"
     )
-    architecture: list[int] | list[str | dict[str, Any]] = Field(
+    architecture: list[int | str | dict[str, Any]] = Field(
         ..., min_length=1, description="layer sizes, input first, output last; or a typed layer list"
     )
     activation: Spec = "sigmoid"
@@ -308,6 +308,8 @@ class ExperimentConfig(Section):
     @field_validator("architecture")
     @classmethod
     def _positive_sizes(cls, sizes: list):
+        if any(isinstance(s, int) for s in sizes) and not all(isinstance(s, int) for s in sizes):
+            raise ValueError("either layer sizes [in, hidden..., out] or a list of layers, not both")
         if all(isinstance(s, int) for s in sizes):  # the MLP shorthand; layer lists: layer_specs
             if len(sizes) < 2:
                 raise ValueError("the layer sizes need an input and an output size")
