@@ -143,3 +143,23 @@ def test_conv_autoencoder_from_a_layer_list(tmp_path):
     with np.load(run_dir / "reconstructions.npz") as arrays:
         assert arrays["codes"].shape[1] == 2
         assert list(arrays["image_shape"]) == [8, 8]
+
+
+def test_the_encoder_keeps_trained_parameters_and_batchnorm_state():
+    from perceptron_lab.experiment.reconstruction import encoder
+    from perceptron_lab.nn import BatchNorm, Dense, Network
+    from perceptron_lab.train import Trainer
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(2.0, 3.0, size=(64, 6))
+    layers = [Dense(5, "tanh"), BatchNorm(momentum=0.5), Dense(2), Dense(6)]
+    network = Network(layers, input_dim=6, replicas=2, seed=0, dtype="float64")
+    Trainer(loss="mse", optimizer={"name": "adam", "learning_rate": 0.01}, epochs=3, batch_size=16).fit(
+        network, X, X
+    )
+    fresh = Network(layers, input_dim=6, replicas=2, seed=0, dtype="float64")
+    assert not np.allclose(network.parameters.state, fresh.parameters.state)  # the running statistics moved
+    whole = encoder(network, len(layers) - 1)
+    np.testing.assert_array_equal(whole.predict(X), network.predict(X))
+    codes = encoder(network, 2).predict(X)
+    assert codes.shape == (2, 64, 2)
