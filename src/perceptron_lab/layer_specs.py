@@ -37,6 +37,7 @@ from .nn import (
     Dense,
     Dropout,
     Flatten,
+    GaussianNoise,
     LayerShapeError,
     MaxPool2D,
     Reshape,
@@ -99,6 +100,10 @@ class Pool2DParams(LayerParams):
 
 class DropoutParams(LayerParams):
     rate: float = Field(..., ge=0, lt=1, description="fraction of its inputs zeroed while training")
+
+
+class GaussianNoiseParams(LayerParams):
+    stddev: float = Field(..., ge=0, description="std of the noise added to its input while training")
 
 
 class BatchNormParams(LayerParams):
@@ -169,6 +174,10 @@ def _build_dropout(p: DropoutParams, defaults: LayerDefaults, last: bool):
     return Dropout(p.rate, name=p.name, inputs=p.inputs)
 
 
+def _build_gaussian_noise(p: GaussianNoiseParams, defaults: LayerDefaults, last: bool):
+    return GaussianNoise(p.stddev, name=p.name, inputs=p.inputs)
+
+
 def _build_batchnorm(p: BatchNormParams, defaults: LayerDefaults, last: bool):
     return BatchNorm(p.momentum, p.epsilon, name=p.name, inputs=p.inputs)
 
@@ -216,6 +225,13 @@ LAYER_KINDS: dict[str, LayerKind] = {
             "batchnorm", BatchNormParams, "batch normalization of the last axis", None, _build_batchnorm
         ),
         LayerKind("dropout", DropoutParams, "inverted dropout while training", "rate", _build_dropout),
+        LayerKind(
+            "gaussian_noise",
+            GaussianNoiseParams,
+            "Gaussian noise added while training, fresh at every step (denoising)",
+            "stddev",
+            _build_gaussian_noise,
+        ),
         LayerKind("flatten", FlattenParams, "(H, W, C) -> (H*W*C,)", None, _build_flatten),
         LayerKind(
             "reshape", ReshapeParams, "the same values in another shape", "target_shape", _build_reshape

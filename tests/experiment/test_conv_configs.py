@@ -80,7 +80,7 @@ def test_mnist_configs_train_end_to_end_on_local_files(tmp_path, name):
     if name == "mnist_denoise":
         with np.load(run_dir / "reconstructions.npz") as arrays:
             assert list(arrays["image_shape"]) == [28, 28]
-            assert list(arrays["splits"]) == ["test", "test_noise_0.3"]
+            assert list(arrays["splits"]) == ["test", "test_noise_0.1", "test_noise_0.3", "test_noise_0.5"]
         assert (run_dir / "plots" / "reconstructions.png").exists()
 
 
