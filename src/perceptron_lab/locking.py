@@ -56,3 +56,27 @@ def exclusive(path: Path, what: str) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+class SweepLock:
+    """The lock of a sweep directory (its `.lock` file), held from acquire() to release()."""
+
+    FILE = ".lock"
+
+    def __init__(self) -> None:
+        self._fd: int | None = None
+
+    def acquire(self, sweep_dir: Path) -> None:
+        """Take the lock of `sweep_dir`; UserError (one line) when another process holds it."""
+        fd = try_lock(Path(sweep_dir) / self.FILE)
+        if fd is None:
+            raise UserError(
+                f"{sweep_dir}: this sweep is running in another process (its lock is held); "
+                "resume it once that process has finished"
+            )
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

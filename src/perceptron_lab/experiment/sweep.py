@@ -30,6 +30,7 @@ import yaml
 
 from ..config import ExperimentConfig, build_config
 from ..errors import UserError
+from ..locking import SweepLock
 from .executors import TaskResult, make_executor
 from .grid import Point, grid_of, grid_points, merge_grids, point_names
 from .partials import remove_stale_partials
@@ -304,12 +305,16 @@ def _record(
     return point_row(point, name, run_dir)
 
 
-def _open_sweep_dir(plan: dict, root: Path, resume: str | Path | None) -> Path:
-    """A new sweep directory under root/<name>/, or the `resume` one after checking its plan."""
+def _open_sweep_dir(plan: dict, root: Path, resume: str | Path | None, lock: SweepLock) -> Path:
+    """A new sweep directory under root/<name>/, or the `resume` one after checking its plan;
+    `lock` holds it from before its plan is read or written (UserError when another process has it)."""
     if resume is None:
         sweep_dir = new_sweep_dir(root, plan["name"])
+        lock.acquire(sweep_dir)
     else:
         sweep_dir = Path(resume)
+        read_plan(sweep_dir)  # a sweep directory at all
+        lock.acquire(sweep_dir)
         stored = read_plan(sweep_dir)
         check_resumable(sweep_dir, plan, stored)
         plan["created"] = stored.get("created", plan["created"])
@@ -363,8 +368,9 @@ def run_sweep(
     plots = config.output.plots if plots is None else plots
 
     executor = make_executor(backend, jobs, address)
+    lock = SweepLock()
     try:
-        sweep_dir = _open_sweep_dir(plan, Path(out_root or config.output.dir), resume)
+        sweep_dir = _open_sweep_dir(plan, Path(out_root or config.output.dir), resume, lock)
         rows, todo = _kept_points(sweep_dir, points, names)
         write_table(sweep_dir, rows)
         if progress is not None:
@@ -377,15 +383,21 @@ def run_sweep(
                 if progress is not None:
                     progress(len(rows), len(points))
         except KeyboardInterrupt:
+            for outcome in executor.finished():  # finished while interrupted: keep them too
+                i = todo[outcome.index]
+                rows[i] = _record(outcome, points[i], names[i], sweep_dir / names[i], command, plots)
+                write_table(sweep_dir, rows)
             raise SweepInterrupted(sweep_dir) from None
-    finally:
         executor.close()
 
-    plan["status"] = "complete"
-    plan["finished"] = datetime.now().astimezone().isoformat(timespec="seconds")
-    write_plan(sweep_dir, plan)
-    if plots and any(row["status"] != "failed" for row in rows.values()):
-        from ..report import plot_sweep
+        plan["status"] = "complete"
+        plan["finished"] = datetime.now().astimezone().isoformat(timespec="seconds")
+        write_plan(sweep_dir, plan)
+        if plots and any(row["status"] != "failed" for row in rows.values()):
+            from ..report import plot_sweep
 
-        plot_sweep(sweep_dir)
+            plot_sweep(sweep_dir)
+    finally:
+        executor.close()
+        lock.release()
     return sweep_dir
