@@ -80,7 +80,7 @@ def test_sweep_row_reads_the_final_rows(es_run):
 def test_printed_table_reads_the_final_rows(es_run, capsys):
     from perceptron_lab.cli import _print_summary
 
-    _print_summary(es_run.path)
+    _print_summary(es_run.path, as_json=False)
     out = capsys.readouterr().out
     mean = _rows(es_run.summary, "final", "test")["accuracy"].mean()
     assert f"{mean:.3g}" in out

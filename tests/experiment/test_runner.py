@@ -78,7 +78,7 @@ def test_confusion_counts_match_fold_sizes(iris_run):
 
 
 def test_saved_models_reproduce_the_predictions(iris_run):
-    model = load_network(iris_run.path / "models" / "run1_fold2")
+    model = load_network(iris_run.path / "models" / "run1_fold2" / "network")
     rows = iris_run.predictions.query("run == 1 and fold == 2 and split == 'test'")
     config = build_config(iris_run.config)
     dataset, _ = load_data(config)

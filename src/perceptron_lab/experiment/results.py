@@ -17,6 +17,7 @@ import yaml
 
 from ..errors import UserError
 from ..paths import unsafe_component_reason
+from ..progress import Progress, report
 from .partials import new_partial, remove_stale_partials
 from .results_dir import read_run_dir
 from .runner import ExperimentResult
@@ -34,24 +35,20 @@ def new_run_dir(root: Path, config) -> Path:
 
 
 def _write_models(result: ExperimentResult, models_dir: Path, dill: bool) -> None:
+    """models/run<r>_fold<k>/: one complete Model per replica (see perceptron_lab.model)."""
     models_dir.mkdir()
-    for network, replica in zip(result.models, result.manifest["replicas"]):
-        stem = models_dir / f"run{replica['run']}_fold{replica['fold']}"
-        network.save(stem)
-        if dill:
-            import dill as dill_module
-
-            with open(stem.with_suffix(".dill"), "wb") as handle:
-                dill_module.dump(network, handle)
+    for model, replica in zip(result.models, result.manifest["replicas"]):
+        model.save(models_dir / f"run{replica['run']}_fold{replica['fold']}", dill=dill)
 
 
-def _draw_plots(run_dir: Path, manifest: dict) -> None:
+def _draw_plots(run_dir: Path, manifest: dict, progress: Progress | None = None) -> None:
     """Draw the run's essential figures into the directory being built; a figure that fails
     costs a warning (and manifest["plot_error"]), not the results."""
+    report(progress, "plot", 0, None)  # importing matplotlib and building the figures
     from ..report import plot_run
 
     try:
-        plot_run(read_run_dir(run_dir), run_dir / "plots", essential=True)
+        plot_run(read_run_dir(run_dir), run_dir / "plots", essential=True, progress=progress)
     except Exception as error:  # noqa: BLE001 - the trained results matter more than a figure
         manifest["plot_error"] = f"{type(error).__name__}: {error}"
         warnings.warn(
@@ -108,6 +105,8 @@ def write_run_dir(
     command: str | None = None,
     plots: bool | None = None,
     dill: bool | None = None,
+    progress: Progress | None = None,
+    figures: dict[str, bytes] | None = None,
     rename_if_taken: bool = False,
 ) -> Path:
     """Write `result` at `directory` (returns the path written): built in a uniquely named,
@@ -116,7 +115,9 @@ def write_run_dir(
     Only the rename makes a directory complete: readers skip `.partial` names, and stale ones
     (whose writer died) are removed here. An existing directory is never overwritten: with
     rename_if_taken the result goes to `<directory>-1`, `-2`, ..., else FileExistsError.
-    A write that fails raises UserError saying nothing was written.
+    A write that fails raises UserError saying nothing was written. progress: a listener for
+    the write and plot phases. figures: files already drawn elsewhere (name -> bytes), written
+    into plots/ instead of drawing there.
     """
     directory = Path(directory)
     if directory.exists() and not rename_if_taken:
@@ -131,18 +132,34 @@ def write_run_dir(
         ) from None
     config = result.config
     output = config.output
+    steps = 6 + (result.confusion is not None) + (result.weights_history is not None)
+    written = 0
+
+    def wrote(what: str) -> None:
+        nonlocal written
+        written += 1
+        report(progress, "write", written, steps, file=what)
+
     try:
+        report(progress, "write", 0, steps)
         (partial / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+        wrote("config.yaml")
         result.epochs.to_csv(partial / "epochs.csv", index=False)
+        wrote("epochs.csv")
         result.summary.to_csv(partial / "summary.csv", index=False)
+        wrote("summary.csv")
         if result.confusion is not None:
             result.confusion.to_csv(partial / "confusion.csv", index=False)
+            wrote("confusion.csv")
         result.predictions.to_csv(partial / "predictions.csv", index=False)
+        wrote("predictions.csv")
         if output.save_models:
             _write_models(result, partial / "models", output.dill if dill is None else dill)
+        wrote("models")
         if result.weights_history is not None:
             (partial / "history").mkdir()
             np.savez_compressed(partial / "history" / "weights.npz", **result.weights_history)
+            wrote("history")
         manifest = {
             **result.manifest,
             "status": "writing",
@@ -150,8 +167,13 @@ def write_run_dir(
             "command": command if command is not None else " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         }
         (partial / "manifest.json").write_text(json.dumps(manifest, indent=2))
-        if output.plots if plots is None else plots:
-            _draw_plots(partial, manifest)
+        wrote("manifest.json")
+        if figures:
+            (partial / "plots").mkdir(exist_ok=True)
+            for name, data in figures.items():
+                (partial / "plots" / Path(name).name).write_bytes(data)
+        elif output.plots if plots is None else plots:
+            _draw_plots(partial, manifest, progress)
         manifest["status"] = "complete"
         (partial / "manifest.json").write_text(json.dumps(manifest, indent=2))
         # The rename is the commit: only a whole directory ever carries the final name.

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..train.metrics import confusion_matrices
 from .splits import ReplicaSplit
 
 KEYS = ["run", "fold", "seed"]
@@ -118,16 +119,14 @@ def _confusion_splits(splits) -> list[str]:
 def final_outputs(network, splits: dict, names: list[str]) -> dict[str, list[np.ndarray]]:
     """Final outputs of each replica on its own rows of each named split: name -> list of (m_r, out).
 
-    Each replica's rows are gathered into one (R, m_max, f) batch (padded with row 0), so a
-    replica predicts only its own rows.
+    Each replica predicts as the single-replica network its saved model holds, so a saved
+    model given the same rows reproduces these outputs to the last bit.
     """
+    singles = [network.select([r]) for r in range(network.replicas)]
     outputs = {}
     for name in names:
         split = splits[name]
-        width = max(len(rows) for rows in split.index)
-        padded = np.stack([np.pad(rows, (0, width - len(rows))) for rows in split.index])
-        predicted = network.predict(split.X[padded])  # (R, m_max, out)
-        outputs[name] = [predicted[r, : len(rows)] for r, rows in enumerate(split.index)]
+        outputs[name] = [singles[r].predict(split.X[rows])[0] for r, rows in enumerate(split.index)]
     return outputs
 
 
@@ -143,16 +142,18 @@ def confusion_table(
 ) -> pd.DataFrame:
     """Confusion matrices of the kept weights (labelled with their epoch) and at the recorded
     snapshot epochs."""
-    from sklearn.metrics import confusion_matrix
-
     frames = []
-    labels = np.arange(len(classes))
     final_epochs = np.asarray(outcome.history.kept_epoch)
     for split_name in _confusion_splits(outcome.splits):
         split = outcome.splits[split_name]
         final = np.stack(
             [
-                confusion_matrix(split.truth[rows], coding.decode(out), labels=labels)
+                confusion_matrices(
+                    split.truth[rows][None],
+                    coding.decode(out)[None],
+                    np.ones((1, len(rows)), bool),
+                    len(classes),
+                )[0]
                 for rows, out in zip(split.index, outputs[split_name])
             ]
         )
