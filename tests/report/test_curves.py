@@ -121,3 +121,15 @@ def test_stopped_replicas_hold_their_last_value():
     means = held.groupby("epoch")["loss"].mean()
     assert means.tolist() == [1.5, 1.0, (0.4 + 1.5) / 2]  # no jump to 0.4 at epoch 2
     assert not held_after_stopping(epochs[epochs["run"] == 0], "loss")[1]
+
+
+def test_loss_band_never_goes_below_zero(binary_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(binary_run, run)
+    epochs = pd.read_csv(run / "epochs.csv")
+    first = (epochs["run"] == epochs["run"].min()) & (epochs["fold"] == epochs["fold"].min())
+    epochs["loss"] = np.where(first, 3.0, 0.0)  # one outlier replica: std larger than the mean
+    epochs.to_csv(run / "epochs.csv", index=False)
+    (plot,) = learning_curves(load_results(run), ["loss"])
+    lows = [c.get_paths()[0].vertices[:, 1].min() for c in plot.figure.axes[0].collections]
+    assert min(lows) == 0.0  # mean - std < 0 everywhere, clipped to the loss's lower bound
