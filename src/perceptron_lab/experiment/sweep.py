@@ -326,6 +326,9 @@ def _open_sweep_dir(plan: dict, root: Path, resume: str | Path | None, lock: Swe
     """A new sweep directory under root/<name>/, or the `resume` one after checking its plan;
     `lock` holds it from before its plan is read or written (UserError when another process has it)."""
     if resume is None:
+        from .results import check_writable
+
+        check_writable(root, plan["name"])
         sweep_dir = new_sweep_dir(root, plan["name"])
         lock.acquire(sweep_dir)
     else:
