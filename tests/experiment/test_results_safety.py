@@ -100,7 +100,7 @@ def test_kill_9_while_plotting_leaves_nothing_complete_looking(tmp_path, monkeyp
     assert len(leftovers) == 1 and partials.is_partial(leftovers[0])
     assert json.loads((leftovers[0] / "manifest.json").read_text())["status"] != "complete"
     assert not is_run_dir(leftovers[0])
-    with pytest.raises(UserError, match="not a complete run directory"):
+    with pytest.raises(UserError, match=r"not a complete run directory.*1 interrupted write"):
         resolve_run_dir(root / "tiny")
     assert partials.stale_partials(root / "tiny", min_age_s=0) == leftovers
     monkeypatch.setattr("perceptron_lab.experiment.results.remove_stale_partials", _remove_now)

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import UserError
+from ..experiment.partials import is_partial, stale_partials
 from ..experiment.results_dir import RunResults, is_run_dir
 from .inputs import (
     PREFERRED_METRICS,
@@ -48,8 +49,10 @@ def resolve_run_dir(path: Path) -> Path:
         return path
     newest = newest_run_dir(path)
     if newest is None:
+        leftovers = stale_partials(path.parent if is_partial(path) else path, min_age_s=0)
+        note = f" ({len(leftovers)} interrupted write(s) left as .partial, ignored)" if leftovers else ""
         raise UserError(
-            f"{path}: not a complete run directory, a sweep directory, or a folder holding complete runs"
+            f"{path}: not a complete run directory, a sweep directory, or a folder holding complete runs{note}"
         )
     return newest
 
