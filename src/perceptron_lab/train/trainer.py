@@ -109,8 +109,8 @@ class Trainer:
     scikit-learn's fit does it). record_weights: False, True (every evaluated epoch) or a list of epochs.
     evaluator(split, outputs (R, m, out), index (R, m), mask (R, m)) -> {metric: (R,)} adds
     metrics to the per-split "loss" the trainer computes, a per-sample mean for every loss
-    (a summed loss such as sse is divided by the split's sample count). callback(epoch, logs, active) is
-    called after every evaluation with logs[split][metric] (R,) and the (R,) still-training mask.
+    (a summed loss such as sse is divided by the split's sample count). callback(epoch, logs,
+    active) is called after every evaluation with logs[split][metric] (R,) and the (R,) still-training mask.
     """
 
     def __init__(
@@ -304,9 +304,8 @@ class _Run:
                 logits,
                 self.output_activation,
             )
-            if (
-                not trainer.loss.per_sample_mean
-            ):  # logged per sample, as Keras does, whatever the split's size
+            # Logged per sample, as Keras does, so splits of any size compare.
+            if not trainer.loss.per_sample_mean:
                 loss = loss / np.maximum(split.mask.sum(axis=1), 1)
             values = {"loss": loss}
             if trainer.evaluator is not None:
