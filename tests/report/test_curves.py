@@ -104,7 +104,7 @@ def test_losses_spanning_decades_get_a_log_axis(binary_run, tmp_path):
 def test_stopped_replicas_hold_their_last_value():
     import pandas as pd
 
-    from perceptron_lab.report.curves import held_after_stopping
+    from perceptron_lab.report.inputs import held_after_stopping
 
     epochs = pd.DataFrame(
         {

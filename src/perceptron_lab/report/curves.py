@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from ..experiment.results_dir import RunResults
-from .inputs import mean_std, metric_names, n_replicas, split_names
+from .inputs import held_after_stopping, mean_std, metric_names, n_replicas, split_names
 from .style import Plot, band, metric_bounds, metric_label, new_figure, split_style
 
 
@@ -14,18 +13,6 @@ def spans_decades(values: np.ndarray, ratio: float = 1e3) -> bool:
     """Positive values whose finite range covers more than `ratio`: a log axis reads better."""
     finite = values[np.isfinite(values)]
     return finite.size > 1 and finite.min() > 0 and finite.max() / finite.min() > ratio
-
-
-def held_after_stopping(epochs: pd.DataFrame, metric: str) -> tuple[pd.DataFrame, bool]:
-    """epochs.csv's `metric` rows (run, fold, split, epoch, metric), extended so that a replica
-    that stopped early holds its last value at every later evaluated epoch of its split: a
-    mean over replicas then never jumps when one drops out. Also whether any row was added."""
-    rows = epochs[["run", "fold", "split", "epoch", metric]]
-    last = rows.sort_values("epoch", kind="stable").groupby(["run", "fold", "split"]).tail(1)
-    grid = rows[["split", "epoch"]].drop_duplicates()
-    held = last.rename(columns={"epoch": "stopped"}).merge(grid, on="split")
-    held = held[held["epoch"] > held["stopped"]].drop(columns="stopped")
-    return pd.concat([rows, held[rows.columns]], ignore_index=True), not held.empty
 
 
 def draw_curve(ax, results: RunResults, metric: str, legend_size: float = 8) -> bool:
