@@ -87,16 +87,16 @@ class JoblibExecutor:
         self._pool = get_reusable_executor(
             max_workers=self.jobs, initializer=_watch_driver, initargs=(os.getpid(),)
         )
-        futures = [
-            self._pool.submit(_indexed, function, index, task, self.threads)
+        # Only _unseen refers to a future once submitted: a yielded result is not kept alive.
+        self._unseen = {
+            self._pool.submit(_indexed, function, index, task, self.threads): index
             for index, task in enumerate(tasks)
-        ]
-        self._unseen = {future: index for index, future in enumerate(futures)}
+        }
         try:
-            for future in concurrent.futures.as_completed(futures):
+            for future in concurrent.futures.as_completed(list(self._unseen)):
                 yield _task_result(future, self._unseen.pop(future))
         finally:
-            for future in futures:
+            for future in self._unseen:
                 future.cancel()
 
     def finished(self) -> list[TaskResult]:
