@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import UserError
@@ -44,18 +42,6 @@ def is_locked(path: Path) -> bool:
         return True
     os.close(fd)
     return False
-
-
-@contextmanager
-def exclusive(path: Path, what: str) -> Iterator[None]:
-    """Hold the lock of `path` for the block; UserError naming `what` when another process has it."""
-    fd = try_lock(path)
-    if fd is None:
-        raise UserError(f"{what} is in use by another process (locked {path})")
-    try:
-        yield
-    finally:
-        os.close(fd)
 
 
 class SweepLock:
