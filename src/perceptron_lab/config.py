@@ -145,6 +145,15 @@ class OutputConfig(Section):
 
 class SweepConfig(Section):
     grid: dict[str, list[Any]] = Field(default_factory=dict, description="dotted key -> values")
+    points: list[dict[str, Any]] | None = Field(
+        None, description="explicit points {dotted key: value, ...}, run as listed (not a product)"
+    )
+
+    @model_validator(mode="after")
+    def _grid_or_points(self):
+        if self.points is not None and self.grid:
+            raise ValueError("give sweep.grid or sweep.points, not both")
+        return self
 
 
 CLASSIFICATION_METRICS = ("loss", "accuracy", "precision", "recall", "f1", "sse")
