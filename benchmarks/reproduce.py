@@ -181,7 +181,7 @@ def lab_figures(run_dir: Path, wanted: list[str]) -> str:
     replicas = results.manifest["replicas"]
     runs = len({r["run"] for r in replicas})
     folds = len({r["fold"] for r in replicas})
-    over = f"{runs} runs" + (f" x {folds} folds" if folds > 1 else "")
+    over = f"{runs} run{'s' * (runs > 1)}" + (f" x {folds} folds" if folds > 1 else "")
     return "; ".join(parts) + f" ({over})"
 
 
