@@ -5,10 +5,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -22,16 +24,41 @@ from rich.table import Table
 from . import __version__
 from .errors import UserError
 
+EXIT_CODES = "Exit codes: 0 ok, 1 failed, 2 bad input (config, data file, argument), 130 interrupted."
+
 app = typer.Typer(
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     rich_markup_mode=None,
     help="Run neural-network experiments from YAML configs: lab run, lab sweep, lab report.",
+    epilog=EXIT_CODES,
 )
 console = Console()
 err_console = Console(stderr=True)
 
 SET_HELP = "Override a config key, e.g. --set optimizer.learning_rate=0.1 (repeatable)."
+
+
+class FigureFormat(str, Enum):
+    png = "png"
+    svg = "svg"
+
+
+class Backend(str, Enum):
+    local = "local"
+    dask = "dask"
+
+
+class Search(str, Enum):
+    grid = "grid"
+    random = "random"
+    tpe = "tpe"
+
+
+class Pruner(str, Enum):
+    none = "none"
+    median = "median"
+    hyperband = "hyperband"
 
 
 def _command_line() -> str:
@@ -44,7 +71,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except UserError as error:
-        err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=2) from None
     except KeyboardInterrupt:
         err_console.print("interrupted: no results directory was completed")
@@ -126,10 +153,10 @@ def _print_summary(run_dir: Path) -> None:
         err_console.print(f"[yellow]warning:[/] diverged (loss became NaN/inf): {names}")
 
 
-@app.command()
+@app.command(short_help="Train a config's network on every run x fold.", epilog=EXIT_CODES)
 def run(
     config: Path = typer.Argument(..., help="Experiment YAML file."),
-    set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+    set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help=SET_HELP),
     out: Path | None = typer.Option(
         None, "--out", help="Results root (default: output.dir of the config, 'results')."
     ),
@@ -156,10 +183,10 @@ def run(
     console.print(str(run_dir), soft_wrap=True, highlight=False)
 
 
-@app.command()
+@app.command(short_help="Check a config without training.", epilog=EXIT_CODES)
 def validate(
     config: Path = typer.Argument(..., help="Experiment YAML file."),
-    set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+    set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help=SET_HELP),
 ) -> None:
     """Check a config (schema, names, dataset and architecture) without training."""
     from .config import load_config
@@ -176,7 +203,7 @@ def validate(
     )
 
 
-@app.command()
+@app.command(short_help="List the datasets a config can name.")
 def datasets() -> None:
     """List the datasets a config can name, with their task and shape."""
     from .data import DATASETS, load_dataset
@@ -197,49 +224,80 @@ def datasets() -> None:
     console.print(table)
 
 
-@app.command()
+@app.command(short_help="One experiment per grid point or search trial.", epilog=EXIT_CODES)
 def sweep(
     config: Path = typer.Argument(..., help="Experiment YAML file (its `sweep.grid` block is used too)."),
     grid: list[str] = typer.Option(
-        [], "--grid", help="key=v1,v2,... (repeatable); points are the cartesian product."
+        [], "--grid", metavar="KEY=V1,V2", help="Values of a key (repeatable); points: their product."
     ),
-    set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+    set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help=SET_HELP),
     out: Path | None = typer.Option(None, "--out", help="Results root (default: output.dir of the config)."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Points trained in parallel (local processes)."),
-    backend: str = typer.Option("local", "--backend", help="local or dask."),
+    backend: Backend = typer.Option(Backend.local, "--backend", help="Where points run."),
     address: str | None = typer.Option(
         None, "--address", help="Dask scheduler address, e.g. tcp://HOST:8786."
     ),
     resume: Path | None = typer.Option(None, "--resume", help="Continue the sweep in this directory."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the points and exit."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    search: Search = typer.Option(
+        Search.grid, "--search", help="grid: every point; random/tpe: Optuna samples sweep.space."
+    ),
+    trials: int | None = typer.Option(None, "--trials", min=1, help="Trials of a random/tpe search."),
+    pruner: Pruner = typer.Option(Pruner.none, "--pruner", help="Stop poor search trials early."),
 ) -> None:
-    """Run one full experiment per point of a grid over any config keys."""
+    """Run one full experiment per point of a grid, or per trial of an Optuna search."""
     from .config import load_config
     from .experiment.sweep import SweepInterrupted, run_sweep, sweep_points
     from .report import load_sweep
 
     with user_errors():
         cfg = load_config(config, set_)
-        points = sweep_points(cfg, grid, resume=resume)
+        if search is Search.grid:
+            if trials is not None or pruner is not Pruner.none:
+                raise UserError("--trials and --pruner are for --search random or tpe")
+            points = sweep_points(cfg, grid, resume=resume)
+            total = f"{len(points)} points"
+        else:
+            from .experiment.search import parse_space
+
+            if grid:
+                raise UserError("--grid is for --search grid; a search samples the config's sweep.space")
+            if trials is None:
+                raise UserError(f"--search {search.value} needs --trials N")
+            dimensions = parse_space(cfg)
+            total = f"{trials} trials"
         if dry_run:
-            for i, point in enumerate(points):
-                console.print(f"{i:3d}  " + "  ".join(f"{k}={v}" for k, v in point.items()), highlight=False)
-            console.print(f"{len(points)} points")
+            if search is Search.grid:
+                for i, point in enumerate(points):
+                    console.print(
+                        f"{i:3d}  " + "  ".join(f"{k}={v}" for k, v in point.items()), highlight=False
+                    )
+            else:
+                for d in dimensions:
+                    values = d.choices if d.kind == "choice" else f"[{d.low}, {d.high}]"
+                    console.print(f"{d.key}: {d.kind} {values}", highlight=False)
+            console.print(total)
             return
         try:
-            with progress_bar(f"{cfg.name}: {len(points)} points", quiet) as progress:
-                sweep_dir = run_sweep(
-                    cfg,
-                    points,
+            with progress_bar(f"{cfg.name}: {total}", quiet) as progress:
+                common = dict(
                     out_root=out,
                     jobs=jobs,
-                    backend=backend,
+                    backend=backend.value,
                     address=address,
                     resume=resume,
                     progress=progress,
                     command=_command_line(),
                 )
+                if search is Search.grid:
+                    sweep_dir = run_sweep(cfg, points, **common)
+                else:
+                    from .experiment.search import run_search
+
+                    sweep_dir = run_search(
+                        cfg, sampler=search.value, trials=trials, pruner=pruner.value, **common
+                    )
         except SweepInterrupted as stop:
             err_console.print(
                 f"interrupted: finished points are kept; continue with --resume {stop.sweep_dir}",
@@ -248,23 +306,23 @@ def sweep(
             )
             raise typer.Exit(code=130) from None
         table = load_sweep(sweep_dir).table
-        for _, row in table[table["status"] != "ok"].iterrows():
+        for _, row in table[~table["status"].isin(["ok", "pruned"])].iterrows():
             detail = f": {row['error']}" if row["status"] == "failed" else " (loss became NaN/inf)"
             err_console.print(
-                f"[yellow]warning:[/] point {row['point']} {row['status']}{detail}",
+                f"[yellow]warning:[/] point {escape(str(row['point']))} {row['status']}{escape(detail)}",
                 highlight=False,
                 soft_wrap=True,
             )
     console.print(str(sweep_dir), soft_wrap=True, highlight=False)
 
 
-@app.command()
+@app.command(short_help="Figures and report.html from results directories.", epilog=EXIT_CODES)
 def report(
     paths: list[Path] = typer.Argument(
-        ..., help="Run directories, a sweep directory, or results/<name> folders."
+        ..., metavar="DIR...", help="Run directories, a sweep directory, or results/<name> folders."
     ),
     out: Path | None = typer.Option(None, "--out", help="Where to write report.html and the figures."),
-    fmt: str = typer.Option("png", "--format", help="Figure format: png or svg."),
+    fmt: FigureFormat = typer.Option(FigureFormat.png, "--format", help="Figure format."),
     metric: str | None = typer.Option(None, "--metric", help="Metric to compare (several directories)."),
     split: str | None = typer.Option(None, "--split", help="Split to compare (several directories)."),
 ) -> None:
@@ -272,9 +330,7 @@ def report(
     from .report import build_report
 
     with user_errors():
-        if fmt not in ("png", "svg"):
-            raise UserError(f"--format: {fmt!r} is not one of png, svg")
-        html = build_report(list(paths), out_dir=out, fmt=fmt, metric=metric, split=split)
+        html = build_report(list(paths), out_dir=out, fmt=fmt.value, metric=metric, split=split)
     console.print(str(html), soft_wrap=True, highlight=False)
 
 

@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from .errors import ConfigError, UserError
 
@@ -143,11 +151,27 @@ class OutputConfig(Section):
     plots: bool = True
 
 
+class ObjectiveConfig(Section):
+    metric: str = Field("loss", description="the final metric a search optimizes (mean over replicas)")
+    split: str | None = Field(None, description="default: validation if held out, else test, else train")
+    direction: Literal["minimize", "maximize"] | None = Field(None, description="default: the metric's")
+
+
 class SweepConfig(Section):
     grid: dict[str, list[Any]] = Field(default_factory=dict, description="dotted key -> values")
     points: list[dict[str, Any]] | None = Field(
         None, description="explicit points {dotted key: value, ...}, run as listed (not a product)"
     )
+    space: dict[str, Any] | None = Field(
+        None, description="dotted key -> {uniform|log_uniform|int: [low, high]} or a list of choices"
+    )
+    objective: ObjectiveConfig | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_unset_search(self, handler):
+        # A grid-only sweep block serializes (and hashes) as it did before search existed.
+        data = handler(self)
+        return {k: v for k, v in data.items() if not (k in ("points", "space", "objective") and v is None)}
 
     @model_validator(mode="after")
     def _grid_or_points(self):
@@ -393,7 +417,10 @@ def format_validation_error(
 
 
 def build_config(
-    raw: dict[str, Any], overrides: list[str] | None = None, source: str = "<config>", text: str | None = None
+    raw: dict[str, Any],
+    overrides: list[str] | dict[str, Any] | None = None,
+    source: str = "<config>",
+    text: str | None = None,
 ) -> ExperimentConfig:
     """Validate a raw config dict (+ overrides) into an ExperimentConfig, or raise ConfigError."""
     if not isinstance(raw, dict):
@@ -459,22 +486,10 @@ def _check_registry_names(config: ExperimentConfig, source: str, text: str | Non
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
-    """Read and validate a YAML config file; errors name the file, line and key."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        # The construct being parsed (context) locates an unclosed bracket better than the
-        # place the parser gave up (problem), which may be the end of the file.
-        mark = getattr(error, "context_mark", None) or getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: invalid YAML ({getattr(error, 'problem', error)})") from None
-    if raw is None:
-        raise ConfigError(f"{path}: the config file is empty")
+    """Read and validate a YAML config file (with its `extends` bases, see config_files).
+
+    Errors name the file, line and key."""
+    from .config_files import read_config_file
+
+    raw, text = read_config_file(path)
     return build_config(raw, overrides, source=str(path), text=text)

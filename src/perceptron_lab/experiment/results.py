@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from ..extras import require
 from .runner import ExperimentResult
 
 
@@ -33,8 +34,7 @@ def _write_models(result: ExperimentResult, models_dir: Path, dill: bool) -> Non
         stem = models_dir / f"run{replica['run']}_fold{replica['fold']}"
         network.save(stem)
         if dill:
-            import dill as dill_module
-
+            dill_module = require("dill", "output.dill (--dill)")
             with open(stem.with_suffix(".dill"), "wb") as handle:
                 dill_module.dump(network, handle)
 

@@ -19,6 +19,7 @@ import pandas as pd
 from .. import __version__
 from ..config import ExperimentConfig
 from ..errors import ConfigError
+from ..extras import require
 from ..nn import Network
 from ..train import EarlyStopping, History, Trainer
 from .evaluation import Evaluator
@@ -36,6 +37,9 @@ from .tables import (
 
 Progress = Callable[[int, int], None]
 """progress(epochs_done, epochs_total) over all replicas chunks."""
+EpochHook = Callable[[int, dict, np.ndarray], None]
+"""epoch_hook(epoch, logs, active) after each evaluation: logs[split][metric] (R,), as Trainer's
+callback. It may raise to stop the experiment (a search pruning a trial)."""
 
 
 @dataclass
@@ -113,7 +117,7 @@ class ChunkOutcome:
 
 
 def _train_chunk(
-    config, replicas, dataset, test_dataset, coding, metrics, progress, done_before, total
+    config, replicas, dataset, test_dataset, coding, metrics, progress, done_before, total, epoch_hook=None
 ) -> ChunkOutcome:
     builder = SplitBuilder(config, dataset, test_dataset, coding)
     splits, prep = builder.build(replicas)
@@ -127,6 +131,8 @@ def _train_chunk(
             snapshots[epoch] = {k: v.copy() for k, v in evaluator.last_confusion.items()}
         if progress is not None:
             progress(done_before + epoch * len(replicas), total)
+        if epoch_hook is not None:
+            epoch_hook(epoch, logs, active)
 
     trainer = Trainer(
         loss=resolve_loss(config),
@@ -181,8 +187,13 @@ def _weights_history(outcomes: list[ChunkOutcome]) -> dict[str, np.ndarray] | No
     return stacked
 
 
-def execute_experiment(config: ExperimentConfig, progress: Progress | None = None) -> ExperimentResult:
-    """Train every run x fold of `config` and collect the results (no files written)."""
+def execute_experiment(
+    config: ExperimentConfig, progress: Progress | None = None, epoch_hook: EpochHook | None = None
+) -> ExperimentResult:
+    """Train every run x fold of `config` and collect the results (no files written).
+
+    epoch_hook sees the first chunk of replicas only (all of them unless max_replicas is set).
+    """
     started_at = datetime.now(timezone.utc)
     started = time.perf_counter()
     dataset, test_dataset = load_data(config)
@@ -204,8 +215,9 @@ def execute_experiment(config: ExperimentConfig, progress: Progress | None = Non
     total = config.epochs * len(replicas)
     outcomes, done = [], 0
     for chunk in _chunks(replicas, config.max_replicas):
+        hook = epoch_hook if not outcomes else None
         outcomes.append(
-            _train_chunk(config, chunk, dataset, test_dataset, coding, metrics, progress, done, total)
+            _train_chunk(config, chunk, dataset, test_dataset, coding, metrics, progress, done, total, hook)
         )
         done += config.epochs * len(chunk)
 
@@ -302,6 +314,8 @@ def run_experiment(
     """Execute `config` and write results/<name>/<timestamp>-<hash>/ atomically; returns that path."""
     from .results import new_run_dir, write_run_dir
 
+    if config.output.dill if dill is None else dill:
+        require("dill", "output.dill (--dill)")  # before training, not after
     result = execute_experiment(config, progress)
     directory = new_run_dir(Path(out_root or config.output.dir), config)
     return write_run_dir(result, directory, command=command, plots=plots, dill=dill)

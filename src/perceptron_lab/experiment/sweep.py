@@ -33,7 +33,7 @@ from ..errors import UserError
 from .executors import TaskResult, make_executor
 from .grid import Point, grid_of, grid_points, listed_points, merge_grids, point_names
 from .results_dir import is_run_dir
-from .runner import ExperimentResult, execute_experiment
+from .runner import EpochHook, ExperimentResult, execute_experiment
 
 PLAN_FILE = "sweep.json"
 TABLE_FILE = "sweep.csv"
@@ -114,11 +114,15 @@ class PointOutcome:
     wall_time_s: float
 
 
-def execute_point(config: ExperimentConfig) -> PointOutcome:
+def execute_point(config: ExperimentConfig, epoch_hook: EpochHook | None = None) -> PointOutcome:
     """Run one point's experiment; a failure becomes data so the sweep goes on."""
     started = time.perf_counter()
     try:
-        result = execute_experiment(config)
+        result = (
+            execute_experiment(config)
+            if epoch_hook is None
+            else execute_experiment(config, epoch_hook=epoch_hook)
+        )
     except Exception as error:  # any failure of one point is recorded, not raised
         message = " ".join(f"{type(error).__name__}: {error}".split())
         return PointOutcome(None, message, time.perf_counter() - started)
@@ -178,6 +182,11 @@ def point_row(point: Point, name: str, run_dir: Path) -> dict[str, Any]:
 
 def failed_row(point: Point, name: str, error: str, wall_time_s: float | None) -> dict[str, Any]:
     return _row(point, name, "failed", wall_time_s, error)
+
+
+def pruned_row(point: Point, name: str, epoch: int, wall_time_s: float | None) -> dict[str, Any]:
+    """The row of a search trial stopped early for its poor objective (no run directory)."""
+    return _row(point, name, "pruned", wall_time_s, f"pruned after epoch {epoch}")
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
