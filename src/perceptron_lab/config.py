@@ -20,6 +20,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_serializer,
@@ -27,6 +28,7 @@ from pydantic import (
 )
 
 from .errors import ConfigError, UserError
+from .layer_specs import LayerListError
 
 Spec = str | dict[str, Any]
 """A registry entry by name, or {"name": ..., **params}."""
@@ -191,7 +193,12 @@ class ExperimentConfig(Section):
     seed: int = 0
     dataset: NamedSpec
     test_dataset: NamedSpec | None = None
-    architecture: list[int] = Field(..., min_length=2, description="layer sizes, input first, output last")
+    task: Literal["auto", "reconstruction"] = Field(
+        "auto", description="auto: the dataset's targets; reconstruction: the clean inputs (autoencoders)"
+    )
+    architecture: list[int] | list[str | dict[str, Any]] = Field(
+        ..., min_length=1, description="layer sizes, input first, output last; or a typed layer list"
+    )
     activation: Spec = "sigmoid"
     output_activation: Spec | None = None
     layers: list[LayerOptions] | None = None
@@ -216,11 +223,17 @@ class ExperimentConfig(Section):
     output: OutputConfig = Field(default_factory=OutputConfig)
     sweep: SweepConfig | None = None
 
+    _source: str = PrivateAttr("<config>")
+    _layer_lines: dict[int, int] = PrivateAttr(default_factory=dict)
+
     @field_validator("architecture")
     @classmethod
-    def _positive_sizes(cls, sizes: list[int]):
-        if any(s < 1 for s in sizes):
-            raise ValueError("every layer size must be >= 1")
+    def _positive_sizes(cls, sizes: list):
+        if all(isinstance(s, int) for s in sizes):  # the MLP shorthand; layer lists: layer_specs
+            if len(sizes) < 2:
+                raise ValueError("the layer sizes need an input and an output size")
+            if any(s < 1 for s in sizes):
+                raise ValueError("every layer size must be >= 1")
         return sizes
 
     @field_validator("batch_size")
@@ -232,12 +245,26 @@ class ExperimentConfig(Section):
 
     @model_validator(mode="after")
     def _layers_match_architecture(self):
+        if self.layers is not None and self.is_layer_list:
+            raise ValueError("layers: a typed layer list takes its per-layer options in its entries")
         if self.layers is not None and len(self.layers) != len(self.architecture) - 1:
             raise ValueError(
                 f"layers has {len(self.layers)} entries but architecture has "
                 f"{len(self.architecture) - 1} non-input layers"
             )
         return self
+
+    @property
+    def is_layer_list(self) -> bool:
+        """True when `architecture` is a typed layer list rather than MLP sizes."""
+        return any(not isinstance(entry, int) for entry in self.architecture)
+
+    def layer_error(self, error: LayerListError) -> ConfigError:
+        """A layer list problem found after loading (e.g. against the data), with its YAML line."""
+        path = error.path
+        index = int(path[1]) if len(path) > 1 and path[0] == "architecture" and path[1].isdigit() else None
+        line = self._layer_lines.get(index) if index is not None else None
+        return ConfigError(f"{self._source}:{line}: {error}" if line else f"{self._source}: {error}")
 
     @property
     def n_replicas(self) -> int:
@@ -431,7 +458,78 @@ def build_config(
     except ValidationError as error:
         raise ConfigError(format_validation_error(error.errors(), source, text)) from None
     _check_registry_names(config, source, text)
+    if config.is_layer_list:
+        _check_layer_list(config, source, text)
     return config
+
+
+def _layer_list_message(error: LayerListError) -> str:
+    """The text of a layer list error; pydantic problems name the key path, with a suggestion."""
+    if not error.errors:
+        return str(error)
+    from .layer_specs import LAYER_KINDS
+
+    item = error.errors[0]
+    path = error.path + tuple(str(p) for p in item["loc"])
+    dotted = ".".join(path)
+    if item["type"] == "extra_forbidden":
+        fields = list(LAYER_KINDS[error.path[-1]].params.model_fields)
+        close = difflib.get_close_matches(path[-1], fields, n=1, cutoff=0.5)
+        hint = f" (did you mean '{close[0]}'?)" if close else f"; {error.path[-1]} takes {', '.join(fields)}"
+        return f"unknown key '{dotted}'{hint}"
+    if item["type"] == "missing":
+        return f"missing required key '{dotted}'"
+    value = item.get("input")
+    shown = f" (got {value!r})" if not isinstance(value, (dict, list)) else ""
+    return f"{dotted}: {item['msg']}{shown}"
+
+
+def _check_layer_list(config: ExperimentConfig, source: str, text: str | None) -> None:
+    """Parse a typed layer list with the layer registry, store it in canonical form, remember its
+    entries' lines, and check its shapes now when the input shape is known without the data."""
+    import math
+
+    from . import layer_specs
+    from .data import DATASETS
+
+    lines = _line_index(text) if text else {}
+    config._source = source
+    config._layer_lines = {
+        i: line
+        for i in range(len(config.architecture))
+        if (line := _original_location(("architecture", str(i)), lines)) is not None
+    }
+    try:
+        specs = layer_specs.parse_layer_list(config.architecture)
+        if config.regularization.dropout:
+            raise LayerListError(
+                ("regularization", "dropout"),
+                "regularization.dropout: a typed layer list takes dropout as `- {dropout: rate}` entries",
+            )
+        layers = layer_specs.build_layers(specs, layer_defaults(config))
+        image = layer_specs.image_input_shape(DATASETS[config.dataset.name].image_shape)
+        n_features = math.prod(image) if image is not None else None
+        shape = layer_specs.resolve_input_shape(specs, n_features, image)
+        if shape is not None:
+            layer_specs.check_shapes(specs, layers, shape)
+    except LayerListError as error:
+        line = _original_location(error.path, lines)
+        message = _layer_list_message(error)
+        raise ConfigError(f"{source}:{line}: {message}" if line else f"{source}: {message}") from None
+    config.architecture = [spec.canonical() for spec in specs]
+
+
+def layer_defaults(config: ExperimentConfig):
+    """The globals a layer list's dense and conv2d entries fall back on."""
+    from .layer_specs import LayerDefaults
+
+    return LayerDefaults(
+        activation=config.activation,
+        output_activation=config.output_activation,
+        initializer=config.initializer.spec(),
+        l1=config.regularization.l1,
+        l2=config.regularization.l2,
+    )
 
 
 def _check_registry_names(config: ExperimentConfig, source: str, text: str | None) -> None:

@@ -84,6 +84,8 @@ def write_run_dir(
         result.predictions.to_csv(partial / "predictions.csv", index=False)
         if output.save_models:
             _write_models(result, partial / "models", output.dill if dill is None else dill)
+        if result.reconstructions is not None:
+            np.savez_compressed(partial / "reconstructions.npz", **result.reconstructions)
         if result.weights_history is not None:
             (partial / "history").mkdir()
             np.savez_compressed(partial / "history" / "weights.npz", **result.weights_history)

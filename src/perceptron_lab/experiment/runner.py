@@ -24,7 +24,8 @@ from ..nn import Network
 from ..train import EarlyStopping, History, Trainer
 from .evaluation import Evaluator
 from .preparation import SplitBuilder, SplitData
-from .specs import build_network, load_data, resolve_loss, target_coding, task_metrics
+from .reconstruction import reconstruction_arrays
+from .specs import build_network, experiment_task, load_data, resolve_loss, target_coding, task_metrics
 from .splits import ReplicaSplit, make_splits
 from .tables import (
     confusion_table,
@@ -59,6 +60,8 @@ class ExperimentResult:
     predictions: pd.DataFrame
     models: list[Network] = field(repr=False)
     weights_history: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    reconstructions: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    """A reconstruction task's test images and codes (see experiment/reconstruction.py)."""
 
     @property
     def status(self) -> str:
@@ -146,7 +149,7 @@ def _train_chunk(
         evaluator=evaluator,
         callback=on_epoch,
     )
-    network = build_network(config, [(rep.seed, rep.fold) for rep in replicas])
+    network = build_network(config, [(rep.seed, rep.fold) for rep in replicas], dataset)
     eval_sets = {name: split.trainer_set() for name, split in splits.items() if name != "train"}
     train = splits["train"]
     started = time.perf_counter()
@@ -221,7 +224,8 @@ def execute_experiment(
         )
         done += config.epochs * len(chunk)
 
-    classes = dataset.classes if classification else None
+    task = experiment_task(config, dataset)
+    classes = dataset.classes if coding is not None else None
     epochs = pd.concat([epochs_table(o.replicas, o.history) for o in outcomes], ignore_index=True)
     summary = summary_table(
         epochs, [r for o in outcomes for r in o.replicas], [o.history for o in outcomes], config
@@ -230,14 +234,24 @@ def execute_experiment(
         final_outputs(o.network, o.splits, output_splits(o.splits, dataset.n_features)) for o in outcomes
     ]
     confusion = None
-    if classification:
+    if coding is not None:
         confusion = pd.concat(
             [confusion_table(o, out, coding, classes) for o, out in zip(outcomes, outputs)], ignore_index=True
         )
     predictions = pd.concat(
-        [predictions_table(o, out, coding, classes, dataset.n_features) for o, out in zip(outcomes, outputs)],
+        [
+            predictions_table(
+                o, out, coding, classes, dataset.n_features, reconstruction=task == "reconstruction"
+            )
+            for o, out in zip(outcomes, outputs)
+        ],
         ignore_index=True,
     )
+    reconstructions = None
+    if task == "reconstruction" and "test" in outcomes[0].splits:
+        first = outcomes[0]
+        scaler = first.evaluator.prep.inputs[0] if first.evaluator.prep.inputs is not None else None
+        reconstructions = reconstruction_arrays(first.network, first.splits, scaler, test_dataset or dataset)
     models = [o.network.select([r]) for o in outcomes for r in range(len(o.replicas))]
 
     replica_rows = []
@@ -270,11 +284,11 @@ def execute_experiment(
         "train_time_s": round(sum(o.wall_time_s for o in outcomes), 4),
         "versions": _package_versions(),
         "config_hash": config.config_hash(),
-        "task": dataset.task,
+        "task": task,
         "loss": resolve_loss(config),
         "classes": classes,
         "n_features": dataset.n_features,
-        "n_outputs": config.architecture[-1],
+        "n_outputs": int(outcomes[0].network.output_dim),
         "splits": list(outcomes[0].splits),
         "dataset": {"name": config.dataset.name, "n_samples": dataset.n_samples, **_jsonable(dataset.meta)},
         "replicas": replica_rows,
@@ -288,6 +302,7 @@ def execute_experiment(
         predictions=predictions,
         models=models,
         weights_history=_weights_history(outcomes),
+        reconstructions=reconstructions,
     )
 
 

@@ -24,6 +24,7 @@ from .html import CodeItem, FactsItem, FigureItem, Section, TableItem, write_htm
 from .hyperplane import hyperplane_plots
 from .inputs import choose, metric_names, split_names
 from .noise import noise_plots
+from .reconstruction import reconstruction_plots
 from .regions import region_plots
 from .roc import roc_plots
 from .style import Plot, check_format
@@ -56,6 +57,7 @@ def run_plots(results: RunResults, metric: str | None = None, split: str | None 
         *classwise_figures(results, chosen_splits),
         *roc_plots(results),
         *noise_plots(results, chosen_metrics),
+        *reconstruction_plots(results),
         *hyperplane_plots(results),
         *region_plots(results),
     ]
@@ -71,8 +73,14 @@ def _save(plots: list[Plot], out_dir: Path, fmt: str, prefix: str = "") -> list[
 
 
 def essential_plots(results: RunResults) -> list[Plot]:
-    """The figures `lab run` draws at once: learning curves, confusion matrices, hyperplanes."""
-    return [*learning_curves(results), *confusion_figures(results), *hyperplane_plots(results)]
+    """The figures `lab run` draws at once: learning curves, confusion matrices, hyperplanes,
+    reconstructions."""
+    return [
+        *learning_curves(results),
+        *confusion_figures(results),
+        *hyperplane_plots(results),
+        *reconstruction_plots(results),
+    ]
 
 
 def plot_run(
