@@ -250,6 +250,11 @@ def machine_line() -> str:
     )
 
 
+def _shown(path: Path) -> str:
+    """`path` relative to the repository when inside it."""
+    return path.resolve().relative_to(ROOT).as_posix() if path.resolve().is_relative_to(ROOT) else str(path)
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -261,7 +266,7 @@ def render_table(
         f"## Seed {plan.seed}: {plan.title}",
         "",
         f"Quoted from `{plan.source}` (line numbers refer to it); rows from "
-        f"[`{seed_dir.relative_to(ROOT).as_posix()}/{EXPECTED_FILE}`]"
+        f"[`{_shown(seed_dir / EXPECTED_FILE)}`]"
         f"({os.path.relpath(seed_dir / EXPECTED_FILE, doc_dir)}).",
         "",
         "| experiment (config) | the seed reports (where) | the lab: mean ± std | wall | setup differences |",
