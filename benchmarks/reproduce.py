@@ -47,6 +47,15 @@ EXPECTED_FILE = "expected.yaml"
 DOWNLOADED = {source.name: source for source in (MNIST, FASHION_MNIST, CIFAR10)}
 
 
+class Comparison(BaseModel):
+    """A `lab report` comparison of this row's run with earlier rows' (their indices)."""
+
+    model_config = ConfigDict(extra="forbid")
+    rows: list[int] = Field(min_length=1)
+    metric: str
+    split: str
+
+
 class Row(BaseModel):
     """One experiment of a seed (a row of its table)."""
 
@@ -59,6 +68,7 @@ class Row(BaseModel):
     reported: str
     where: str
     figure: str | None = Field(None, description="a `lab report` figure name, e.g. curve_loss")
+    compare: Comparison | None = Field(None, description="draw the figure comparing earlier rows' runs")
     note: str
     budget: dict[str, Any] = Field(default_factory=dict, description="overrides of the full run")
     quick: dict[str, Any] | None = Field(None, description="in the --quick subset, with these overrides")
@@ -82,6 +92,7 @@ class Outcome:
     text: str
     wall_s: float | None = None
     figure: Path | None = None
+    run_dir: Path | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -185,12 +196,15 @@ def lab_figures(run_dir: Path, wanted: list[str]) -> str:
     return "; ".join(parts) + f" ({over})"
 
 
-def draw_figure(run_dir: Path, figure: str, dest: Path) -> Path:
-    """Copy `lab report`'s figure `figure` of `run_dir` to `dest` (a .png path)."""
+def draw_figure(
+    run_dirs: list[Path], figure: str, dest: Path, metric: str | None = None, split: str | None = None
+) -> Path:
+    """Copy `lab report`'s figure `figure` of `run_dirs` (one run, or several compared on
+    `metric` and `split`) to `dest` (a .png path)."""
     from perceptron_lab.report import build_report
 
     with tempfile.TemporaryDirectory() as tmp:
-        build_report([run_dir], out_dir=tmp)
+        build_report(list(run_dirs), out_dir=tmp, metric=metric, split=split)
         drawn = Path(tmp) / f"{figure}.png"
         if not drawn.is_file():
             names = ", ".join(sorted(p.stem for p in Path(tmp).glob("*.png")))
@@ -204,10 +218,29 @@ def draw_figure(run_dir: Path, figure: str, dest: Path) -> Path:
 # Running rows
 
 
+def _figure(row: Row, run_dir: Path, earlier: dict[int, Path], dest: Path) -> Path:
+    """Draw the row's figure: of its own run, or comparing it with the earlier rows' runs."""
+    assert row.figure is not None
+    if row.compare is None:
+        return draw_figure([run_dir], row.figure, dest)
+    missing = [i for i in row.compare.rows if i not in earlier]
+    if missing:
+        raise UserError(f"compare: rows {missing} have no run to compare (not run, or not earlier rows)")
+    runs = [earlier[i] for i in row.compare.rows] + [run_dir]
+    return draw_figure(runs, row.figure, dest, row.compare.metric, row.compare.split)
+
+
 def run_row(
-    seed_dir: Path, row: Row, overrides: dict[str, Any], results_root: Path, figure_path: Path | None
+    seed_dir: Path,
+    row: Row,
+    overrides: dict[str, Any],
+    results_root: Path,
+    figure_path: Path | None,
+    earlier: dict[int, Path] | None = None,
 ) -> Outcome:
-    """Run one row; any failure becomes a `failed` Outcome carrying its one-line error."""
+    """Run one row; any failure becomes a `failed` Outcome carrying its one-line error.
+
+    earlier: the run directories of the seed's rows already run, by row index (comparisons)."""
     started = time.perf_counter()
     try:
         if row.check is not None:
@@ -220,8 +253,9 @@ def run_row(
         started = time.perf_counter()
         run_dir = run_experiment(config, out_root=results_root)
         wall = time.perf_counter() - started
-        figure = draw_figure(run_dir, row.figure, figure_path) if row.figure and figure_path else None
-        return Outcome("ok", lab_figures(run_dir, row.lab), wall, figure)
+        text = lab_figures(run_dir, row.lab)
+        figure = _figure(row, run_dir, earlier or {}, figure_path) if row.figure and figure_path else None
+        return Outcome("ok", text, wall, figure, run_dir)
     except Exception as error:  # a failing row is reported in its table and in the exit status
         if not isinstance(error, UserError):
             traceback.print_exc()
@@ -330,6 +364,7 @@ def reproduce(out: Path, quick: bool, results_root: Path, seeds_dir: Path = SEED
     tables, failed = [], 0
     for seed_dir, plan in plans:
         outcomes = []
+        run_dirs: dict[int, Path] = {}
         for i, row in enumerate(plan.rows):
             if quick and row.quick is None:
                 continue
@@ -340,7 +375,9 @@ def reproduce(out: Path, quick: bool, results_root: Path, seeds_dir: Path = SEED
                 else None
             )
             print(f"seed {plan.seed} row {i}: {row.experiment}", file=sys.stderr, flush=True)
-            outcome = run_row(seed_dir, row, overrides, results_root, figure)
+            outcome = run_row(seed_dir, row, overrides, results_root, figure, run_dirs)
+            if outcome.run_dir is not None:
+                run_dirs[i] = outcome.run_dir
             if outcome.figure is not None:
                 outcome.figure = figures_final / outcome.figure.name
             failed += outcome.status == "failed"
@@ -362,6 +399,7 @@ def reproduce(out: Path, quick: bool, results_root: Path, seeds_dir: Path = SEED
     partial.write_text(render(tables, header, quick))
     if figures_tmp is not None:
         shutil.rmtree(figures_final, ignore_errors=True)
+        figures_tmp.chmod(0o755)
         figures_tmp.rename(figures_final)
     os.replace(partial, out)
     return failed
