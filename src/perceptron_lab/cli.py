@@ -234,7 +234,9 @@ def datasets() -> None:
 
 @app.command(short_help="One experiment per grid point or search trial.", epilog=EXIT_CODES)
 def sweep(
-    config: Path = typer.Argument(..., help="Experiment YAML file (its `sweep.grid` block is used too)."),
+    config: Path = typer.Argument(
+        ..., help="Experiment YAML file (its `sweep.grid` or `sweep.points` block is used too)."
+    ),
     grid: list[str] = typer.Option(
         [], "--grid", metavar="KEY=V1,V2", help="Values of a key (repeatable); points: their product."
     ),
