@@ -113,6 +113,10 @@ def load_plan(path: Path) -> SeedPlan:
             raise UserError(
                 f"{path}: rows.{i}.check: unknown check {row.check!r} (known: {', '.join(CHECKS)})"
             )
+        if row.compare is not None and not all(0 <= j < i for j in row.compare.rows):
+            raise UserError(f"{path}: rows.{i}.compare.rows: give indices of earlier rows (0 to {i - 1})")
+        if row.compare is not None and row.figure is None:
+            raise UserError(f"{path}: rows.{i}.compare: name the comparison figure in `figure`")
     return plan
 
 
@@ -292,9 +296,27 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _row_line(seed_dir: Path, row: Row, outcome: Outcome, overrides: dict[str, Any], doc_dir: Path) -> str:
+    """One table row: experiment (config), the seed's figure (where), the lab's, wall, note."""
+    source = "worked example"
+    if row.config:
+        link = os.path.relpath(seed_dir / row.config, doc_dir)
+        source = f"[`{row.config}`]({link})" + (f" point {row.point}" if row.point is not None else "")
+    lab = outcome.text
+    if outcome.figure is not None:
+        lab += f" [figure]({os.path.relpath(outcome.figure, doc_dir)})"
+    wall = f"{outcome.wall_s:.1f} s" if outcome.wall_s is not None else "-"
+    note = row.note
+    if overrides and outcome.status == "ok":
+        note += " Run here with " + ", ".join(f"{k}={v}" for k, v in overrides.items()) + "."
+    cells = (f"{row.experiment} ({source})", f"{row.reported} ({row.where})", lab, wall, note)
+    return "| " + " | ".join(_cell(c) for c in cells) + " |"
+
+
 def render_table(
-    seed_dir: Path, plan: SeedPlan, outcomes: list[tuple[Row, Outcome]], doc_dir: Path
+    seed_dir: Path, plan: SeedPlan, outcomes: list[tuple[Row, Outcome, dict[str, Any]]], doc_dir: Path
 ) -> list[str]:
+    """The seed's section: its title, where the quotes come from, one row per experiment run."""
     lines = [
         f"## Seed {plan.seed}: {plan.title}",
         "",
@@ -305,30 +327,7 @@ def render_table(
         "| experiment (config) | the seed reports (where) | the lab: mean ± std | wall | setup differences |",
         "|---|---|---|---|---|",
     ]
-    for row, outcome in outcomes:
-        source = (
-            row.config + (f", point {row.point}" if row.point is not None else "")
-            if row.config
-            else "worked example"
-        )
-        if row.config:
-            link = os.path.relpath(seed_dir / row.config, doc_dir)
-            source = f"[`{row.config}`]({link})" + (f" point {row.point}" if row.point is not None else "")
-        lab = outcome.text
-        if outcome.figure is not None:
-            lab += f" [figure]({os.path.relpath(outcome.figure, doc_dir)})"
-        wall = f"{outcome.wall_s:.1f} s" if outcome.wall_s is not None else "-"
-        note = row.note
-        if row.budget and outcome.status == "ok":
-            note += " Reduced for this page: " + ", ".join(f"{k}={v}" for k, v in row.budget.items()) + "."
-        lines.append(
-            "| "
-            + " | ".join(
-                _cell(c)
-                for c in (f"{row.experiment} ({source})", f"{row.reported} ({row.where})", lab, wall, note)
-            )
-            + " |"
-        )
+    lines += [_row_line(seed_dir, row, outcome, overrides, doc_dir) for row, outcome, overrides in outcomes]
     return [*lines, ""]
 
 
@@ -387,7 +386,7 @@ def reproduce(out: Path, quick: bool, results_root: Path, seeds_dir: Path = SEED
                 f"  {outcome.text}" + (f" [{outcome.wall_s:.1f} s]" if outcome.wall_s else ""),
                 file=sys.stderr,
             )
-            outcomes.append((row, outcome))
+            outcomes.append((row, outcome, overrides))
         if outcomes:
             tables.append(render_table(seed_dir, plan, outcomes, doc_dir))
     header = {

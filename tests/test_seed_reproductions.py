@@ -129,9 +129,27 @@ def test_a_failing_row_is_reported_in_its_cell_and_counted(reproduce, tmp_path):
     assert "FAILED: UserError: no final train.no_such_metric" in rows[1]
 
 
-def test_a_bad_expected_file_is_one_line_naming_it(reproduce, tmp_path):
-    seeds = write_seed(tmp_path, [{"experiment": "XOR", "config": "xor.yaml", "reported": "r", "where": "w"}])
-    with pytest.raises(reproduce.UserError, match=r"expected.yaml:\d+: missing required key 'rows.0.note'"):
+ROW = {"experiment": "XOR", "config": "xor.yaml", "reported": "r", "where": "w", "note": "n"}
+
+
+@pytest.mark.parametrize(
+    "rows, message",
+    [
+        (
+            [{k: v for k, v in ROW.items() if k != "note"}],
+            r"expected.yaml:\d+: missing required key 'rows.0.note'",
+        ),
+        ([{**ROW, "check": "backprop_example"}], r"rows.0: give either config or check"),
+        ([{**ROW, "config": None, "check": "no_such_check"}], r"rows.0.check: unknown check 'no_such_check'"),
+        (
+            [ROW, {**ROW, "figure": "c", "compare": {"rows": [1], "metric": "loss", "split": "train"}}],
+            r"rows.1.compare.rows: give indices of earlier rows \(0 to 0\)",
+        ),
+    ],
+)
+def test_a_bad_expected_file_is_one_line_naming_it(reproduce, tmp_path, rows, message):
+    seeds = write_seed(tmp_path, rows)
+    with pytest.raises(reproduce.UserError, match=message):
         reproduce.load_plans(seeds)
 
 
