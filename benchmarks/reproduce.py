@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS_DIR = ROOT / "configs" / "seeds"
 DOCUMENT = ROOT / "docs" / "reproductions.md"
 EXPECTED_FILE = "expected.yaml"
+FIGURES_DIR = "reproductions"
 DOWNLOADED = {source.name: source for source in (MNIST, FASHION_MNIST, CIFAR10)}
 
 
@@ -355,13 +356,12 @@ def render(tables: list[list[str]], header: dict[str, str], quick: bool) -> str:
     return "\n".join(intro + [line for table in tables for line in table])
 
 
-def reproduce(out: Path, quick: bool, results_root: Path, seeds_dir: Path = SEEDS_DIR) -> int:
-    """Run the rows, write the document to `out`; returns the number of failed rows."""
-    plans = load_plans(seeds_dir)
-    doc_dir = out.resolve().parent
-    figures_final = doc_dir / "reproductions"
-    figures_tmp = Path(tempfile.mkdtemp(prefix=".reproductions-", dir=doc_dir)) if not quick else None
-    started, load_start = time.perf_counter(), os.getloadavg()[0]
+def run_tables(
+    plans: list[tuple[Path, SeedPlan]], quick: bool, results_root: Path, figures: Path | None, doc_dir: Path
+) -> tuple[list[list[str]], int]:
+    """Run every row (the quick ones with their quick overrides when `quick`); returns the seed
+    tables and the number of failed rows. Figures are drawn into `figures` (None: none drawn)
+    and linked as doc_dir/reproductions/<name>."""
     tables, failed = [], 0
     for seed_dir, plan in plans:
         outcomes = []
@@ -370,39 +370,52 @@ def reproduce(out: Path, quick: bool, results_root: Path, seeds_dir: Path = SEED
             if quick and row.quick is None:
                 continue
             overrides = dict(row.quick or {}) if quick else dict(row.budget)
-            figure = (
-                figures_tmp / f"seed{plan.seed}-{i:02d}-{row.figure}.png"
-                if figures_tmp and row.figure
-                else None
-            )
+            figure = figures / f"seed{plan.seed}-{i:02d}-{row.figure}.png" if figures and row.figure else None
             print(f"seed {plan.seed} row {i}: {row.experiment}", file=sys.stderr, flush=True)
             outcome = run_row(seed_dir, row, overrides, results_root, figure, run_dirs)
             if outcome.run_dir is not None:
                 run_dirs[i] = outcome.run_dir
             if outcome.figure is not None:
-                outcome.figure = figures_final / outcome.figure.name
+                outcome.figure = doc_dir / FIGURES_DIR / outcome.figure.name
             failed += outcome.status == "failed"
-            print(
-                f"  {outcome.text}" + (f" [{outcome.wall_s:.1f} s]" if outcome.wall_s else ""),
-                file=sys.stderr,
-            )
+            took = f" [{outcome.wall_s:.1f} s]" if outcome.wall_s else ""
+            print(f"  {outcome.text}{took}", file=sys.stderr, flush=True)
             outcomes.append((row, outcome, overrides))
         if outcomes:
             tables.append(render_table(seed_dir, plan, outcomes, doc_dir))
-    header = {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": machine_line(),
-        "load": f"{load_start:.2f}, {os.getloadavg()[0]:.2f}",
-        "total": f"{time.perf_counter() - started:.0f} s",
-    }
-    out.parent.mkdir(parents=True, exist_ok=True)
+    return tables, failed
+
+
+def reproduce(out: Path, quick: bool, results_root: Path, seeds_dir: Path = SEEDS_DIR) -> int:
+    """Run the rows and write the document to `out` (and, unless quick, its figures to
+    <out's folder>/reproductions/, replacing the old ones); returns the number of failed rows.
+
+    Both are written under temporary names and renamed at the end, so an interrupted run leaves
+    the previous document and figures as they were."""
+    plans = load_plans(seeds_dir)
+    doc_dir = out.resolve().parent
+    doc_dir.mkdir(parents=True, exist_ok=True)
+    started, load_start = time.perf_counter(), os.getloadavg()[0]
+    figures = None if quick else Path(tempfile.mkdtemp(prefix=f".{FIGURES_DIR}-", dir=doc_dir))
     partial = out.with_name(f".{out.name}.partial")
-    partial.write_text(render(tables, header, quick))
-    if figures_tmp is not None:
-        shutil.rmtree(figures_final, ignore_errors=True)
-        figures_tmp.chmod(0o755)
-        figures_tmp.rename(figures_final)
-    os.replace(partial, out)
+    try:
+        tables, failed = run_tables(plans, quick, results_root, figures, doc_dir)
+        header = {
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "machine": machine_line(),
+            "load": f"{load_start:.2f}, {os.getloadavg()[0]:.2f}",
+            "total": f"{time.perf_counter() - started:.0f} s",
+        }
+        partial.write_text(render(tables, header, quick))
+        if figures is not None:
+            shutil.rmtree(doc_dir / FIGURES_DIR, ignore_errors=True)
+            figures.chmod(0o755)
+            figures.rename(doc_dir / FIGURES_DIR)
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
+        if figures is not None:
+            shutil.rmtree(figures, ignore_errors=True)
     return failed
 
 

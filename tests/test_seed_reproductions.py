@@ -181,3 +181,30 @@ def test_quick_run_writes_a_well_formed_document(tmp_path):
         assert "FAILED" not in row
         assert " ± " in cells[2] or "=" in cells[2], row  # a lab figure, or a worked example's values
     assert not (tmp_path / "reproductions").exists()  # --quick draws no figures
+
+
+def test_the_full_run_links_report_figures_and_replaces_the_old_ones(reproduce, tmp_path):
+    rows = [
+        {**ROW, "lab": ["train.accuracy"], "figure": "curve_loss"},
+        {
+            **ROW,
+            "experiment": "XOR again",
+            "budget": {"optimizer.learning_rate": 0.5},
+            "lab": ["train.loss"],
+            "figure": "compare_train_loss",
+            "compare": {"rows": [0], "metric": "loss", "split": "train"},
+        },
+    ]
+    seeds = write_seed(tmp_path, rows)
+    out = tmp_path / "doc" / "reproductions.md"
+    stale = tmp_path / "doc" / "reproductions" / "old.png"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"old")
+    assert reproduce.reproduce(out, quick=False, results_root=tmp_path / "results", seeds_dir=seeds) == 0
+    figures = sorted(p.name for p in (tmp_path / "doc" / "reproductions").iterdir())
+    assert figures == ["seed900-00-curve_loss.png", "seed900-01-compare_train_loss.png"]
+    text = out.read_text()
+    assert "[figure](reproductions/seed900-00-curve_loss.png)" in text
+    assert "[figure](reproductions/seed900-01-compare_train_loss.png)" in text
+    assert "Run here with optimizer.learning_rate=0.5." in text
+    assert sorted(p.name for p in (tmp_path / "doc").iterdir()) == ["reproductions", "reproductions.md"]
