@@ -82,6 +82,7 @@ class SeedPlan(BaseModel):
     seed: str
     title: str
     source: str
+    about: str = Field("", description="what holds for every row of this seed (shown under its title)")
     rows: list[Row]
 
 
@@ -323,7 +324,7 @@ def render_table(
         "",
         f"Quoted from `{plan.source}` (line numbers refer to it); rows from "
         f"[`{_shown(seed_dir / EXPECTED_FILE)}`]"
-        f"({os.path.relpath(seed_dir / EXPECTED_FILE, doc_dir)}).",
+        f"({os.path.relpath(seed_dir / EXPECTED_FILE, doc_dir)})." + (f" {plan.about}" if plan.about else ""),
         "",
         "| experiment (config) | the seed reports (where) | the lab: mean ± std | wall | setup differences |",
         "|---|---|---|---|---|",
