@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import sys
 
 import numpy as np
 import pandas as pd
@@ -153,3 +154,16 @@ def test_a_copied_model_directory_predicts_the_same(tmp_path):
     copy = shutil.copytree(directory, tmp_path / "elsewhere" / "model")
     X = np.random.default_rng(0).normal(size=(20, 2))
     np.testing.assert_array_equal(load_model(copy).predict_proba(X), model.predict_proba(X))
+
+
+def test_dill_pickles_the_whole_model_and_stays_optional(tmp_path, monkeypatch):
+    dill = pytest.importorskip("dill")
+    model, _ = _small_classifier(tmp_path)
+    directory = model.save(tmp_path / "with_dill", dill=True)
+    with open(directory / "model.dill", "rb") as handle:
+        restored = dill.load(handle)
+    X = np.array([[1.0, 2.0], [3.0, 40.0]])
+    np.testing.assert_array_equal(restored.predict_proba(X), model.predict_proba(X))
+    monkeypatch.setitem(sys.modules, "dill", None)  # as if not installed
+    with pytest.raises(UserError, match="dill: not installed"):
+        model.save(tmp_path / "no_dill", dill=True)

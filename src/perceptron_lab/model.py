@@ -244,14 +244,16 @@ class Model:
                 arrays.update({f"{part}.{k}": v for k, v in _scaler_arrays(scaler).items()})
         prep = directory / PREPROCESSING_FILE
         if arrays:
-            np.savez(prep, **arrays)
+            np.savez(prep, **arrays)  # type: ignore[arg-type]
         elif prep.exists():
             prep.unlink()
         # model.json last: a directory without it is not (yet) a model.
         (directory / MODEL_FILE).write_text(json.dumps(self.describe(), indent=1))
         if dill:
-            import dill as dill_module
-
+            try:
+                import dill as dill_module
+            except ImportError:
+                raise UserError("dill: not installed; pip install 'perceptron_lab[dill]'") from None
             with open(directory / "model.dill", "wb") as handle:
                 dill_module.dump(self, handle)
         return directory
