@@ -223,3 +223,19 @@ def test_the_iris_example_predicts_the_same_from_the_cli_and_from_python(tmp_pat
         pd.read_csv(io.StringIO(solo.stdout))[[f"score_{c}" for c in single.classes]].to_numpy(),
         single.predict_proba(rows).astype(np.float64),
     )
+
+
+def test_a_model_without_feature_names_takes_columns_by_position(tmp_path):
+    from perceptron_lab.errors import DataError
+    from perceptron_lab.experiment.predict_inputs import read_rows_csv
+    from perceptron_lab.model import Model
+    from perceptron_lab.nn import Dense, Network
+
+    model = Model(Network([Dense(1)], input_dim=2, seed=0), "regression", 2, target_names=["y"])
+    (tmp_path / "ok.csv").write_text("a,b,y\n1,2,3\n4,5,6\n")
+    rows = read_rows_csv(model, tmp_path / "ok.csv")
+    np.testing.assert_array_equal(rows.X, [[1, 2], [4, 5]])
+    np.testing.assert_array_equal(rows.truth, [[3], [6]])
+    (tmp_path / "bad.csv").write_text("a,b,c\n1,2,3\n")
+    with pytest.raises(DataError, match=r"bad.csv:1: 3 feature columns \(a, b, c\), the model takes 2"):
+        read_rows_csv(model, tmp_path / "bad.csv")
