@@ -144,6 +144,9 @@ def test_wrong_inputs_and_classes_of_a_regressor_are_user_errors(tmp_path):
         model.predict(np.zeros((4, 3)))
     with pytest.raises(UserError, match="not numeric"):
         model.predict(np.array([["1", "x"]]))
+    with pytest.raises(UserError, match="row 1, 'v': nan is not a finite number"):
+        model.predict_proba(np.array([[1.0, 2.0], [3.0, np.nan]]))
+    assert model.predict_proba(np.zeros((0, 2))).shape == (0, 3)
     regressor = Model(Network([Dense(1)], input_dim=2, seed=0), "regression", 2)
     with pytest.raises(UserError, match="regressor"):
         regressor.predict_labels(np.zeros((1, 2)))

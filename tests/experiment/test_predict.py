@@ -170,6 +170,10 @@ IRIS_HEADER = "sepal length (cm),sepal width (cm),petal length (cm),petal width 
             f"{IRIS_HEADER}\n5.1,3.5,1.4,0.2\n5.1,3.5,,0.2\n",
             "rows.csv:3: missing value in column 'petal length (cm)'",
         ),
+        (
+            f"{IRIS_HEADER}\n5.1,3.5,1.4,0.2\n5.1,inf,1.4,0.2\n",
+            "rows.csv:3: column 'sepal width (cm)' has inf",
+        ),
     ],
 )
 def test_bad_rows_exit_2_with_one_line_naming_file_row_and_column(iris_run, tmp_path, text, expected):

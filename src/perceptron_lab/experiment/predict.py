@@ -71,20 +71,20 @@ def ensemble_predict(
     classification = first.task == "classification"
     if ensemble == "vote" and not classification:
         raise UserError("ensemble 'vote' needs a classifier; a regression ensemble takes 'mean'")
-    X = first.check_inputs(X)
+    X = first.check_inputs(X)  # once for all the models
     n = len(X)
     width = len(first.classes or []) if classification else first.n_outputs
     values = np.empty((n, width), np.float64)
     for start in range(0, n, chunk_rows):
         rows = X[start : start + chunk_rows]
         if ensemble == "vote":
-            votes = np.stack([m.predict_index(rows) for m in models])  # (R, b)
+            votes = np.stack([m._index(rows) for m in models])  # (R, b)
             counts = np.stack([(votes == c).sum(axis=0) for c in range(width)], axis=1)
             values[start : start + len(rows)] = counts / len(models)
         elif classification:
-            values[start : start + len(rows)] = np.stack([m.predict_proba(rows) for m in models]).mean(axis=0)
+            values[start : start + len(rows)] = np.stack([m._scores(rows) for m in models]).mean(axis=0)
         else:
-            values[start : start + len(rows)] = np.stack([m.predict(rows) for m in models]).mean(axis=0)
+            values[start : start + len(rows)] = np.stack([m._values(rows) for m in models]).mean(axis=0)
     labels = None
     if classification:
         # Ties (equal votes or scores) go to the first class in the model's order.

@@ -94,6 +94,12 @@ def read_rows_csv(model: Model, path: str | Path, delimiter: str = ",") -> NewRo
     features = _feature_columns(model, columns, targets, path)
     lines = _data_line_numbers(path, len(frame))
     X = _numeric_columns(frame, features, path, lines)
+    infinite = ~np.isfinite(X)
+    if infinite.any():
+        row, column = np.argwhere(infinite)[0]
+        raise DataError(
+            f"{path}:{lines[row]}: column '{features[column]}' has {X[row, column]}, not a finite number"
+        )
     truth = None
     if targets and model.task == "classification":
         truth = _class_truth(model, frame[targets[0]], path, targets[0], lines)
