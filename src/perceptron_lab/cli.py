@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,18 +11,12 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
 from . import __version__
+from .cli_progress import progress_view
 from .errors import UserError
+from .modes import PlotsMode
 
 app = typer.Typer(
     add_completion=False,
@@ -31,6 +26,7 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
+
 
 SET_HELP = "Override a config key, e.g. --set optimizer.learning_rate=0.1 (repeatable)."
 
@@ -52,40 +48,6 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(code=130) from None
 
 
-@contextmanager
-def progress_bar(description: str, quiet: bool) -> Iterator:
-    """Yield a progress(done, total) callback drawing a rich bar (None when quiet).
-
-    Dataset downloads started inside the block get a bar of their own in the same display.
-    """
-    from .data import download_progress
-
-    if quiet or not err_console.is_terminal:
-        yield None
-        return
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=err_console, transient=True) as bar:
-        task = bar.add_task(description, total=None)
-        downloads: dict[str, int] = {}
-
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        def update_download(file: str, done: int, total: int | None) -> None:
-            if file not in downloads:
-                downloads[file] = bar.add_task(f"download {file}", total=total)
-            bar.update(downloads[file], completed=done, total=total)
-
-        with download_progress(update_download):
-            yield update
-
-
 def _version(value: bool) -> None:
     if value:
         console.print(f"perceptron_lab {__version__}")
@@ -101,26 +63,18 @@ def main(
     """perceptron_lab: neural-network experiments from YAML configs."""
 
 
-def _print_summary(run_dir: Path) -> None:
+def _print_summary(run_dir: Path, as_json: bool) -> None:
+    """The final metrics of a run: tables that fit the console, or JSON on stdout."""
+    from .cli_tables import final_summary, summary_tables
     from .experiment import load_results
 
     results = load_results(run_dir)
-    summary = results.summary
-    final = summary[(summary["kind"] == "final") & summary["run"].isin(["mean", "std"])]
-    metrics = [
-        c for c in summary.columns if c not in ("run", "fold", "seed", "split", "kind", "epoch", "status")
-    ]
-    table = Table(
-        title=f"{results.name}: final epoch, mean ± std over {len(results.manifest['replicas'])} replicas"
-    )
-    table.add_column("split")
-    for metric in metrics:
-        table.add_column(metric, justify="right")
-    for split, rows in final.groupby("split", sort=False):
-        mean = rows[rows["run"] == "mean"].iloc[0]
-        std = rows[rows["run"] == "std"].iloc[0]
-        table.add_row(split, *[f"{mean[m]:.3g} ± {std[m]:.2g}" for m in metrics])
-    console.print(table)
+    summary = final_summary(results)
+    if as_json:
+        print(json.dumps(summary, indent=2))
+    else:
+        for table in summary_tables(summary, console.width):
+            console.print(table)
     diverged = [r for r in results.manifest["replicas"] if r["status"] == "diverged"]
     if diverged:
         names = ", ".join(f"run {r['run']} fold {r['fold']}" for r in diverged)
@@ -140,6 +94,9 @@ def run(
     dill: bool = typer.Option(False, "--dill", help="Also pickle every model with dill."),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Draw the run's plots."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary table."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the summary as JSON on stdout (with the run directory), no table."
+    ),
 ) -> None:
     """Train the configured network on every run x fold and write a results directory."""
     from .config import load_config
@@ -148,13 +105,14 @@ def run(
     with user_errors():
         overrides = [*set_, *([f"max_replicas={max_replicas}"] if max_replicas else [])]
         cfg = load_config(config, overrides)
-        with progress_bar(f"{cfg.name}: {cfg.n_replicas} replicas", quiet) as progress:
+        with progress_view(err_console, quiet) as progress:
             run_dir = run_experiment(
                 cfg, out_root=out, progress=progress, command=_command_line(), plots=plots, dill=dill or None
             )
-        if not quiet:
-            _print_summary(run_dir)
-    console.print(str(run_dir), soft_wrap=True, highlight=False)
+        if as_json or not quiet:
+            _print_summary(run_dir, as_json)
+    if not as_json:
+        console.print(str(run_dir), soft_wrap=True, highlight=False)
 
 
 @app.command()
@@ -213,9 +171,16 @@ def sweep(
     ),
     resume: Path | None = typer.Option(None, "--resume", help="Continue the sweep in this directory."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the points and exit."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    plots: PlotsMode | None = typer.Option(
+        None,
+        "--plots",
+        help="Point figures: none, best (the best point's, after the sweep) or all (each drawn where "
+        "its point ran). Default: best, or none when the config's output.plots is false.",
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or table of the best points."),
 ) -> None:
     """Run one full experiment per point of a grid over any config keys."""
+    from .cli_tables import best_points_table
     from .config import load_config
     from .experiment.sweep import SweepInterrupted, run_sweep, sweep_points
     from .report import load_sweep
@@ -229,7 +194,7 @@ def sweep(
             console.print(f"{len(points)} points")
             return
         try:
-            with progress_bar(f"{cfg.name}: {len(points)} points", quiet) as progress:
+            with progress_view(err_console, quiet) as progress:
                 sweep_dir = run_sweep(
                     cfg,
                     points,
@@ -240,6 +205,7 @@ def sweep(
                     resume=resume,
                     progress=progress,
                     command=_command_line(),
+                    plots=plots.value if plots is not None else None,
                 )
         except SweepInterrupted as stop:
             err_console.print(
@@ -248,7 +214,12 @@ def sweep(
                 soft_wrap=True,
             )
             raise typer.Exit(code=130) from None
-        table = load_sweep(sweep_dir).table
+        results = load_sweep(sweep_dir)
+        table = results.table
+        if not quiet:
+            best = best_points_table(results)
+            if best is not None:
+                console.print(best)
         for _, row in table[table["status"] != "ok"].iterrows():
             detail = f": {row['error']}" if row["status"] == "failed" else " (loss became NaN/inf)"
             err_console.print(

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from ..progress import Progress, report
 from .runner import ExperimentResult
 
 
@@ -34,12 +35,13 @@ def _write_models(result: ExperimentResult, models_dir: Path, dill: bool) -> Non
         model.save(models_dir / f"run{replica['run']}_fold{replica['fold']}", dill=dill)
 
 
-def _draw_plots(run_dir: Path, manifest: dict) -> None:
+def _draw_plots(run_dir: Path, manifest: dict, progress: Progress | None = None) -> None:
     """Draw the run's essential figures; a figure that fails costs a warning, not the results."""
+    report(progress, "plot", 0, None)  # importing matplotlib and building the figures
     from ..report import plot_run
 
     try:
-        plot_run(run_dir, run_dir / "plots", essential=True)
+        plot_run(run_dir, run_dir / "plots", essential=True, progress=progress)
     except Exception as error:  # noqa: BLE001 - the trained results matter more than a figure
         manifest["plot_error"] = f"{type(error).__name__}: {error}"
         (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
@@ -54,11 +56,14 @@ def write_run_dir(
     command: str | None = None,
     plots: bool | None = None,
     dill: bool | None = None,
+    progress: Progress | None = None,
+    figures: dict[str, bytes] | None = None,
 ) -> Path:
     """Write `result` at `directory`: built as `.<name>.partial` beside it, then renamed.
 
     A leftover `.partial` from an interrupted write is replaced; an existing complete directory
-    is never overwritten.
+    is never overwritten. progress: a listener for the write and plot phases. figures: files
+    already drawn elsewhere (name -> bytes), written into plots/ instead of drawing there.
     """
     directory = Path(directory)
     if directory.exists():
@@ -70,18 +75,34 @@ def write_run_dir(
     partial.mkdir()
     config = result.config
     output = config.output
+    steps = 6 + (result.confusion is not None) + (result.weights_history is not None)
+    written = 0
+
+    def wrote(what: str) -> None:
+        nonlocal written
+        written += 1
+        report(progress, "write", written, steps, file=what)
+
     try:
+        report(progress, "write", 0, steps)
         (partial / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+        wrote("config.yaml")
         result.epochs.to_csv(partial / "epochs.csv", index=False)
+        wrote("epochs.csv")
         result.summary.to_csv(partial / "summary.csv", index=False)
+        wrote("summary.csv")
         if result.confusion is not None:
             result.confusion.to_csv(partial / "confusion.csv", index=False)
+            wrote("confusion.csv")
         result.predictions.to_csv(partial / "predictions.csv", index=False)
+        wrote("predictions.csv")
         if output.save_models:
             _write_models(result, partial / "models", output.dill if dill is None else dill)
+        wrote("models")
         if result.weights_history is not None:
             (partial / "history").mkdir()
             np.savez_compressed(partial / "history" / "weights.npz", **result.weights_history)
+            wrote("history")
         manifest = {
             **result.manifest,
             "status": "complete",
@@ -89,8 +110,13 @@ def write_run_dir(
             "command": command if command is not None else " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         }
         (partial / "manifest.json").write_text(json.dumps(manifest, indent=2))
-        if output.plots if plots is None else plots:
-            _draw_plots(partial, manifest)
+        wrote("manifest.json")
+        if figures:
+            (partial / "plots").mkdir(exist_ok=True)
+            for name, data in figures.items():
+                (partial / "plots" / Path(name).name).write_bytes(data)
+        elif output.plots if plots is None else plots:
+            _draw_plots(partial, manifest, progress)
         # The rename is the commit: only a whole directory ever carries the final name.
         os.replace(partial, directory)
     except BaseException:

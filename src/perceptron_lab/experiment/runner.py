@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import platform
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,6 +20,7 @@ from ..config import ExperimentConfig
 from ..errors import ConfigError
 from ..model import Model
 from ..nn import Network
+from ..progress import Progress, report
 from ..train import EarlyStopping, History, Trainer
 from .evaluation import Evaluator
 from .preparation import SplitBuilder, SplitData
@@ -35,8 +35,8 @@ from .tables import (
     summary_table,
 )
 
-Progress = Callable[[int, int], None]
-"""progress(epochs_done, epochs_total) over all replicas chunks."""
+PROGRESS_METRICS = ("loss", "accuracy")
+"""Shown while training: the latest evaluated value on the train split, mean over replicas."""
 
 
 @dataclass
@@ -115,7 +115,7 @@ class ChunkOutcome:
 
 
 def _train_chunk(
-    config, replicas, dataset, test_dataset, coding, metrics, progress, done_before, total
+    config, replicas, dataset, test_dataset, coding, metrics, progress, chunk, chunks
 ) -> ChunkOutcome:
     builder = SplitBuilder(config, dataset, test_dataset, coding)
     splits, prep = builder.build(replicas)
@@ -128,7 +128,21 @@ def _train_chunk(
         if epoch in snapshot_epochs:
             snapshots[epoch] = {k: v.copy() for k, v in evaluator.last_confusion.items()}
         if progress is not None:
-            progress(done_before + epoch * len(replicas), total)
+            latest = {
+                m: float(np.nanmean(logs["train"][m])) for m in PROGRESS_METRICS if m in logs.get("train", {})
+            }
+            report(
+                progress,
+                "train",
+                chunk * config.epochs + epoch,
+                chunks * config.epochs,
+                epoch=epoch,
+                epochs=config.epochs,
+                chunk=chunk + 1,
+                chunks=chunks,
+                replicas=len(replicas),
+                **latest,
+            )
 
     trainer = Trainer(
         loss=resolve_loss(config),
@@ -153,18 +167,15 @@ def _train_chunk(
 
 
 def _package_versions() -> dict[str, str]:
-    import matplotlib
-    import pydantic
-    import sklearn
+    """Versions from the installed distributions' metadata, without importing the packages."""
+    from importlib.metadata import version
 
     return {
         "perceptron_lab": __version__,
         "python": platform.python_version(),
         "numpy": np.__version__,
         "pandas": pd.__version__,
-        "scikit-learn": sklearn.__version__,
-        "pydantic": pydantic.__version__,
-        "matplotlib": matplotlib.__version__,
+        **{name: version(name) for name in ("scikit-learn", "pydantic", "matplotlib")},
     }
 
 
@@ -184,9 +195,14 @@ def _weights_history(outcomes: list[ChunkOutcome]) -> dict[str, np.ndarray] | No
 
 
 def execute_experiment(config: ExperimentConfig, progress: Progress | None = None) -> ExperimentResult:
-    """Train every run x fold of `config` and collect the results (no files written)."""
+    """Train every run x fold of `config` and collect the results (no files written).
+
+    progress: a listener for the load and train phases; training events come after each
+    evaluation (every `eval_every` epochs) with the train split's mean loss and accuracy.
+    """
     started_at = datetime.now(timezone.utc)
     started = time.perf_counter()
+    report(progress, "load", 0, None, dataset=config.dataset.name)
     dataset, test_dataset = load_data(config)
     coding = target_coding(config, dataset)
     metrics = task_metrics(config, dataset.task)
@@ -203,13 +219,11 @@ def execute_experiment(config: ExperimentConfig, progress: Progress | None = Non
         shuffle=config.split.shuffle,
         separate_test=test_dataset is not None,
     )
-    total = config.epochs * len(replicas)
-    outcomes, done = [], 0
-    for chunk in _chunks(replicas, config.max_replicas):
-        outcomes.append(
-            _train_chunk(config, chunk, dataset, test_dataset, coding, metrics, progress, done, total)
-        )
-        done += config.epochs * len(chunk)
+    chunks = _chunks(replicas, config.max_replicas)
+    outcomes = [
+        _train_chunk(config, chunk, dataset, test_dataset, coding, metrics, progress, i, len(chunks))
+        for i, chunk in enumerate(chunks)
+    ]
 
     classes = dataset.classes if classification else None
     epochs = pd.concat([epochs_table(o.replicas, o.history) for o in outcomes], ignore_index=True)
@@ -337,9 +351,12 @@ def run_experiment(
     plots: bool | None = None,
     dill: bool | None = None,
 ) -> Path:
-    """Execute `config` and write results/<name>/<timestamp>-<hash>/ atomically; returns that path."""
+    """Execute `config` and write results/<name>/<timestamp>-<hash>/ atomically; returns that path.
+
+    progress: a listener for the load, train, write and plot phases (progress.ProgressEvent).
+    """
     from .results import new_run_dir, write_run_dir
 
     result = execute_experiment(config, progress)
     directory = new_run_dir(Path(out_root or config.output.dir), config)
-    return write_run_dir(result, directory, command=command, plots=plots, dill=dill)
+    return write_run_dir(result, directory, command=command, plots=plots, dill=dill, progress=progress)

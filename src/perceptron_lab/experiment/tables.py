@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..train.metrics import confusion_matrices
 from .splits import ReplicaSplit
 
 KEYS = ["run", "fold", "seed"]
@@ -139,16 +140,18 @@ def confusion_table(
     outcome, outputs: dict[str, list[np.ndarray]], coding, classes: list[str]
 ) -> pd.DataFrame:
     """Confusion matrices at the final epoch and at the recorded snapshot epochs."""
-    from sklearn.metrics import confusion_matrix
-
     frames = []
-    labels = np.arange(len(classes))
     final_epochs = np.asarray(outcome.history.stopped_epoch)
     for split_name in _confusion_splits(outcome.splits):
         split = outcome.splits[split_name]
         final = np.stack(
             [
-                confusion_matrix(split.truth[rows], coding.decode(out), labels=labels)
+                confusion_matrices(
+                    split.truth[rows][None],
+                    coding.decode(out)[None],
+                    np.ones((1, len(rows)), bool),
+                    len(classes),
+                )[0]
                 for rows, out in zip(split.index, outputs[split_name])
             ]
         )
