@@ -115,8 +115,9 @@ class Model:
     classes: class names (classification). coding: TargetCoding (classification).
     input_scaler / target_scaler: fitted transformers or None. n_features, feature_names,
     input_dtype (the dtype the data loader gives, e.g. float32), image_shape: what the inputs
-    are. target_names: the target column(s) of the training data, when it named them. loss, output_activation: how it was trained. info: provenance (config_hash, the
-    package version, run, fold, seed).
+    are. target_names: the target column(s) of the training data, when it named them.
+    loss, output_activation: how it was trained. info: provenance (config_hash, the package
+    version, run, fold, seed).
     """
 
     network: Network

@@ -243,3 +243,9 @@ def test_a_model_without_feature_names_takes_columns_by_position(tmp_path):
     (tmp_path / "bad.csv").write_text("a,b,c\n1,2,3\n")
     with pytest.raises(DataError, match=r"bad.csv:1: 3 feature columns \(a, b, c\), the model takes 2"):
         read_rows_csv(model, tmp_path / "bad.csv")
+
+
+def test_best_regression_replica_has_the_lowest_test_mse_in_original_units(ej2_run):
+    best = best_replica(ej2_run, "regression")
+    errors = [_final_test(ej2_run, 0, fold, "mse_orig") for fold in range(3)]
+    assert errors[best] == min(errors)

@@ -108,14 +108,20 @@ def model_dir(run_dir: Path, replica: dict) -> Path:
     return Path(run_dir) / "models" / f"run{replica['run']}_fold{replica['fold']}"
 
 
-def best_replica(run_dir: Path, task: str) -> int:
-    """The replica with the best final metric in summary.csv: accuracy (classification) or loss
-    (regression), on the validation split, else test, else train."""
+def best_replica(run_dir: str | Path, task: str) -> int:
+    """The replica with the best final metric in summary.csv, on the validation split, else
+    test, else train: accuracy (classification), or MSE in original units (regression; the
+    scaled loss of each replica is in its own scaler's units)."""
+    from ..train.metric_registry import get_metric
+
+    run_dir = Path(run_dir)
     summary = pd.read_csv(run_dir / "summary.csv")
     final = summary[(summary["kind"] == "final") & ~summary["run"].astype(str).isin(["mean", "std"])]
-    metric, higher = ("accuracy", True) if task == "classification" else ("loss", False)
+    candidates = ["accuracy"] if task == "classification" else ["mse_orig", "mse", "loss"]
+    metric = next((m for m in candidates if m in final.columns), candidates[-1])
+    higher = get_metric(metric).higher_is_better
     for split in ("validation", "test", "train"):
-        rows = final[final["split"] == split].dropna(subset=[metric])
+        rows = final[final["split"] == split].dropna(subset=[metric]) if metric in final else final[:0]
         if len(rows):
             best = rows[metric].idxmax() if higher else rows[metric].idxmin()
             run, fold = int(rows.loc[best, "run"]), int(rows.loc[best, "fold"])
