@@ -14,7 +14,7 @@ from perceptron_lab.experiment.specs import load_data
 from perceptron_lab.model import Model, TargetCoding
 from perceptron_lab.nn import Dense, Network
 
-SHORT = ["epochs=3", "eval_every=1", "output.plots=false"]
+SHORT = ["epochs=3", "eval_every=1", "record.epochs=null", "output.plots=false"]
 # Every shipped config whose data is offline: gates, digits5x7, iris, optdigits, the ej2 csv.
 OFFLINE_CONFIGS = [
     ("ej1_and_step.yaml", []),

@@ -92,7 +92,9 @@ def run(
         None, "--max-replicas", min=1, help="Train at most this many replicas at once (memory)."
     ),
     dill: bool = typer.Option(False, "--dill", help="Also pickle every model with dill."),
-    plots: bool = typer.Option(True, "--plots/--no-plots", help="Draw the run's plots."),
+    plots: bool | None = typer.Option(
+        None, "--plots/--no-plots", help="Draw the run's plots (default: output.plots of the config)."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary table."),
     as_json: bool = typer.Option(
         False, "--json", help="Print the summary as JSON on stdout (with the run directory), no table."
@@ -228,6 +230,15 @@ def sweep(
                 soft_wrap=True,
             )
     console.print(str(sweep_dir), soft_wrap=True, highlight=False)
+    if len(table) and (table["status"] == "failed").all():
+        errors = table["error"].value_counts()
+        err_console.print(
+            f"[bold red]error:[/] all {len(table)} points failed; most common error "
+            f"({errors.iloc[0]} of {len(table)}): {errors.index[0]}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(code=1)
 
 
 @app.command()

@@ -6,6 +6,7 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
 
 from perceptron_lab.config import build_config
+from perceptron_lab.errors import UserError
 from perceptron_lab.experiment import execute_experiment, load_results, run_experiment
 from perceptron_lab.experiment.preparation import SplitBuilder
 from perceptron_lab.experiment.specs import load_data, target_coding
@@ -181,7 +182,7 @@ def test_interrupted_write_leaves_no_directory(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(Network, "save", broken_save)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(UserError, match=r"writing the results failed \(disk full\); nothing was written"):
         run_experiment(build_config({**IRIS, "epochs": 1}), out_root=tmp_path)
     assert not [p for p in tmp_path.rglob("*") if p.is_file()]
 

@@ -227,9 +227,7 @@ def execute_experiment(config: ExperimentConfig, progress: Progress | None = Non
 
     classes = dataset.classes if classification else None
     epochs = pd.concat([epochs_table(o.replicas, o.history) for o in outcomes], ignore_index=True)
-    summary = summary_table(
-        epochs, [r for o in outcomes for r in o.replicas], [o.history for o in outcomes], config
-    )
+    summary = summary_table(epochs, [r for o in outcomes for r in o.replicas], [o.history for o in outcomes])
     outputs = [
         final_outputs(o.network, o.splits, output_splits(o.splits, dataset.n_features)) for o in outcomes
     ]
@@ -262,6 +260,7 @@ def execute_experiment(config: ExperimentConfig, progress: Progress | None = Non
                     "status": str(h.status[r]),
                     "stopped_epoch": int(h.stopped_epoch[r]),
                     "best_epoch": int(h.best_epoch[r]),
+                    "kept_epoch": int(h.kept_epoch[r]),
                     "wall_time_s": outcome.wall_time_s / len(outcome.replicas),
                 }
             )
@@ -355,8 +354,12 @@ def run_experiment(
 
     progress: a listener for the load, train, write and plot phases (progress.ProgressEvent).
     """
-    from .results import new_run_dir, write_run_dir
+    from .results import check_writable, new_run_dir, write_run_dir
 
+    root = Path(out_root or config.output.dir)
+    check_writable(root, config.name)
     result = execute_experiment(config, progress)
-    directory = new_run_dir(Path(out_root or config.output.dir), config)
-    return write_run_dir(result, directory, command=command, plots=plots, dill=dill, progress=progress)
+    directory = new_run_dir(root, config)
+    return write_run_dir(
+        result, directory, command=command, plots=plots, dill=dill, progress=progress, rename_if_taken=True
+    )
