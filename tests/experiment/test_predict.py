@@ -249,3 +249,13 @@ def test_best_regression_replica_has_the_lowest_test_mse_in_original_units(ej2_r
     best = best_replica(ej2_run, "regression")
     errors = [_final_test(ej2_run, 0, fold, "mse_orig") for fold in range(3)]
     assert errors[best] == min(errors)
+
+
+def test_a_dataset_spec_reproduces_the_test_accuracy_of_a_separate_test_set(tmp_path):
+    overrides = ["epochs=30", "runs=2", "noise.copies=1", "record.epochs=null", "eval_every=10"]
+    config = load_config("configs/ej3_digits.yaml", [*overrides, "output.plots=false"])
+    run_dir = run_experiment(config, out_root=tmp_path)
+    for replica in (0, 1):
+        result = lab("predict", run_dir, "--dataset", "digits5x7,target=digit", "--replica", replica)
+        assert result.exit_code == 0, result.output
+        assert _printed(result, "accuracy") == pytest.approx(_final_test(run_dir, replica, 0, "accuracy"))
