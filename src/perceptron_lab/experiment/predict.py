@@ -63,7 +63,13 @@ class Predictions:
 def ensemble_predict(
     models: list[Model], X, ensemble: EnsembleMethod = "mean", chunk_rows: int = CHUNK_ROWS
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Raw X (n, f) -> (values, labels) of the ensemble of `models` (see Predictions)."""
+    """Raw X (n, f) -> (values, labels) of the ensemble of `models` (see Predictions).
+
+    mean: values[i] = the mean over models of their scores (classification) or outputs in
+    original units (regression) on row i; vote: the fraction of models predicting each class.
+    """
+    if not models:
+        raise ValueError("ensemble_predict: no models")
     first = models[0]
     for model in models[1:]:
         if (model.task, model.classes, model.n_features) != (first.task, first.classes, first.n_features):
