@@ -121,6 +121,7 @@ def test_a_network_saved_by_an_older_version_is_refused(tmp_path):
         (lambda d: _edit(d, format="something"), "not a saved model"),
         (lambda d: _edit(d, inputs=None), "incomplete model description"),
         (lambda d: (d / "model.json").write_text("{"), "not valid JSON"),
+        (lambda d: np.savez(d / "preprocessing.npz", **{"inputs.mean_": np.zeros(3)}), "inputs scaler"),
     ],
 )
 def test_a_model_with_missing_or_unknown_parts_is_one_clear_error(tmp_path, damage, message):

@@ -374,6 +374,14 @@ def load_model(directory) -> Model:
         raise _fail(directory / MODEL_FILE, f"incomplete model description ({error})") from None
     if network.input_dim != model.n_features or network.output_dim != description["n_outputs"]:
         raise _fail(directory, "the network's input/output sizes do not match model.json")
+    for part, scaler, width in (
+        ("inputs", model.input_scaler, model.n_features),
+        ("targets", model.target_scaler, model.n_outputs),
+    ):
+        if scaler is not None and int(getattr(scaler, "n_features_in_", -1)) != width:
+            raise _fail(
+                directory / PREPROCESSING_FILE, f"the {part} scaler was not fitted on {width} columns"
+            )
     return model
 
 
