@@ -168,8 +168,9 @@ class Model:
             raise UserError(f"inputs: row {row}, {name!r}: {X[row, column]} is not a finite number")
         return X
 
-    # Raw X (n, f) in; each public method checks X once (check_inputs), then the _-methods
-    # below take the checked array, so an ensemble checks its rows once for all its models.
+    # Public methods take raw X (n, f): they check it (check_inputs) and scale it (_scaled)
+    # once; the _-methods below take those network inputs, so an ensemble whose models share
+    # a scaler checks and scales each chunk once for all of them.
 
     def network_inputs(self, X) -> np.ndarray:
         """Raw X (n, f) -> the network's inputs (n, f): the fitted input scaling, network dtype."""
@@ -177,29 +178,30 @@ class Model:
 
     def outputs(self, X, batch_size: int | None = None) -> np.ndarray:
         """Raw X (n, f) -> the network's outputs (n, out) (scaled units for scaled targets)."""
-        return self._outputs(self.check_inputs(X), batch_size)
+        return self._outputs(self.network_inputs(X), batch_size)
 
     def predict(self, X, batch_size: int | None = None) -> np.ndarray:
         """Raw X (n, f) -> outputs (n, out) in the targets' original units (target scaling undone).
 
         For a classifier these are the output units themselves; see predict_labels/predict_proba.
         """
-        return self._values(self.check_inputs(X), batch_size)
+        return self._values(self.network_inputs(X), batch_size)
 
     def predict_proba(self, X, batch_size: int | None = None) -> np.ndarray:
         """Raw X (n, f) -> class scores (n, n_classes), the score_<class> columns of
         predictions.csv: probabilities under a softmax output or one sigmoid unit."""
-        return self._scores(self.check_inputs(X), batch_size)
+        return self._scores(self.network_inputs(X), batch_size)
 
     def predict_index(self, X, batch_size: int | None = None) -> np.ndarray:
         """Raw X (n, f) -> predicted class index (n,) int."""
-        return self._index(self.check_inputs(X), batch_size)
+        return self._index(self.network_inputs(X), batch_size)
 
     def predict_labels(self, X, batch_size: int | None = None) -> np.ndarray:
         """Raw X (n, f) -> predicted class names (n,) (object array)."""
         return np.asarray(self.classes, dtype=object)[self.predict_index(X, batch_size)]
 
     def _scaled(self, X: np.ndarray) -> np.ndarray:
+        """Checked raw X (n, f) -> network inputs (n, f)."""
         from sklearn import config_context
 
         X = X.astype(self.network.dtype, copy=False)
@@ -208,20 +210,20 @@ class Model:
                 X = self.input_scaler.transform(X)
         return X.astype(self.network.dtype, copy=False)
 
-    def _outputs(self, X: np.ndarray, batch_size: int | None = None) -> np.ndarray:
-        return self.network.predict(self._scaled(X), batch_size=batch_size)[0]
+    def _outputs(self, inputs: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+        return self.network.predict(inputs, batch_size=batch_size)[0]
 
-    def _values(self, X: np.ndarray, batch_size: int | None = None) -> np.ndarray:
-        out = self._outputs(X, batch_size)
+    def _values(self, inputs: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+        out = self._outputs(inputs, batch_size)
         if self.target_scaler is not None and len(out):
             out = self.target_scaler.inverse_transform(out)
         return out
 
-    def _scores(self, X: np.ndarray, batch_size: int | None = None) -> np.ndarray:
-        return self._coding().scores(self._outputs(X, batch_size))
+    def _scores(self, inputs: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+        return self._coding().scores(self._outputs(inputs, batch_size))
 
-    def _index(self, X: np.ndarray, batch_size: int | None = None) -> np.ndarray:
-        return self._coding().decode(self._outputs(X, batch_size))
+    def _index(self, inputs: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+        return self._coding().decode(self._outputs(inputs, batch_size))
 
     def _coding(self) -> TargetCoding:
         if self.coding is None:

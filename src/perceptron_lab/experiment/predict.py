@@ -60,6 +60,18 @@ class Predictions:
         return frame
 
 
+def _network_inputs(models: list[Model], rows: np.ndarray) -> list[np.ndarray]:
+    """Each model's network inputs for checked raw rows (b, f), scaled once per distinct scaler."""
+    scaled: dict[tuple, np.ndarray] = {}
+    out = []
+    for model in models:
+        key = (id(model.input_scaler), model.network.dtype)
+        if key not in scaled:
+            scaled[key] = model._scaled(rows)
+        out.append(scaled[key])
+    return out
+
+
 def ensemble_predict(
     models: list[Model], X, ensemble: EnsembleMethod = "mean", chunk_rows: int = CHUNK_ROWS
 ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -83,14 +95,19 @@ def ensemble_predict(
     values = np.empty((n, width), np.float64)
     for start in range(0, n, chunk_rows):
         rows = X[start : start + chunk_rows]
+        pairs = list(zip(models, _network_inputs(models, rows)))
         if ensemble == "vote":
-            votes = np.stack([m._index(rows) for m in models])  # (R, b)
+            votes = np.stack([m._index(inputs) for m, inputs in pairs])  # (R, b)
             counts = np.stack([(votes == c).sum(axis=0) for c in range(width)], axis=1)
             values[start : start + len(rows)] = counts / len(models)
         elif classification:
-            values[start : start + len(rows)] = np.stack([m._scores(rows) for m in models]).mean(axis=0)
+            values[start : start + len(rows)] = np.stack([m._scores(inputs) for m, inputs in pairs]).mean(
+                axis=0
+            )
         else:
-            values[start : start + len(rows)] = np.stack([m._values(rows) for m in models]).mean(axis=0)
+            values[start : start + len(rows)] = np.stack([m._values(inputs) for m, inputs in pairs]).mean(
+                axis=0
+            )
     labels = None
     if classification:
         # Ties (equal votes or scores) go to the first class in the model's order.
