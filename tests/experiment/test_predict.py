@@ -191,6 +191,7 @@ def test_bad_rows_exit_2_with_one_line_naming_file_row_and_column(iris_run, tmp_
         (["--dataset", "iris", "--replica", "first"], "--replica: 'first'"),
         ([], "exactly one of --data"),
         (["--dataset", "iris,bogus"], "not key=value"),
+        (["--dataset", "iris", "--out", "/nonexistent-dir/p.csv"], "p.csv: cannot write"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(iris_run, args, expected):

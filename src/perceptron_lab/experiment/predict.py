@@ -190,6 +190,19 @@ def predict_with(
     return Predictions(models[0].task, values, labels, models[0].classes, chosen)
 
 
+def write_table(table: pd.DataFrame, path: str | Path) -> Path:
+    """Write `table` as CSV at `path`, whole or not at all (a temporary file renamed)."""
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        table.to_csv(partial, index=False)
+        partial.replace(path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise UserError(f"{path}: cannot write ({error.strerror or error})") from None
+    return path
+
+
 def prediction_metrics(predictions: Predictions, truth: np.ndarray) -> dict[str, float]:
     """Metrics of the predictions against true targets: accuracy and macro F1 (class names
     (n,)) or MSE, MAE and R^2 in original units (targets (n, out))."""
