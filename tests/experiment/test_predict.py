@@ -260,3 +260,18 @@ def test_a_dataset_spec_reproduces_the_test_accuracy_of_a_separate_test_set(tmp_
         result = lab("predict", run_dir, "--dataset", "digits5x7,target=digit", "--replica", replica)
         assert result.exit_code == 0, result.output
         assert _printed(result, "accuracy") == pytest.approx(_final_test(run_dir, replica, 0, "accuracy"))
+
+
+def test_a_run_saved_without_models_or_with_the_older_layout_is_one_line(tmp_path):
+    config = load_config("configs/iris.yaml", [*IRIS, "output.save_models=false"])
+    run_dir = run_experiment(config, out_root=tmp_path / "no_models")
+    result = lab("predict", run_dir, "--dataset", "iris")
+    assert result.exit_code == 2 and "no models/" in result.stderr
+    older = run_experiment(load_config("configs/iris.yaml", IRIS), out_root=tmp_path / "older")
+    for directory in [p for p in (older / "models").iterdir()]:
+        shutil.rmtree(directory)
+        # the older layout held the network alone, as <stem>.json + <stem>.npz
+        (older / "models" / f"{directory.name}.json").write_text("{}")
+    result = lab("predict", older, "--dataset", "iris")
+    assert result.exit_code == 2 and "older perceptron_lab" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
