@@ -169,7 +169,7 @@ def test_dill_pickles_the_whole_model_and_stays_optional(tmp_path, monkeypatch):
     X = np.array([[1.0, 2.0], [3.0, 40.0]])
     np.testing.assert_array_equal(restored.predict_proba(X), model.predict_proba(X))
     monkeypatch.setitem(sys.modules, "dill", None)  # as if not installed
-    with pytest.raises(UserError, match="dill: not installed"):
+    with pytest.raises(UserError, match="needs the optional 'dill' extra"):
         model.save(tmp_path / "no_dill", dill=True)
 
 

@@ -279,10 +279,9 @@ class Model:
         # model.json last: a directory without it is not (yet) a model.
         (directory / MODEL_FILE).write_text(json.dumps(self.describe(), indent=1))
         if dill:
-            try:
-                import dill as dill_module
-            except ImportError:
-                raise UserError("dill: not installed; pip install 'perceptron_lab[dill]'") from None
+            from .extras import require
+
+            dill_module = require("dill", "output.dill (--dill)")
             with open(directory / "model.dill", "wb") as handle:
                 dill_module.dump(self, handle)
         return directory
