@@ -231,6 +231,11 @@ class Model:
         return self.coding
 
     @property
+    def reconstructs(self) -> bool:
+        """True for an autoencoder's model: its targets are its own (clean) inputs."""
+        return self.info.get("experiment_task") == "reconstruction"
+
+    @property
     def n_outputs(self) -> int:
         """Columns of predict(): output units."""
         return self.network.output_dim

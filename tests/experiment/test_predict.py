@@ -275,3 +275,22 @@ def test_a_run_saved_without_models_or_with_the_older_layout_is_one_line(tmp_pat
     result = lab("predict", older, "--dataset", "iris")
     assert result.exit_code == 2 and "older perceptron_lab" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_autoencoder_run_predicts_reconstructions_and_their_error(tmp_path):
+    overrides = ["epochs=3", "runs=1", "noise.copies=1", "output.plots=false"]
+    run_dir = run_experiment(load_config("configs/digits_denoise.yaml", overrides), out_root=tmp_path)
+    model = load_model(run_dir / "models" / "run0_fold0")
+    assert model.reconstructs and model.task == "regression"
+    data = load_dataset("digits")
+    rows = pd.read_csv(run_dir / "predictions.csv").query("split == 'test'")
+    X = data.X[rows["index"].to_numpy()]
+    pd.DataFrame(X, columns=data.feature_names).to_csv(tmp_path / "rows.csv", index=False)
+    result = lab("predict", run_dir, "--data", tmp_path / "rows.csv", "--out", tmp_path / "p.csv")
+    assert result.exit_code == 0, result.output
+    # the mean of predictions.csv's per-row errors (original units) is the printed MSE
+    assert _printed(result, "mse") == pytest.approx(rows["mse"].mean(), rel=1e-5)
+    written = pd.read_csv(tmp_path / "p.csv")
+    assert written.shape == (len(X), 1 + 64 + 64)  # predicted, output_<j>, target_<j>
+    result = lab("predict", run_dir, "--dataset", "digits", "--replica", "0")
+    assert result.exit_code == 0 and "mse" in result.stderr

@@ -42,22 +42,22 @@ class Predictions:
     replicas: list[int]
 
     def table(self, truth: np.ndarray | None = None) -> pd.DataFrame:
-        """One row per input: predicted, then score_<class> or output_<j>, then target if given."""
-        frame = pd.DataFrame(index=np.arange(len(self.values)))
+        """One row per input: predicted, then score_<class> or output_<j>, then the target(s)
+        (target, or target_<j> for several) when given."""
+        columns: dict[str, np.ndarray] = {}
         if self.classes is not None:
-            frame["predicted"] = self.labels
-            for c, name in enumerate(self.classes):
-                frame[f"score_{name}"] = self.values[:, c]
+            columns["predicted"] = np.asarray(self.labels)
+            columns.update({f"score_{name}": self.values[:, c] for c, name in enumerate(self.classes)})
             if truth is not None:
-                frame["target"] = truth
+                columns["target"] = np.asarray(truth)
         else:
-            frame["predicted"] = self.values[:, 0]
-            for j in range(self.values.shape[1]):
-                frame[f"output_{j}"] = self.values[:, j]
+            columns["predicted"] = self.values[:, 0]
+            columns.update({f"output_{j}": self.values[:, j] for j in range(self.values.shape[1])})
             if truth is not None:
-                for j in range(truth.shape[1]):
-                    frame["target" if truth.shape[1] == 1 else f"target_{j}"] = truth[:, j]
-        return frame
+                truth = np.asarray(truth).reshape(len(truth), -1)
+                names = ["target"] if truth.shape[1] == 1 else [f"target_{j}" for j in range(truth.shape[1])]
+                columns.update({name: truth[:, j] for j, name in enumerate(names)})
+        return pd.DataFrame(columns)
 
 
 def _network_inputs(models: list[Model], rows: np.ndarray) -> list[np.ndarray]:
