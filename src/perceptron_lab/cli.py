@@ -390,7 +390,7 @@ def predict(
     out: Path | None = typer.Option(None, "--out", help="Write the predictions CSV here (default: stdout)."),
 ) -> None:
     """Predict new rows with a run's saved models; print metrics when the rows have targets."""
-    from .experiment.predict import predict_with, prediction_metrics, run_models
+    from .experiment.predict import predict_with, prediction_metrics, run_models, write_table
     from .experiment.predict_inputs import read_rows_csv, read_rows_dataset
 
     with user_errors():
@@ -404,9 +404,7 @@ def predict(
         if out is None:
             sys.stdout.write(table.to_csv(index=False))
         else:
-            partial = out.with_name(f".{out.name}.partial")
-            table.to_csv(partial, index=False)
-            partial.replace(out)
+            write_table(table, out)
     report = err_console if out is None else console
     if rows.truth is not None:
         scores = prediction_metrics(predictions, rows.truth)
