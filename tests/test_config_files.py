@@ -40,19 +40,23 @@ def test_deep_merge_later_keys_win_mappings_merge_and_none_deletes():
 
 def test_bases_merge_in_list_order_and_the_file_wins(tmp_path):
     write(tmp_path / "base.yaml", BASE)
-    write(tmp_path / "sgd.yaml", "optimizer: sgd\nepochs: 7\nruns: 2\n")
+    write(tmp_path / "second.yaml", "optimizer: {beta1: 0.7}\nepochs: 7\nruns: 2\n")
     child = write(
         tmp_path / "child.yaml",
-        "extends: [base.yaml, sgd.yaml]\nname: child\nruns: 3\nlearning_rate: 0.2\n",
+        "extends: [base.yaml, second.yaml]\nname: child\nruns: 3\nlearning_rate: 0.2\n",
     )
     config = load_config(child)
     assert config.name == "child"
     assert config.epochs == 7  # the later base wins over the earlier
     assert config.runs == 3  # the file wins over its bases
-    # `optimizer: sgd` replaces only the name; the shorthand sets the rate on the merged section
-    assert config.optimizer.name == "sgd" and config.optimizer.learning_rate == 0.2
-    assert config.optimizer.beta1 == 0.8
+    # mappings merge key by key; the shorthand sets the rate inside the merged section
+    assert config.optimizer.name == "adam" and config.optimizer.learning_rate == 0.2
+    assert config.optimizer.spec()["beta1"] == 0.7
     assert config.architecture == [4, 5, 3]
+    # a bare name replaces only the name of a base's named section
+    write(tmp_path / "rms.yaml", "extends: base.yaml\noptimizer: rmsprop\n")
+    with pytest.raises(ConfigError, match="optimizer.beta1"):  # adam's beta1 came along
+        load_config(tmp_path / "rms.yaml")
 
 
 def test_null_removes_a_key_of_the_base(tmp_path):
@@ -62,7 +66,7 @@ def test_null_removes_a_key_of_the_base(tmp_path):
     )
     config = load_config(child)
     assert config.early_stopping is None
-    assert config.optimizer.beta1 is None and config.optimizer.learning_rate == 0.05
+    assert "beta1" not in config.optimizer.spec() and config.optimizer.learning_rate == 0.05
     assert load_config(tmp_path / "base.yaml").early_stopping is not None
 
 
@@ -153,8 +157,8 @@ def test_overrides_apply_after_the_merge(tmp_path):
     write(tmp_path / "base.yaml", BASE)
     child = write(tmp_path / "child.yaml", "extends: base.yaml\nepochs: 5\n")
     assert load_config(child, ["epochs=9"]).epochs == 9
-    raw, text = read_config_file(child)
-    assert raw["epochs"] == 5 and "extends: base.yaml" in text
+    raw, lines = read_config_file(child)
+    assert raw["epochs"] == 5 and lines[("epochs",)] == 2
 
 
 SHIPPED = Path(__file__).resolve().parents[1] / "configs"

@@ -21,8 +21,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from .config_yaml import LineIndex, YamlDocument, parse_yaml, read_config_text
 from .errors import ConfigError
 
 EXTENDS_KEY = "extends"
@@ -31,24 +30,9 @@ PATH_PARAMS = ("path", "data_dir")
 """Dataset params that name a file or folder (resolved against the config file's directory)."""
 
 
-def parse_yaml(path: Path) -> tuple[Any, str]:
-    """(the parsed document, its text) of one YAML file; ConfigError naming file and line."""
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not a config file") from None
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
-    try:
-        return yaml.safe_load(text), text
-    except yaml.YAMLError as error:
-        # The construct being parsed (context) locates an unclosed bracket better than the
-        # place the parser gave up (problem), which may be the end of the file.
-        mark = getattr(error, "context_mark", None) or getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: invalid YAML ({getattr(error, 'problem', error)})") from None
+def _read(path: Path) -> YamlDocument:
+    """One config file parsed safely (config_yaml); ConfigError naming the file and line."""
+    return parse_yaml(read_config_text(path), str(path))
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -94,16 +78,20 @@ def _bases(data: dict[str, Any], path: Path) -> list[Path]:
     return [Path(_resolve(path.absolute().parent, name)) for name in names]
 
 
-def _load(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], str]:
-    """(merged normalized raw config, text) of `path`; chain: the files extending it, outermost first."""
+def _load(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], LineIndex]:
+    """(merged normalized raw config, line index of the file itself) of `path`.
+
+    chain: the files extending it, outermost first.
+    """
     from .config import normalize
 
-    document, text = parse_yaml(path)
-    if document is None:
+    document = _read(path)
+    if document.data is None:
         raise ConfigError(f"{path}: the config file is empty")
-    if not isinstance(document, dict):
+    if not isinstance(document.data, dict):
         raise ConfigError(f"{path}: the config must be a mapping of keys to values")
-    bases = _bases(document, path)
+    data = dict(document.data)
+    bases = _bases(data, path)
     chain = (*chain, path.resolve())
     merged: dict[str, Any] = {}
     for base in bases:
@@ -113,12 +101,12 @@ def _load(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], str]:
         if not base.is_file():
             raise ConfigError(f"{path}: {EXTENDS_KEY}: no such config file {base}")
         merged = deep_merge(merged, _load(base, chain)[0])
-    own = resolve_data_paths(normalize(document), path.absolute().parent)
-    return (deep_merge(merged, own) if bases else own), text
+    own = resolve_data_paths(normalize(data), path.absolute().parent)
+    return (deep_merge(merged, own) if bases else own), document.lines
 
 
-def read_config_file(path: str | Path) -> tuple[dict[str, Any], str]:
-    """(the fully merged raw config, the file's own text for error line numbers) of a config file.
+def read_config_file(path: str | Path) -> tuple[dict[str, Any], LineIndex]:
+    """(the fully merged raw config, the file's own line index for error messages) of a config.
 
     Raises ConfigError (one line) for an unreadable or invalid file, a missing base or a cycle;
     a missing file's message shows the path it was looked for at.

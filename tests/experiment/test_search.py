@@ -188,8 +188,8 @@ class StopAfter:
     def __init__(self, n):
         self.n = n
 
-    def __call__(self, done, total):
-        if done >= self.n:
+    def __call__(self, event):
+        if event.phase == "points" and event.done >= self.n:
             raise KeyboardInterrupt
 
 

@@ -34,24 +34,23 @@ from typing import Any
 
 import numpy as np
 
-from ..config import (
-    CLASSIFICATION_METRICS,
-    REGRESSION_METRICS,
-    ExperimentConfig,
-    build_config,
-    canonical_path,
-)
+from ..config import ExperimentConfig, build_config, canonical_path
 from ..errors import ConfigError, UserError
 from ..extras import require
+from ..modes import PlotsMode
+from ..progress import Progress
+from ..train.metric_registry import METRICS, find_metric
 from .executors import TaskResult, make_executor
 from .grid import Point, grid_of, point_names
 from .results_dir import is_run_dir
 from .sweep import (
     PointOutcome,
     SweepInterrupted,
-    SweepProgress,
     _clear_leftovers,
+    _draw_sweep_figures,
+    _plots_mode,
     _record,
+    _report_points,
     base_config,
     execute_point,
     failed_row,
@@ -72,10 +71,9 @@ TPE_STARTUP_TRIALS = 4
 
 
 def metric_direction(metric: str) -> str:
-    """The direction that improves `metric`: maximize scores (accuracy, f1, r2), minimize errors."""
-    from ..report.inputs import HIGHER_IS_BETTER
-
-    return "maximize" if metric in HIGHER_IS_BETTER else "minimize"
+    """Optuna's direction for `metric`, from the metrics registry ("max" -> "maximize")."""
+    entry = find_metric(metric)
+    return "maximize" if entry is not None and entry.higher_is_better else "minimize"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -193,7 +191,7 @@ def resolve_objective(config: ExperimentConfig) -> Objective:
     """sweep.objective with its defaults filled in; ConfigError for a split or metric not recorded."""
     spec = config.sweep.objective if config.sweep is not None else None
     metric = spec.metric if spec is not None else "loss"
-    known = {*CLASSIFICATION_METRICS, *REGRESSION_METRICS, *(f"{m}_orig" for m in REGRESSION_METRICS)}
+    known = {*METRICS, *(f"{m}_orig" for m, e in METRICS.items() if e.applies_to("regression"))}
     allowed = {"loss", *config.metrics} if config.metrics is not None else known
     if metric not in allowed:
         raise ConfigError(f"sweep.objective.metric: {metric!r} is not recorded; use one of {sorted(allowed)}")
@@ -232,6 +230,7 @@ class TrialTask:
     config: ExperimentConfig
     trial_id: int
     pruning: PruningLink | None
+    draw_figures: bool = False
 
 
 @dataclass
@@ -266,7 +265,7 @@ def execute_trial(task: TrialTask) -> TrialOutcome:
     """Run a trial's experiment, reporting to its study and stopping when pruned (a worker runs this)."""
     link = task.pruning
     if link is None:
-        return TrialOutcome(execute_point(task.config), None)
+        return TrialOutcome(execute_point(task.config, task.draw_figures), None)
     import optuna
 
     study = optuna.load_study(
@@ -285,7 +284,7 @@ def execute_trial(task: TrialTask) -> TrialOutcome:
             stopped.append(epoch)
             raise optuna.TrialPruned(f"pruned after epoch {epoch}")
 
-    outcome = execute_point(task.config, report)
+    outcome = execute_point(task.config, task.draw_figures, report)
     return TrialOutcome(outcome, stopped[0] if stopped else None)
 
 
@@ -304,9 +303,9 @@ class Trial:
     error: str | None = None
 
 
-def _task(trial: Trial, link: PruningLink | None) -> TrialTask:
+def _task(trial: Trial, link: PruningLink | None, draw_figures: bool) -> TrialTask:
     assert trial.config is not None
-    return TrialTask(trial.config, trial.handle._trial_id, link)
+    return TrialTask(trial.config, trial.handle._trial_id, link, draw_figures)
 
 
 def trial_name(number: int, point: Point) -> str:
@@ -390,12 +389,12 @@ def _tell(study, trial: Trial, row: dict, objective: Objective) -> None:
         study.tell(trial.handle, value)
 
 
-def _row(trial: Trial, result: TaskResult, sweep_dir: Path, command: str | None, plots: bool) -> dict:
+def _row(trial: Trial, result: TaskResult, sweep_dir: Path, command: str | None) -> dict:
     outcome: TrialOutcome | None = result.value
     if result.error is None and outcome is not None and outcome.pruned_after is not None:
         return pruned_row(trial.point, trial.name, outcome.pruned_after, round(outcome.point.wall_time_s, 4))
     point_result = TaskResult(result.index, outcome.point if outcome is not None else None, result.error)
-    return _record(point_result, trial.point, trial.name, sweep_dir / trial.name, command, plots)
+    return _record(point_result, trial.point, trial.name, sweep_dir / trial.name, command)
 
 
 def _plan(config: ExperimentConfig, settings: dict, rows: dict[int, dict], study, created: str) -> dict:
@@ -426,9 +425,9 @@ def run_search(
     backend: str = "local",
     address: str | None = None,
     resume: str | Path | None = None,
-    progress: SweepProgress | None = None,
+    progress: Progress | None = None,
     command: str | None = None,
-    plots: bool | None = None,
+    plots: PlotsMode | str | bool | None = None,
 ) -> Path:
     """Search `config.sweep.space` with `trials` Optuna trials; returns the sweep directory.
 
@@ -446,7 +445,7 @@ def run_search(
     dimensions = parse_space(config)
     objective = resolve_objective(config)
     settings = _settings(config, sampler, trials, pruner, objective)
-    plots = config.output.plots if plots is None else plots
+    mode = _plots_mode(plots, config)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
     executor = make_executor(backend, jobs, address)
@@ -471,10 +470,10 @@ def run_search(
         link = (
             None if pruner == "none" else PruningLink(storage, config.name, pruner, config.epochs, objective)
         )
-        write_plan(sweep_dir, _plan(config, settings, rows, study, created))
+        plan = _plan(config, settings, rows, study, created)
+        write_plan(sweep_dir, plan)
         write_table(sweep_dir, rows)
-        if progress is not None:
-            progress(len(rows), trials)
+        _report_points(progress, sweep_dir, plan, rows, trials)
         try:
             while len(rows) < trials:
                 batch = [
@@ -485,18 +484,18 @@ def run_search(
                 rejected = [
                     (t, failed_row(t.point, t.name, t.error or "", None)) for t in batch if t.config is None
                 ]
-                results = executor.map(execute_trial, [_task(t, link) for t in runnable])
+                draw = mode is PlotsMode.ALL
+                results = executor.map(execute_trial, [_task(t, link, draw) for t in runnable])
                 finished = (
-                    (runnable[r.index], _row(runnable[r.index], r, sweep_dir, command, plots))
-                    for r in results
+                    (runnable[r.index], _row(runnable[r.index], r, sweep_dir, command)) for r in results
                 )
                 for trial, row in itertools.chain(rejected, finished):
                     _tell(study, trial, row, objective)
                     rows[trial.handle.number] = row
                     write_table(sweep_dir, rows)
-                    if progress is not None:
-                        progress(len(rows), trials)
-                write_plan(sweep_dir, _plan(config, settings, rows, study, created))
+                    plan = _plan(config, settings, rows, study, created)
+                    _report_points(progress, sweep_dir, plan, rows, trials)
+                write_plan(sweep_dir, plan)
         except KeyboardInterrupt:
             raise SweepInterrupted(sweep_dir) from None
     finally:
@@ -506,8 +505,6 @@ def run_search(
     plan["status"] = "complete"
     plan["finished"] = datetime.now().astimezone().isoformat(timespec="seconds")
     write_plan(sweep_dir, plan)
-    if plots and any(row["status"] in ("ok", "diverged") for row in rows.values()):
-        from ..report import plot_sweep
-
-        plot_sweep(sweep_dir)
+    if mode is not PlotsMode.NONE and any(row["status"] in ("ok", "diverged") for row in rows.values()):
+        _draw_sweep_figures(sweep_dir, plan, rows, mode, progress)
     return sweep_dir
