@@ -338,3 +338,10 @@ def test_validate_checks_the_search_space(tmp_path):
     assert result.exit_code == 2 and "sweep.space.batch_size: the list of choices is empty" in result.output
     path.write_text(yaml.safe_dump(IRIS))
     assert CliRunner().invoke(app, ["validate", str(path)]).exit_code == 0
+
+
+def test_a_grid_sweep_of_a_config_with_only_a_space_points_to_search():
+    from perceptron_lab.experiment.sweep import sweep_points
+
+    with pytest.raises(UserError, match="declares sweep.space; use --search"):
+        sweep_points(config_with(), [])

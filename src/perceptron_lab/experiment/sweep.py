@@ -72,6 +72,10 @@ def sweep_points(
         yaml_grid = config.sweep.grid if config.sweep is not None else {}
         grid = merge_grids(yaml_grid, grid_overrides or [])
     if not grid:
+        if config.sweep is not None and config.sweep.space:
+            raise UserError(
+                "nothing to sweep on a grid: the config declares sweep.space; use --search tpe|random"
+            )
         raise UserError("nothing to sweep: give --grid key=v1,v2,... or a sweep.grid block in the config")
     points = grid_points(grid)
     point_configs(config, points)
