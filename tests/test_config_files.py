@@ -175,3 +175,14 @@ def test_the_shipped_xor_perceptron_is_the_and_perceptron_on_xor():
     changed = {key for key in and_step if and_step[key] != xor_step[key]}
     assert changed == {"name", "dataset", "epochs"}
     assert xor_step["dataset"] == {**and_step["dataset"], "function": "xor"}
+
+
+def test_an_error_in_a_key_only_a_base_sets_points_at_the_extends_line(tmp_path):
+    write(tmp_path / "base.yaml", BASE.replace("epochs: 3", "epochs: 0"))
+    child = write(tmp_path / "child.yaml", "name: child\nextends: base.yaml\nruns: 2\n")
+    with pytest.raises(ConfigError, match=r"child\.yaml:2: epochs") as error:
+        load_config(child)
+    assert "\n" not in str(error.value)
+    write(tmp_path / "bad_runs.yaml", "name: child\nextends: base.yaml\nruns: 0\n")
+    with pytest.raises(ConfigError, match=r"bad_runs\.yaml:3: runs"):
+        load_config(tmp_path / "bad_runs.yaml")

@@ -13,6 +13,7 @@ Each file is normalized on its own first (shorthands and bare names, see config.
 
 Relative paths in a file (its `extends` and the data files of `dataset` / `test_dataset`) are
 resolved against that file's directory, so a config means the same from any working directory.
+An error in a key that only a base sets is reported at the `extends` line of the file loaded.
 """
 
 from __future__ import annotations
@@ -102,7 +103,24 @@ def _load(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], LineInde
             raise ConfigError(f"{path}: {EXTENDS_KEY}: no such config file {base}")
         merged = deep_merge(merged, _load(base, chain)[0])
     own = resolve_data_paths(normalize(data), path.absolute().parent)
-    return (deep_merge(merged, own) if bases else own), document.lines
+    if not bases:
+        return own, document.lines
+    # Keys only the bases set are reported at this file's `extends` line.
+    lines = dict(document.lines)
+    extends_line = lines.get((EXTENDS_KEY,), 1)
+    for key_path in _key_paths(merged):
+        lines.setdefault(key_path, extends_line)
+    return deep_merge(merged, own), lines
+
+
+def _key_paths(data: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every key path of nested mappings and lists (list items as their index), as LineIndex keys."""
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    paths = []
+    for key, value in items:
+        path = (*prefix, str(key))
+        paths += [path, *_key_paths(value, path)]
+    return paths
 
 
 def read_config_file(path: str | Path) -> tuple[dict[str, Any], LineIndex]:
