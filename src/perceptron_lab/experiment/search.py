@@ -196,7 +196,8 @@ def resolve_objective(config: ExperimentConfig) -> Objective:
     if metric not in allowed:
         raise ConfigError(f"sweep.objective.metric: {metric!r} is not recorded; use one of {sorted(allowed)}")
     splits = recorded_splits(config)
-    split = spec.split if spec is not None and spec.split is not None else splits[-1]
+    default = "validation" if "validation" in splits else splits[-1]
+    split = spec.split if spec is not None and spec.split is not None else default
     noisy = split.startswith("test_noise_") and "test" in splits
     if split not in splits and not noisy:
         raise ConfigError(f"sweep.objective.split: {split!r} is not recorded; splits: {', '.join(splits)}")
@@ -374,6 +375,16 @@ def _ask(study, dimensions: list[Dimension], config: ExperimentConfig, sampler: 
     return Trial(handle, point, name, trial_config)
 
 
+def _check_objective_recorded(row: dict, objective: Objective) -> None:
+    """ConfigError when a finished trial's results lack the objective (a metric of another task)."""
+    if row["status"] in ("ok", "diverged") and objective.column not in row:
+        recorded = sorted({c.rpartition("_")[0] for c in row if c.endswith("_mean")})
+        raise ConfigError(
+            f"sweep.objective: the runs record no {objective.split} {objective.metric} "
+            f"(they record {', '.join(recorded)})"
+        )
+
+
 def _tell(study, trial: Trial, row: dict, objective: Objective) -> None:
     """Close the trial in the study with its objective, or as pruned / failed."""
     optuna = require("optuna", "--search")
@@ -490,6 +501,7 @@ def run_search(
                     (runnable[r.index], _row(runnable[r.index], r, sweep_dir, command)) for r in results
                 )
                 for trial, row in itertools.chain(rejected, finished):
+                    _check_objective_recorded(row, objective)
                     _tell(study, trial, row, objective)
                     rows[trial.handle.number] = row
                     write_table(sweep_dir, rows)
