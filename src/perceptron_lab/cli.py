@@ -130,10 +130,14 @@ def run(
     """Train the configured network on every run x fold and write a results directory."""
     from .config import load_config
     from .experiment import run_experiment
+    from .experiment.specs import load_data, network_plan, network_summary, static_input_shape
 
     with user_errors():
         overrides = [*set_, *([f"max_replicas={max_replicas}"] if max_replicas else [])]
         cfg = load_config(config, overrides)
+        if not quiet and not as_json:
+            shape = static_input_shape(cfg) or network_plan(cfg, load_data(cfg)[0]).input_shape
+            console.print(str(network_summary(cfg, shape)), markup=False, highlight=False)
         with progress_view(err_console, quiet) as progress:
             run_dir = run_experiment(
                 cfg, out_root=out, progress=progress, command=_command_line(), plots=plots, dill=dill or None
@@ -148,10 +152,11 @@ def run(
 def validate(
     config: Path = typer.Argument(..., help="Experiment YAML file."),
     set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help=SET_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No network summary."),
 ) -> None:
     """Check a config (schema, names, dataset and architecture) without training."""
     from .config import load_config
-    from .experiment.specs import load_data, target_coding, task_metrics
+    from .experiment.specs import load_data, network_plan, network_summary, target_coding, task_metrics
 
     with user_errors():
         cfg = load_config(config, set_)
@@ -162,6 +167,9 @@ def validate(
         dataset, _ = load_data(cfg)
         target_coding(cfg, dataset)
         task_metrics(cfg, dataset.task)
+        if not quiet:
+            summary = network_summary(cfg, network_plan(cfg, dataset).input_shape)
+            console.print(str(summary), markup=False, highlight=False)
     console.print(
         f"{config}: ok ({cfg.n_replicas} replicas, dataset {cfg.dataset.name} {dataset.X.shape})",
         highlight=False,
@@ -191,7 +199,9 @@ def datasets() -> None:
 
 @app.command(short_help="One experiment per grid point or search trial.", epilog=EXIT_CODES)
 def sweep(
-    config: Path = typer.Argument(..., help="Experiment YAML file (its `sweep.grid` block is used too)."),
+    config: Path = typer.Argument(
+        ..., help="Experiment YAML file (its `sweep.grid` or `sweep.points` block is used too)."
+    ),
     grid: list[str] = typer.Option(
         [], "--grid", metavar="KEY=V1,V2", help="Values of a key (repeatable); points: their product."
     ),

@@ -39,7 +39,7 @@ from ..errors import ConfigError, UserError
 from ..extras import require
 from ..modes import PlotsMode
 from ..progress import Progress
-from ..train.metric_registry import METRICS, find_metric
+from ..train.metric_registry import METRICS, ORIGINAL_UNITS_SUFFIX, metric_direction, metrics_for
 from .executors import TaskResult, make_executor
 from .grid import Point, grid_of, point_names
 from .results_dir import is_run_dir
@@ -70,10 +70,9 @@ TPE_STARTUP_TRIALS = 4
 """TPE draws its first trials at random, then models the results (Optuna's default is 10)."""
 
 
-def metric_direction(metric: str) -> str:
-    """Optuna's direction for `metric`, from the metrics registry ("max" -> "maximize")."""
-    entry = find_metric(metric)
-    return "maximize" if entry is not None and entry.higher_is_better else "minimize"
+def optuna_direction(metric: str) -> str:
+    """Optuna's name for the direction that improves `metric` (the metrics registry's min/max)."""
+    return "maximize" if metric_direction(metric) == "max" else "minimize"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -191,7 +190,7 @@ def resolve_objective(config: ExperimentConfig) -> Objective:
     """sweep.objective with its defaults filled in; ConfigError for a split or metric not recorded."""
     spec = config.sweep.objective if config.sweep is not None else None
     metric = spec.metric if spec is not None else "loss"
-    known = {*METRICS, *(f"{m}_orig" for m, e in METRICS.items() if e.applies_to("regression"))}
+    known = {*METRICS, *(m + ORIGINAL_UNITS_SUFFIX for m in metrics_for("regression"))}
     allowed = {"loss", *config.metrics} if config.metrics is not None else known
     if metric not in allowed:
         raise ConfigError(f"sweep.objective.metric: {metric!r} is not recorded; use one of {sorted(allowed)}")
@@ -201,7 +200,7 @@ def resolve_objective(config: ExperimentConfig) -> Objective:
     noisy = split.startswith("test_noise_") and "test" in splits
     if split not in splits and not noisy:
         raise ConfigError(f"sweep.objective.split: {split!r} is not recorded; splits: {', '.join(splits)}")
-    direction = spec.direction if spec is not None and spec.direction else metric_direction(metric)
+    direction = spec.direction if spec is not None and spec.direction else optuna_direction(metric)
     return Objective(metric, split, direction)
 
 
