@@ -185,3 +185,39 @@ def test_an_error_in_a_key_only_a_base_sets_points_at_the_extends_line(tmp_path)
     write(tmp_path / "bad_runs.yaml", "name: child\nextends: base.yaml\nruns: 0\n")
     with pytest.raises(ConfigError, match=r"bad_runs\.yaml:3: runs"):
         load_config(tmp_path / "bad_runs.yaml")
+
+
+def _leaves(data, prefix=()):
+    """{path: value} of the non-mapping values of nested dicts."""
+    out = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and value:
+            out.update(_leaves(value, (*prefix, key)))
+        else:
+            out[(*prefix, key)] = value
+    return out
+
+
+def test_deep_merge_keeps_every_override_leaf_and_every_base_leaf_it_does_not_shadow():
+    hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is not installed")
+    st = hypothesis.strategies
+    keys = st.sampled_from(["a", "b", "c"])
+    values = st.one_of(st.integers(), st.lists(st.integers(), max_size=2))
+    trees = st.recursive(
+        values, lambda inner: st.dictionaries(keys, inner, min_size=1, max_size=3), max_leaves=8
+    )
+    configs = st.dictionaries(keys, trees, max_size=3)
+
+    @hypothesis.given(configs, configs)
+    @hypothesis.settings(max_examples=200, deadline=None)
+    def check(base, override):
+        merged = _leaves(deep_merge(base, override))
+        over = _leaves(override)
+        for path, value in over.items():
+            assert merged[path] == value
+        for path, value in _leaves(base).items():
+            shadowed = any(path[: len(p)] == p or p[: len(path)] == path for p in over)
+            assert (merged[path] == value) if not shadowed else True
+        assert set(merged) <= set(_leaves(base)) | set(over)
+
+    check()
