@@ -50,7 +50,7 @@ def test_backend_choices_are_listed_and_enforced(tmp_path):
     assert result.exit_code == 2 and "'local', 'dask'" in result.output
 
 
-@pytest.mark.parametrize("command", [[], *[[c] for c in COMMANDS]])
+@pytest.mark.parametrize("command", [[], *[[c] for c in COMMANDS], ["export"], ["export", "mlflow"]])
 def test_help_fits_80_columns_and_documents_exit_codes(command):
     result = invoke(*command, "--help")
     assert result.exit_code == 0

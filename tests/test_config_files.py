@@ -40,18 +40,17 @@ def test_deep_merge_later_keys_win_mappings_merge_and_none_deletes():
 
 def test_bases_merge_in_list_order_and_the_file_wins(tmp_path):
     write(tmp_path / "base.yaml", BASE)
-    write(tmp_path / "sgd.yaml", "optimizer: sgd\nepochs: 7\nruns: 2\n")
+    write(tmp_path / "later.yaml", "optimizer: {beta2: 0.99}\nepochs: 7\nruns: 2\n")
     child = write(
         tmp_path / "child.yaml",
-        "extends: [base.yaml, sgd.yaml]\nname: child\nruns: 3\nlearning_rate: 0.2\n",
+        "extends: [base.yaml, later.yaml]\nname: child\nruns: 3\nlearning_rate: 0.2\n",
     )
     config = load_config(child)
     assert config.name == "child"
     assert config.epochs == 7  # the later base wins over the earlier
     assert config.runs == 3  # the file wins over its bases
-    # `optimizer: sgd` replaces only the name; the shorthand sets the rate on the merged section
-    assert config.optimizer.name == "sgd" and config.optimizer.learning_rate == 0.2
-    assert config.optimizer.beta1 == 0.8
+    # the optimizer sections merge key by key; the shorthand sets the rate on the merged section
+    assert config.optimizer.spec() == {"name": "adam", "learning_rate": 0.2, "beta1": 0.8, "beta2": 0.99}
     assert config.architecture == [4, 5, 3]
 
 
@@ -62,7 +61,7 @@ def test_null_removes_a_key_of_the_base(tmp_path):
     )
     config = load_config(child)
     assert config.early_stopping is None
-    assert config.optimizer.beta1 is None and config.optimizer.learning_rate == 0.05
+    assert config.optimizer.spec() == {"name": "adam", "learning_rate": 0.05}
     assert load_config(tmp_path / "base.yaml").early_stopping is not None
 
 

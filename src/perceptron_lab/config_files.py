@@ -21,8 +21,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from .config_yaml import parse_yaml, read_config_text
 from .errors import ConfigError
 
 EXTENDS_KEY = "extends"
@@ -31,24 +30,11 @@ PATH_PARAMS = ("path", "data_dir")
 """Dataset params that name a file or folder (resolved against the config file's directory)."""
 
 
-def parse_yaml(path: Path) -> tuple[Any, str]:
-    """(the parsed document, its text) of one YAML file; ConfigError naming file and line."""
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not a config file") from None
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
-    try:
-        return yaml.safe_load(text), text
-    except yaml.YAMLError as error:
-        # The construct being parsed (context) locates an unclosed bracket better than the
-        # place the parser gave up (problem), which may be the end of the file.
-        mark = getattr(error, "context_mark", None) or getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: invalid YAML ({getattr(error, 'problem', error)})") from None
+def _parse_file(path: Path) -> tuple[Any, str]:
+    """(the parsed document, its text) of one YAML file, read and parsed within config_yaml's
+    limits (UTF-8, size, depth, aliases); ConfigError naming file and line."""
+    text = read_config_text(path)
+    return parse_yaml(text, str(path)).data, text
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -98,7 +84,7 @@ def _load(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], str]:
     """(merged normalized raw config, text) of `path`; chain: the files extending it, outermost first."""
     from .config import normalize
 
-    document, text = parse_yaml(path)
+    document, text = _parse_file(path)
     if document is None:
         raise ConfigError(f"{path}: the config file is empty")
     if not isinstance(document, dict):

@@ -188,8 +188,8 @@ class StopAfter:
     def __init__(self, n):
         self.n = n
 
-    def __call__(self, done, total):
-        if done >= self.n:
+    def __call__(self, event):
+        if event.phase == "points" and event.done >= self.n:
             raise KeyboardInterrupt
 
 
@@ -289,3 +289,52 @@ def test_cli_search_runs_and_dry_run_lists_the_space(tmp_path):
     assert result.exit_code == 0, result.output
     (sweep_dir,) = (tmp_path / "r" / "iris_search").iterdir()
     assert len(pd.read_csv(sweep_dir / "sweep.csv")) == 2 and (sweep_dir / STUDY_FILE).is_file()
+
+
+def test_parallel_jobs_draw_and_score_the_same_random_trials(random_and_tpe, tmp_path):
+    random_dir, _ = random_and_tpe
+    parallel = run_search(config_with(), sampler="random", trials=8, jobs=2, out_root=tmp_path)
+    pd.testing.assert_frame_equal(numbers(parallel), numbers(random_dir))
+
+
+def test_a_search_runs_on_a_dask_cluster(random_and_tpe, tmp_path):
+    distributed = pytest.importorskip(
+        "distributed", reason="the dask extra is not installed: pip install -e '.[dask]'"
+    )
+    random_dir, _ = random_and_tpe
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        on_dask = run_search(
+            config_with(),
+            sampler="random",
+            trials=8,
+            backend="dask",
+            address=cluster.scheduler_address,
+            out_root=tmp_path,
+        )
+    pd.testing.assert_frame_equal(numbers(on_dask), numbers(random_dir))
+    assert all(is_run_dir(on_dask / name) for name in pd.read_csv(on_dask / "sweep.csv")["point"])
+
+
+def test_a_search_directory_is_not_resumed_as_a_grid(random_and_tpe):
+    from perceptron_lab.experiment.sweep import sweep_points
+
+    random_dir, _ = random_and_tpe
+    with pytest.raises(UserError, match="that sweep is a search; resume it with --search random --trials 8"):
+        sweep_points(config_with(), ["batch_size=4,8"], resume=random_dir)
+    with pytest.raises(UserError, match="that sweep is a grid"):
+        grid = config_with(sweep={"grid": {"batch_size": [4, 8]}})
+        from perceptron_lab.experiment.sweep import run_sweep
+
+        grid_dir = run_sweep(grid, sweep_points(grid), out_root=random_dir.parent / "grid", plots=False)
+        run_search(config_with(), sampler="random", trials=8, resume=grid_dir)
+
+
+def test_validate_checks_the_search_space(tmp_path):
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump({**IRIS, "sweep": {"space": {"batch_size": []}}}))
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2 and "sweep.space.batch_size: the list of choices is empty" in result.output
+    path.write_text(yaml.safe_dump(IRIS))
+    assert CliRunner().invoke(app, ["validate", str(path)]).exit_code == 0

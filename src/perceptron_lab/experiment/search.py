@@ -35,23 +35,26 @@ from typing import Any
 import numpy as np
 
 from ..config import (
-    CLASSIFICATION_METRICS,
-    REGRESSION_METRICS,
     ExperimentConfig,
     build_config,
     canonical_path,
 )
 from ..errors import ConfigError, UserError
 from ..extras import require
+from ..modes import PlotsMode
+from ..progress import Progress
+from ..train.metric_registry import METRICS, ORIGINAL_UNITS_SUFFIX, metric_direction, metrics_for
 from .executors import TaskResult, make_executor
 from .grid import Point, grid_of, point_names
 from .results_dir import is_run_dir
 from .sweep import (
     PointOutcome,
     SweepInterrupted,
-    SweepProgress,
     _clear_leftovers,
+    _draw_sweep_figures,
+    _plots_mode,
     _record,
+    _report_points,
     base_config,
     execute_point,
     failed_row,
@@ -69,12 +72,11 @@ PRUNERS = ("none", "median", "hyperband")
 RANGES = ("uniform", "log_uniform", "int")
 TPE_STARTUP_TRIALS = 4
 """TPE draws its first trials at random, then models the results (Optuna's default is 10)."""
-HIGHER_IS_BETTER = {"accuracy", "precision", "recall", "f1", "r2", "r2_orig"}
 
 
-def metric_direction(metric: str) -> str:
-    """ "maximize" for scores (accuracy, f1, r2, ...), "minimize" for losses and errors."""
-    return "maximize" if metric in HIGHER_IS_BETTER else "minimize"
+def optuna_direction(metric: str) -> str:
+    """Optuna's name for the direction that improves `metric` (the metrics registry's min/max)."""
+    return "maximize" if metric_direction(metric) == "max" else "minimize"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -192,7 +194,7 @@ def resolve_objective(config: ExperimentConfig) -> Objective:
     """sweep.objective with its defaults filled in; ConfigError for a split or metric not recorded."""
     spec = config.sweep.objective if config.sweep is not None else None
     metric = spec.metric if spec is not None else "loss"
-    known = {*CLASSIFICATION_METRICS, *REGRESSION_METRICS, *(f"{m}_orig" for m in REGRESSION_METRICS)}
+    known = {*METRICS, *(m + ORIGINAL_UNITS_SUFFIX for m in metrics_for("regression"))}
     allowed = {"loss", *config.metrics} if config.metrics is not None else known
     if metric not in allowed:
         raise ConfigError(f"sweep.objective.metric: {metric!r} is not recorded; use one of {sorted(allowed)}")
@@ -201,8 +203,14 @@ def resolve_objective(config: ExperimentConfig) -> Objective:
     noisy = split.startswith("test_noise_") and "test" in splits
     if split not in splits and not noisy:
         raise ConfigError(f"sweep.objective.split: {split!r} is not recorded; splits: {', '.join(splits)}")
-    direction = spec.direction if spec is not None and spec.direction else metric_direction(metric)
+    direction = spec.direction if spec is not None and spec.direction else optuna_direction(metric)
     return Objective(metric, split, direction)
+
+
+def check_search(config: ExperimentConfig) -> None:
+    """Check sweep.space and sweep.objective (ConfigError naming the key) without running anything."""
+    parse_space(config)
+    resolve_objective(config)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -278,7 +286,7 @@ def execute_trial(task: TrialTask) -> TrialOutcome:
             stopped.append(epoch)
             raise optuna.TrialPruned(f"pruned after epoch {epoch}")
 
-    outcome = execute_point(task.config, report)
+    outcome = execute_point(task.config, epoch_hook=report)
     return TrialOutcome(outcome, stopped[0] if stopped else None)
 
 
@@ -383,12 +391,12 @@ def _tell(study, trial: Trial, row: dict, objective: Objective) -> None:
         study.tell(trial.handle, value)
 
 
-def _row(trial: Trial, result: TaskResult, sweep_dir: Path, command: str | None, plots: bool) -> dict:
+def _row(trial: Trial, result: TaskResult, sweep_dir: Path, command: str | None) -> dict:
     outcome: TrialOutcome | None = result.value
     if result.error is None and outcome is not None and outcome.pruned_after is not None:
         return pruned_row(trial.point, trial.name, outcome.pruned_after, round(outcome.point.wall_time_s, 4))
     point_result = TaskResult(result.index, outcome.point if outcome is not None else None, result.error)
-    return _record(point_result, trial.point, trial.name, sweep_dir / trial.name, command, plots)
+    return _record(point_result, trial.point, trial.name, sweep_dir / trial.name, command)
 
 
 def _plan(config: ExperimentConfig, settings: dict, rows: dict[int, dict], study, created: str) -> dict:
@@ -419,9 +427,9 @@ def run_search(
     backend: str = "local",
     address: str | None = None,
     resume: str | Path | None = None,
-    progress: SweepProgress | None = None,
+    progress: Progress | None = None,
     command: str | None = None,
-    plots: bool | None = None,
+    plots: PlotsMode | str | bool | None = None,
 ) -> Path:
     """Search `config.sweep.space` with `trials` Optuna trials; returns the sweep directory.
 
@@ -439,7 +447,7 @@ def run_search(
     dimensions = parse_space(config)
     objective = resolve_objective(config)
     settings = _settings(config, sampler, trials, pruner, objective)
-    plots = config.output.plots if plots is None else plots
+    mode = _plots_mode(plots, config)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
     executor = make_executor(backend, jobs, address)
@@ -466,8 +474,7 @@ def run_search(
         )
         write_plan(sweep_dir, _plan(config, settings, rows, study, created))
         write_table(sweep_dir, rows)
-        if progress is not None:
-            progress(len(rows), trials)
+        _report_points(progress, sweep_dir, _plan(config, settings, rows, study, created), rows, trials)
         try:
             while len(rows) < trials:
                 batch = [
@@ -480,15 +487,15 @@ def run_search(
                 ]
                 results = executor.map(execute_trial, [_task(t, link) for t in runnable])
                 finished = (
-                    (runnable[r.index], _row(runnable[r.index], r, sweep_dir, command, plots))
-                    for r in results
+                    (runnable[r.index], _row(runnable[r.index], r, sweep_dir, command)) for r in results
                 )
                 for trial, row in itertools.chain(rejected, finished):
                     _tell(study, trial, row, objective)
                     rows[trial.handle.number] = row
                     write_table(sweep_dir, rows)
-                    if progress is not None:
-                        progress(len(rows), trials)
+                    _report_points(
+                        progress, sweep_dir, _plan(config, settings, rows, study, created), rows, trials
+                    )
                 write_plan(sweep_dir, _plan(config, settings, rows, study, created))
         except KeyboardInterrupt:
             raise SweepInterrupted(sweep_dir) from None
@@ -499,8 +506,6 @@ def run_search(
     plan["status"] = "complete"
     plan["finished"] = datetime.now().astimezone().isoformat(timespec="seconds")
     write_plan(sweep_dir, plan)
-    if plots and any(row["status"] in ("ok", "diverged") for row in rows.values()):
-        from ..report import plot_sweep
-
-        plot_sweep(sweep_dir)
+    if mode is not PlotsMode.NONE and any(row["status"] in ("ok", "diverged") for row in rows.values()):
+        _draw_sweep_figures(sweep_dir, plan, rows, mode, progress)
     return sweep_dir

@@ -7,10 +7,11 @@ import math
 from dataclasses import dataclass
 
 from .. import layer_specs
-from ..config import CLASSIFICATION_METRICS, REGRESSION_METRICS, ExperimentConfig, Spec, layer_defaults
+from ..config import ExperimentConfig, Spec, layer_defaults
 from ..data import Dataset, load_dataset
 from ..errors import ConfigError
 from ..nn import Dense, Dropout, Network, get_activation
+from ..train.metric_registry import metrics_for
 from .preparation import TargetCoding
 
 
@@ -200,7 +201,7 @@ def task_metrics(config: ExperimentConfig, task: str) -> list[str]:
     """The metrics recorded per epoch; a reconstruction is scored as a regression of the inputs."""
     if config.task == "reconstruction":
         task = "regression"
-    available = CLASSIFICATION_METRICS if task == "classification" else REGRESSION_METRICS
+    available = metrics_for(task)
     if config.metrics is None:
         return list(available)
     unknown = [m for m in config.metrics if m not in available]

@@ -385,11 +385,15 @@ class _Run:
             }
         last_epoch = self.epochs[-1] if self.epochs else self.trainer.epochs
         stopped = np.where(self.status == "ok", last_epoch, self.stopped_epoch)
+        best = self._best_epoch(logs)
+        rule = self.trainer.early_stopping
+        restored = (self.status == "early_stopped") & (rule is not None and rule.restore_best)
         return History(
             epochs=list(self.epochs),
             logs=logs,
             stopped_epoch=stopped,
-            best_epoch=self._best_epoch(logs),
+            best_epoch=best,
+            kept_epoch=np.where(restored, best, stopped),
             status=self.status.copy(),
             weights_epochs=self.weights_epochs,
             weights=self.weights,
