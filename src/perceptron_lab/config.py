@@ -246,6 +246,9 @@ class ObjectiveConfig(Section):
 
 class SweepConfig(Section):
     grid: dict[str, list[Any]] = Field(default_factory=dict, description="dotted key -> values")
+    points: list[dict[str, Any]] | None = Field(
+        None, description="explicit points {dotted key: value, ...}, run as listed (not a product)"
+    )
     space: dict[str, Any] | None = Field(
         None, description="dotted key -> {uniform|log_uniform|int: [low, high]} or a list of choices"
     )
@@ -255,7 +258,13 @@ class SweepConfig(Section):
     def _without_unset_search(self, handler):
         # A grid-only sweep block serializes (and hashes) as it did before search existed.
         data = handler(self)
-        return {k: v for k, v in data.items() if not (k in ("space", "objective") and v is None)}
+        return {k: v for k, v in data.items() if not (k in ("points", "space", "objective") and v is None)}
+
+    @model_validator(mode="after")
+    def _grid_or_points(self):
+        if self.points is not None and self.grid:
+            raise ValueError("give sweep.grid or sweep.points, not both")
+        return self
 
 
 class ExperimentConfig(Section):
@@ -321,9 +330,8 @@ class ExperimentConfig(Section):
     @classmethod
     def _one_entry_per_layer(cls, layers: list[LayerOptions] | None, info: ValidationInfo):
         sizes = info.data.get("architecture")
-        if layers is not None and sizes is not None and any(not isinstance(s, int) for s in sizes):
-            raise ValueError("a typed layer list takes its per-layer options in its entries")
-        if layers is not None and sizes is not None and len(layers) != len(sizes) - 1:
+        typed = sizes is not None and any(not isinstance(entry, int) for entry in sizes)
+        if layers is not None and sizes is not None and not typed and len(layers) != len(sizes) - 1:
             given = f"{len(layers)} entr{'y' if len(layers) == 1 else 'ies'}"
             raise ValueError(
                 f"{given} given; architecture {sizes} has {len(sizes) - 1} non-input layers, one entry each"
@@ -361,6 +369,12 @@ class ExperimentConfig(Section):
             if epochs is not None and not 0 <= epoch <= epochs:
                 raise ValueError(f"epochs: {epoch} is not an epoch of this run (0 to {epochs})")
         return record
+
+    @model_validator(mode="after")
+    def _layer_options_need_sizes(self):
+        if self.layers is not None and self.is_layer_list:
+            raise ValueError("layers: a typed layer list takes its per-layer options in its entries")
+        return self
 
     @property
     def is_layer_list(self) -> bool:
@@ -531,6 +545,14 @@ def build_config(
     return config
 
 
+def _override_labels(overrides: list[str] | dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """(canonical key, how the user wrote it) per override: '--set key' or a grid point's key."""
+    if isinstance(overrides, dict):
+        return tuple((canonical_path(key), key) for key in overrides)
+    keys = [text.partition("=")[0].strip() for text in overrides]
+    return tuple((canonical_path(key), f"--set {key}") for key in keys)
+
+
 def _layer_list_message(error: LayerListError) -> str:
     """The text of a layer list error; pydantic problems name the key path, with a suggestion."""
     if not error.errors:
@@ -542,7 +564,11 @@ def _layer_list_message(error: LayerListError) -> str:
     dotted = ".".join(path)
     if item["type"] == "extra_forbidden":
         fields = list(LAYER_KINDS[error.path[-1]].params.model_fields)
-        return f"unknown key '{dotted}'{did_you_mean(path[-1], fields)}"
+        hint = (
+            did_you_mean(path[-1], fields, list_known=False)
+            or f"; {error.path[-1]} takes {', '.join(fields)}"
+        )
+        return f"unknown key '{dotted}'{hint}"
     if item["type"] == "missing":
         return f"missing required key '{dotted}'"
     value = item.get("input")
@@ -586,14 +612,6 @@ def layer_defaults(config: ExperimentConfig):
         l1=config.regularization.l1,
         l2=config.regularization.l2,
     )
-
-
-def _override_labels(overrides: list[str] | dict[str, Any]) -> tuple[tuple[str, str], ...]:
-    """(canonical key, how the user wrote it) per override: '--set key' or a grid point's key."""
-    if isinstance(overrides, dict):
-        return tuple((canonical_path(key), key) for key in overrides)
-    keys = [text.partition("=")[0].strip() for text in overrides]
-    return tuple((canonical_path(key), f"--set {key}") for key in keys)
 
 
 class RegistryCheck:
@@ -698,5 +716,5 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Experim
     Errors name the file, line and key."""
     from .config_files import read_config_file
 
-    raw, text = read_config_file(path)
-    return build_config(raw, overrides, source=str(path), text=text)
+    raw, lines = read_config_file(path)
+    return build_config(raw, overrides, source=str(path), lines=lines)

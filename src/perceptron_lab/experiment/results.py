@@ -132,7 +132,7 @@ def write_run_dir(
         ) from None
     config = result.config
     output = config.output
-    steps = 6 + (result.confusion is not None) + (result.weights_history is not None)
+    steps = 6 + sum(x is not None for x in (result.confusion, result.weights_history, result.reconstructions))
     written = 0
 
     def wrote(what: str) -> None:
@@ -158,6 +158,7 @@ def write_run_dir(
         wrote("models")
         if result.reconstructions is not None:
             np.savez_compressed(partial / "reconstructions.npz", **result.reconstructions)
+            wrote("reconstructions.npz")
         if result.weights_history is not None:
             (partial / "history").mkdir()
             np.savez_compressed(partial / "history" / "weights.npz", **result.weights_history)

@@ -339,22 +339,26 @@ def execute_experiment(
 
 
 def _replica_models(outcome: ChunkOutcome, config: ExperimentConfig, dataset, coding) -> list[Model]:
-    """One Model per replica of a chunk: its network, its own fitted scalers, the class coding."""
+    """One Model per replica of a chunk: its network, its own fitted scalers, the class coding.
+
+    A reconstruction is a regression of the inputs: its targets are scaled by the input scaler."""
     prep = outcome.evaluator.prep
+    reconstruction = config.task == "reconstruction"
     image_shape = dataset.meta.get("image_shape")
-    target = dataset.meta.get("target")
+    target = None if reconstruction else dataset.meta.get("target")
     target_names = [target] if isinstance(target, str) else target if isinstance(target, list) else None
+    target_scalers = prep.inputs if reconstruction else prep.targets
     models = []
     for r, rep in enumerate(outcome.replicas):
         models.append(
             Model(
                 network=outcome.network.select([r]),
-                task="classification" if coding is not None else "regression",  # reconstruction: regression
+                task="regression" if reconstruction else dataset.task,
                 n_features=dataset.n_features,
                 classes=dataset.classes if coding is not None else None,
                 coding=coding,
                 input_scaler=prep.inputs[r] if prep.inputs is not None else None,
-                target_scaler=prep.targets[r] if prep.targets is not None else None,
+                target_scaler=target_scalers[r] if target_scalers is not None else None,
                 feature_names=dataset.feature_names,
                 input_dtype=str(dataset.X.dtype),
                 image_shape=list(image_shape) if image_shape is not None else None,
@@ -363,6 +367,7 @@ def _replica_models(outcome: ChunkOutcome, config: ExperimentConfig, dataset, co
                 output_activation=output_activation(config),
                 info={
                     "name": config.name,
+                    "experiment_task": experiment_task(config, dataset),
                     "config_hash": config.config_hash(),
                     "perceptron_lab": __version__,
                     "run": rep.run,
