@@ -80,7 +80,7 @@ def network_plan(config: ExperimentConfig, dataset: Dataset) -> NetworkPlan:
     """The network `config` describes for inputs of `dataset`; ConfigError naming the layer (and
     its line) when a shape does not fit."""
     if not config.is_layer_list:
-        sizes = config.architecture
+        sizes = cast(list[int], config.architecture)
         if sizes[0] != dataset.n_features:
             raise ConfigError(
                 f"architecture: input size {sizes[0]} does not match dataset '{config.dataset.name}' "
