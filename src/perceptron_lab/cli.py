@@ -2,36 +2,60 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
+from .cli_progress import progress_view
 from .errors import UserError
+from .modes import PlotsMode
+
+EXIT_CODES = "Exit codes: 0 ok, 1 failed, 2 bad input (config, data file, argument), 130 interrupted."
 
 app = typer.Typer(
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     rich_markup_mode=None,
     help="Run neural-network experiments from YAML configs: lab run, lab sweep, lab report.",
+    epilog=EXIT_CODES,
 )
 console = Console()
 err_console = Console(stderr=True)
 
+
 SET_HELP = "Override a config key, e.g. --set optimizer.learning_rate=0.1 (repeatable)."
+
+
+class FigureFormat(str, Enum):
+    png = "png"
+    svg = "svg"
+
+
+class Backend(str, Enum):
+    local = "local"
+    dask = "dask"
+
+
+class Search(str, Enum):
+    grid = "grid"
+    random = "random"
+    tpe = "tpe"
+
+
+class Pruner(str, Enum):
+    none = "none"
+    median = "median"
+    hyperband = "hyperband"
 
 
 def _command_line() -> str:
@@ -44,45 +68,11 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except UserError as error:
-        err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=2) from None
     except KeyboardInterrupt:
         err_console.print("interrupted: no results directory was completed")
         raise typer.Exit(code=130) from None
-
-
-@contextmanager
-def progress_bar(description: str, quiet: bool) -> Iterator:
-    """Yield a progress(done, total) callback drawing a rich bar (None when quiet).
-
-    Dataset downloads started inside the block get a bar of their own in the same display.
-    """
-    from .data import download_progress
-
-    if quiet or not err_console.is_terminal:
-        yield None
-        return
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=err_console, transient=True) as bar:
-        task = bar.add_task(description, total=None)
-        downloads: dict[str, int] = {}
-
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        def update_download(file: str, done: int, total: int | None) -> None:
-            if file not in downloads:
-                downloads[file] = bar.add_task(f"download {file}", total=total)
-            bar.update(downloads[file], completed=done, total=total)
-
-        with download_progress(update_download):
-            yield update
 
 
 def _version(value: bool) -> None:
@@ -100,36 +90,28 @@ def main(
     """perceptron_lab: neural-network experiments from YAML configs."""
 
 
-def _print_summary(run_dir: Path) -> None:
+def _print_summary(run_dir: Path, as_json: bool) -> None:
+    """The final metrics of a run: tables that fit the console, or JSON on stdout."""
+    from .cli_tables import final_summary, summary_tables
     from .experiment import load_results
 
     results = load_results(run_dir)
-    summary = results.summary
-    final = summary[(summary["kind"] == "final") & summary["run"].isin(["mean", "std"])]
-    metrics = [
-        c for c in summary.columns if c not in ("run", "fold", "seed", "split", "kind", "epoch", "status")
-    ]
-    table = Table(
-        title=f"{results.name}: final epoch, mean ± std over {len(results.manifest['replicas'])} replicas"
-    )
-    table.add_column("split")
-    for metric in metrics:
-        table.add_column(metric, justify="right")
-    for split, rows in final.groupby("split", sort=False):
-        mean = rows[rows["run"] == "mean"].iloc[0]
-        std = rows[rows["run"] == "std"].iloc[0]
-        table.add_row(split, *[f"{mean[m]:.3g} ± {std[m]:.2g}" for m in metrics])
-    console.print(table)
+    summary = final_summary(results)
+    if as_json:
+        print(json.dumps(summary, indent=2))
+    else:
+        for table in summary_tables(summary, console.width):
+            console.print(table)
     diverged = [r for r in results.manifest["replicas"] if r["status"] == "diverged"]
     if diverged:
         names = ", ".join(f"run {r['run']} fold {r['fold']}" for r in diverged)
         err_console.print(f"[yellow]warning:[/] diverged (loss became NaN/inf): {names}")
 
 
-@app.command()
+@app.command(short_help="Train a config's network on every run x fold.", epilog=EXIT_CODES)
 def run(
     config: Path = typer.Argument(..., help="Experiment YAML file."),
-    set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+    set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help=SET_HELP),
     out: Path | None = typer.Option(
         None, "--out", help="Results root (default: output.dir of the config, 'results')."
     ),
@@ -137,46 +119,64 @@ def run(
         None, "--max-replicas", min=1, help="Train at most this many replicas at once (memory)."
     ),
     dill: bool = typer.Option(False, "--dill", help="Also pickle every model with dill."),
-    plots: bool = typer.Option(True, "--plots/--no-plots", help="Draw the run's plots."),
+    plots: bool | None = typer.Option(
+        None, "--plots/--no-plots", help="Draw the run's plots (default: output.plots of the config)."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary table."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the summary as JSON on stdout (with the run directory), no table."
+    ),
 ) -> None:
     """Train the configured network on every run x fold and write a results directory."""
     from .config import load_config
     from .experiment import run_experiment
+    from .experiment.specs import load_data, network_plan, network_summary, static_input_shape
 
     with user_errors():
         overrides = [*set_, *([f"max_replicas={max_replicas}"] if max_replicas else [])]
         cfg = load_config(config, overrides)
-        with progress_bar(f"{cfg.name}: {cfg.n_replicas} replicas", quiet) as progress:
+        if not quiet and not as_json:
+            shape = static_input_shape(cfg) or network_plan(cfg, load_data(cfg)[0]).input_shape
+            console.print(str(network_summary(cfg, shape)), markup=False, highlight=False)
+        with progress_view(err_console, quiet) as progress:
             run_dir = run_experiment(
                 cfg, out_root=out, progress=progress, command=_command_line(), plots=plots, dill=dill or None
             )
-        if not quiet:
-            _print_summary(run_dir)
-    console.print(str(run_dir), soft_wrap=True, highlight=False)
+        if as_json or not quiet:
+            _print_summary(run_dir, as_json)
+    if not as_json:
+        console.print(str(run_dir), soft_wrap=True, highlight=False)
 
 
-@app.command()
+@app.command(short_help="Check a config without training.", epilog=EXIT_CODES)
 def validate(
     config: Path = typer.Argument(..., help="Experiment YAML file."),
-    set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+    set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help=SET_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No network summary."),
 ) -> None:
     """Check a config (schema, names, dataset and architecture) without training."""
     from .config import load_config
-    from .experiment.specs import load_data, target_coding, task_metrics
+    from .experiment.specs import load_data, network_plan, network_summary, target_coding, task_metrics
 
     with user_errors():
         cfg = load_config(config, set_)
+        if cfg.sweep is not None and cfg.sweep.space:
+            from .experiment.search import check_search
+
+            check_search(cfg)
         dataset, _ = load_data(cfg)
         target_coding(cfg, dataset)
         task_metrics(cfg, dataset.task)
+        if not quiet:
+            summary = network_summary(cfg, network_plan(cfg, dataset).input_shape)
+            console.print(str(summary), markup=False, highlight=False)
     console.print(
         f"{config}: ok ({cfg.n_replicas} replicas, dataset {cfg.dataset.name} {dataset.X.shape})",
         highlight=False,
     )
 
 
-@app.command()
+@app.command(short_help="List the datasets a config can name.")
 def datasets() -> None:
     """List the datasets a config can name, with their task and shape."""
     from .data import DATASETS, load_dataset
@@ -197,74 +197,165 @@ def datasets() -> None:
     console.print(table)
 
 
-@app.command()
+@app.command(short_help="One experiment per grid point or search trial.", epilog=EXIT_CODES)
 def sweep(
-    config: Path = typer.Argument(..., help="Experiment YAML file (its `sweep.grid` block is used too)."),
-    grid: list[str] = typer.Option(
-        [], "--grid", help="key=v1,v2,... (repeatable); points are the cartesian product."
+    config: Path = typer.Argument(
+        ..., help="Experiment YAML file (its `sweep.grid` or `sweep.points` block is used too)."
     ),
-    set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+    grid: list[str] = typer.Option(
+        [], "--grid", metavar="KEY=V1,V2", help="Values of a key (repeatable); points: their product."
+    ),
+    set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help=SET_HELP),
     out: Path | None = typer.Option(None, "--out", help="Results root (default: output.dir of the config)."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Points trained in parallel (local processes)."),
-    backend: str = typer.Option("local", "--backend", help="local or dask."),
+    backend: Backend = typer.Option(Backend.local, "--backend", help="Where points run."),
     address: str | None = typer.Option(
         None, "--address", help="Dask scheduler address, e.g. tcp://HOST:8786."
     ),
     resume: Path | None = typer.Option(None, "--resume", help="Continue the sweep in this directory."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the points and exit."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    plots: PlotsMode | None = typer.Option(
+        None,
+        "--plots",
+        help="Point figures: none, best (the best point's, after the sweep) or all (each drawn where "
+        "its point ran). Default: best, or none when the config's output.plots is false.",
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or table of the best points."),
+    search: Search = typer.Option(
+        Search.grid, "--search", help="grid: every point; random/tpe: Optuna samples sweep.space."
+    ),
+    trials: int | None = typer.Option(None, "--trials", min=1, help="Trials of a random/tpe search."),
+    pruner: Pruner = typer.Option(Pruner.none, "--pruner", help="Stop poor search trials early."),
 ) -> None:
-    """Run one full experiment per point of a grid over any config keys."""
+    """Run one full experiment per point of a grid, or per trial of an Optuna search."""
+    from .cli_tables import best_points_table
     from .config import load_config
     from .experiment.sweep import SweepInterrupted, run_sweep, sweep_points
     from .report import load_sweep
 
     with user_errors():
         cfg = load_config(config, set_)
-        points = sweep_points(cfg, grid, resume=resume)
+        if search is Search.grid:
+            if trials is not None or pruner is not Pruner.none:
+                raise UserError("--trials and --pruner are for --search random or tpe")
+            points = sweep_points(cfg, grid, resume=resume)
+            total = f"{len(points)} points"
+        else:
+            from .experiment.search import parse_space
+
+            if grid:
+                raise UserError("--grid is for --search grid; a search samples the config's sweep.space")
+            if trials is None:
+                raise UserError(f"--search {search.value} needs --trials N")
+            n_trials = trials
+            dimensions = parse_space(cfg)
+            total = f"{trials} trials"
         if dry_run:
-            for i, point in enumerate(points):
-                console.print(f"{i:3d}  " + "  ".join(f"{k}={v}" for k, v in point.items()), highlight=False)
-            console.print(f"{len(points)} points")
+            if search is Search.grid:
+                for i, point in enumerate(points):
+                    console.print(
+                        f"{i:3d}  " + "  ".join(f"{k}={v}" for k, v in point.items()), highlight=False
+                    )
+            else:
+                for d in dimensions:
+                    values = d.choices if d.kind == "choice" else f"[{d.low}, {d.high}]"
+                    console.print(f"{d.key}: {d.kind} {values}", highlight=False)
+            console.print(total)
             return
         try:
-            with progress_bar(f"{cfg.name}: {len(points)} points", quiet) as progress:
-                sweep_dir = run_sweep(
-                    cfg,
-                    points,
+            with progress_view(err_console, quiet) as progress:
+                common: dict[str, Any] = dict(
                     out_root=out,
                     jobs=jobs,
-                    backend=backend,
+                    backend=backend.value,
                     address=address,
                     resume=resume,
                     progress=progress,
                     command=_command_line(),
+                    plots=plots.value if plots is not None else None,
                 )
+                if search is Search.grid:
+                    sweep_dir = run_sweep(cfg, points, **common)
+                else:
+                    from .experiment.search import run_search
+
+                    sweep_dir = run_search(
+                        cfg, sampler=search.value, trials=n_trials, pruner=pruner.value, **common
+                    )
         except SweepInterrupted as stop:
+            again = "" if search is Search.grid else f" --search {search.value} --trials {trials}"
             err_console.print(
-                f"interrupted: finished points are kept; continue with --resume {stop.sweep_dir}",
+                f"interrupted: finished points are kept; continue with{again} --resume {stop.sweep_dir}",
                 highlight=False,
                 soft_wrap=True,
             )
             raise typer.Exit(code=130) from None
-        table = load_sweep(sweep_dir).table
-        for _, row in table[table["status"] != "ok"].iterrows():
+        results = load_sweep(sweep_dir)
+        table = results.table
+        if not quiet:
+            best = best_points_table(results)
+            if best is not None:
+                console.print(best)
+        for _, row in table[~table["status"].isin(["ok", "pruned"])].iterrows():
             detail = f": {row['error']}" if row["status"] == "failed" else " (loss became NaN/inf)"
             err_console.print(
-                f"[yellow]warning:[/] point {row['point']} {row['status']}{detail}",
+                f"[yellow]warning:[/] point {escape(str(row['point']))} {row['status']}{escape(detail)}",
                 highlight=False,
                 soft_wrap=True,
             )
     console.print(str(sweep_dir), soft_wrap=True, highlight=False)
+    if len(table) and (table["status"] == "failed").all():
+        errors = table["error"].value_counts()
+        err_console.print(
+            f"[bold red]error:[/] all {len(table)} points failed; most common error "
+            f"({errors.iloc[0]} of {len(table)}): {errors.index[0]}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(code=1)
 
 
-@app.command()
+export_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="Export results to a tracking tool.", epilog=EXIT_CODES
+)
+app.add_typer(export_app, name="export", short_help="Export results to a tracking tool (MLflow).")
+
+
+@export_app.command("mlflow", short_help="Log runs and sweeps to an MLflow store.", epilog=EXIT_CODES)
+def export_mlflow(
+    paths: list[Path] = typer.Argument(
+        ..., metavar="DIR", help="Run or sweep directories, or results/<name> folders."
+    ),
+    tracking_uri: str = typer.Option(
+        "sqlite:///mlruns.db",
+        "--tracking-uri",
+        help="MLflow store; the default, a file here, needs no server.",
+    ),
+    experiment: str | None = typer.Option(
+        None, "--experiment", help="MLflow experiment (default: each directory's config name)."
+    ),
+    reports: bool = typer.Option(
+        True, "--report/--no-report", help="Render report.html where a directory has none."
+    ),
+) -> None:
+    """Log runs (config, per-epoch metrics, figures, report.html) to MLflow; a sweep becomes a
+    parent run with one child run per point. Runs already in the store are skipped."""
+    from .mlflow_export import export_mlflow as export
+
+    with user_errors():
+        exported, skipped = export(
+            list(paths), tracking_uri=tracking_uri, experiment=experiment, reports=reports
+        )
+    console.print(f"{exported} runs exported, {skipped} already there: {tracking_uri}", highlight=False)
+
+
+@app.command(short_help="Figures and report.html from results directories.", epilog=EXIT_CODES)
 def report(
     paths: list[Path] = typer.Argument(
-        ..., help="Run directories, a sweep directory, or results/<name> folders."
+        ..., metavar="DIR", help="Run directories, a sweep directory, or results/<name> folders."
     ),
     out: Path | None = typer.Option(None, "--out", help="Where to write report.html and the figures."),
-    fmt: str = typer.Option("png", "--format", help="Figure format: png or svg."),
+    fmt: FigureFormat = typer.Option(FigureFormat.png, "--format", help="Figure format."),
     metric: str | None = typer.Option(None, "--metric", help="Metric to compare (several directories)."),
     split: str | None = typer.Option(None, "--split", help="Split to compare (several directories)."),
 ) -> None:
@@ -272,10 +363,62 @@ def report(
     from .report import build_report
 
     with user_errors():
-        if fmt not in ("png", "svg"):
-            raise UserError(f"--format: {fmt!r} is not one of png, svg")
-        html = build_report(list(paths), out_dir=out, fmt=fmt, metric=metric, split=split)
+        html = build_report(list(paths), out_dir=out, fmt=fmt.value, metric=metric, split=split)
     console.print(str(html), soft_wrap=True, highlight=False)
+
+
+class EnsembleChoice(str, Enum):
+    mean = "mean"
+    vote = "vote"
+
+
+def _replica_choice(value: str) -> str | int:
+    if value in ("all", "best"):
+        return value
+    if value.isdigit():
+        return int(value)
+    raise UserError(f"--replica: {value!r} is not all, best or a replica number")
+
+
+@app.command(short_help="Predict new rows with a run's saved models.", epilog=EXIT_CODES)
+def predict(
+    run_dir: Path = typer.Argument(..., help="A run directory written by lab run."),
+    data: Path | None = typer.Option(None, "--data", help="CSV of new rows (header: the model's features)."),
+    dataset: str | None = typer.Option(
+        None, "--dataset", help="A dataset, NAME[,key=value...], e.g. digits5x7,target=digit."
+    ),
+    replica: str = typer.Option(
+        "all", "--replica", help="all (ensemble), best (by validation or test metric), or a replica number."
+    ),
+    ensemble: EnsembleChoice = typer.Option(EnsembleChoice.mean, "--ensemble", help="Combine replicas by."),
+    out: Path | None = typer.Option(None, "--out", help="Write the predictions CSV here (default: stdout)."),
+) -> None:
+    """Predict new rows with a run's saved models; print metrics when the rows have targets."""
+    from .experiment.predict import predict_with, prediction_metrics, run_models, write_table
+    from .experiment.predict_inputs import read_rows_csv, read_rows_dataset
+
+    with user_errors():
+        choice = _replica_choice(replica)
+        if (data is None) == (dataset is None):
+            raise UserError("predict: give exactly one of --data FILE.csv or --dataset SPEC")
+        models, chosen = run_models(run_dir, choice)
+        rows = read_rows_csv(models[0], data) if data is not None else read_rows_dataset(models[0], dataset)
+        predictions = predict_with(models, rows.X, ensemble=ensemble.value, replicas=chosen)
+        table = predictions.table(rows.truth)
+        if out is None:
+            sys.stdout.write(table.to_csv(index=False))
+        else:
+            write_table(table, out)
+    report = err_console if out is None else console
+    if rows.truth is not None:
+        scores = prediction_metrics(predictions, rows.truth)
+        report.print(
+            f"{len(table)} rows, replicas {choice if choice == 'all' else predictions.replicas}: "
+            + ", ".join(f"{k} {v:.6g}" for k, v in scores.items()),
+            highlight=False,
+        )
+    if out is not None:
+        console.print(str(out), soft_wrap=True, highlight=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

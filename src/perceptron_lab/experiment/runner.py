@@ -19,11 +19,15 @@ import pandas as pd
 from .. import __version__
 from ..config import ExperimentConfig
 from ..errors import ConfigError
+from ..extras import require
+from ..model import Model
 from ..nn import Network
+from ..progress import Progress, report
 from ..train import EarlyStopping, History, Trainer
 from .evaluation import Evaluator
 from .preparation import SplitBuilder, SplitData
-from .specs import build_network, load_data, resolve_loss, target_coding, task_metrics
+from .reconstruction import reconstruction_arrays
+from .specs import build_network, experiment_task, load_data, resolve_loss, target_coding, task_metrics
 from .splits import ReplicaSplit, make_splits
 from .tables import (
     confusion_table,
@@ -34,15 +38,19 @@ from .tables import (
     summary_table,
 )
 
-Progress = Callable[[int, int], None]
-"""progress(epochs_done, epochs_total) over all replicas chunks."""
+PROGRESS_METRICS = ("loss", "accuracy")
+"""Shown while training: the latest evaluated value on the train split, mean over replicas."""
+EpochHook = Callable[[int, dict, np.ndarray], None]
+"""epoch_hook(epoch, logs, active) after each evaluation: logs[split][metric] (R,), as Trainer's
+callback. It may raise to stop the experiment (a search pruning a trial)."""
 
 
 @dataclass
 class ExperimentResult:
     """Everything an experiment produced, as data.
 
-    models: one single-replica Network per replica, in manifest["replicas"] order.
+    models: one Model (single-replica network, its fitted preprocessing and class coding) per
+    replica, in manifest["replicas"] order.
     weights_history: {"epochs": (E,), "kernel_<i>": (E, R, fan_in, fan_out), "bias_<i>": ...}
     or None when the config records no weights.
     """
@@ -53,8 +61,10 @@ class ExperimentResult:
     summary: pd.DataFrame
     confusion: pd.DataFrame | None
     predictions: pd.DataFrame
-    models: list[Network] = field(repr=False)
+    models: list[Model] = field(repr=False)
     weights_history: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    reconstructions: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    """A reconstruction task's test images and codes (see experiment/reconstruction.py)."""
 
     @property
     def status(self) -> str:
@@ -113,7 +123,7 @@ class ChunkOutcome:
 
 
 def _train_chunk(
-    config, replicas, dataset, test_dataset, coding, metrics, progress, done_before, total
+    config, replicas, dataset, test_dataset, coding, metrics, progress, chunk, chunks, epoch_hook=None
 ) -> ChunkOutcome:
     builder = SplitBuilder(config, dataset, test_dataset, coding)
     splits, prep = builder.build(replicas)
@@ -126,7 +136,23 @@ def _train_chunk(
         if epoch in snapshot_epochs:
             snapshots[epoch] = {k: v.copy() for k, v in evaluator.last_confusion.items()}
         if progress is not None:
-            progress(done_before + epoch * len(replicas), total)
+            latest = {
+                m: float(np.nanmean(logs["train"][m])) for m in PROGRESS_METRICS if m in logs.get("train", {})
+            }
+            report(
+                progress,
+                "train",
+                chunk * config.epochs + epoch,
+                chunks * config.epochs,
+                epoch=epoch,
+                epochs=config.epochs,
+                chunk=chunk + 1,
+                chunks=chunks,
+                replicas=len(replicas),
+                **latest,
+            )
+        if epoch_hook is not None:
+            epoch_hook(epoch, logs, active)
 
     trainer = Trainer(
         loss=resolve_loss(config),
@@ -140,7 +166,7 @@ def _train_chunk(
         evaluator=evaluator,
         callback=on_epoch,
     )
-    network = build_network(config, [(rep.seed, rep.fold) for rep in replicas])
+    network = build_network(config, [(rep.seed, rep.fold) for rep in replicas], dataset)
     eval_sets = {name: split.trainer_set() for name, split in splits.items() if name != "train"}
     train = splits["train"]
     started = time.perf_counter()
@@ -151,18 +177,15 @@ def _train_chunk(
 
 
 def _package_versions() -> dict[str, str]:
-    import matplotlib
-    import pydantic
-    import sklearn
+    """Versions from the installed distributions' metadata, without importing the packages."""
+    from importlib.metadata import version
 
     return {
         "perceptron_lab": __version__,
         "python": platform.python_version(),
         "numpy": np.__version__,
         "pandas": pd.__version__,
-        "scikit-learn": sklearn.__version__,
-        "pydantic": pydantic.__version__,
-        "matplotlib": matplotlib.__version__,
+        **{name: version(name) for name in ("scikit-learn", "pydantic", "matplotlib")},
     }
 
 
@@ -181,10 +204,18 @@ def _weights_history(outcomes: list[ChunkOutcome]) -> dict[str, np.ndarray] | No
     return stacked
 
 
-def execute_experiment(config: ExperimentConfig, progress: Progress | None = None) -> ExperimentResult:
-    """Train every run x fold of `config` and collect the results (no files written)."""
+def execute_experiment(
+    config: ExperimentConfig, progress: Progress | None = None, epoch_hook: EpochHook | None = None
+) -> ExperimentResult:
+    """Train every run x fold of `config` and collect the results (no files written).
+
+    progress: a listener for the load and train phases; training events come after each
+    evaluation (every `eval_every` epochs) with the train split's mean loss and accuracy.
+    epoch_hook sees the first chunk of replicas only (all of them unless max_replicas is set).
+    """
     started_at = datetime.now(timezone.utc)
     started = time.perf_counter()
+    report(progress, "load", 0, None, dataset=config.dataset.name)
     dataset, test_dataset = load_data(config)
     coding = target_coding(config, dataset)
     metrics = task_metrics(config, dataset.task)
@@ -201,32 +232,50 @@ def execute_experiment(config: ExperimentConfig, progress: Progress | None = Non
         shuffle=config.split.shuffle,
         separate_test=test_dataset is not None,
     )
-    total = config.epochs * len(replicas)
-    outcomes, done = [], 0
-    for chunk in _chunks(replicas, config.max_replicas):
-        outcomes.append(
-            _train_chunk(config, chunk, dataset, test_dataset, coding, metrics, progress, done, total)
+    chunks = _chunks(replicas, config.max_replicas)
+    outcomes = [
+        _train_chunk(
+            config,
+            chunk,
+            dataset,
+            test_dataset,
+            coding,
+            metrics,
+            progress,
+            i,
+            len(chunks),
+            epoch_hook if i == 0 else None,
         )
-        done += config.epochs * len(chunk)
+        for i, chunk in enumerate(chunks)
+    ]
 
-    classes = dataset.classes if classification else None
+    task = experiment_task(config, dataset)
+    classes = dataset.classes if coding is not None else None
     epochs = pd.concat([epochs_table(o.replicas, o.history) for o in outcomes], ignore_index=True)
-    summary = summary_table(
-        epochs, [r for o in outcomes for r in o.replicas], [o.history for o in outcomes], config
-    )
+    summary = summary_table(epochs, [r for o in outcomes for r in o.replicas], [o.history for o in outcomes])
     outputs = [
         final_outputs(o.network, o.splits, output_splits(o.splits, dataset.n_features)) for o in outcomes
     ]
     confusion = None
-    if classification:
+    if coding is not None:
         confusion = pd.concat(
             [confusion_table(o, out, coding, classes) for o, out in zip(outcomes, outputs)], ignore_index=True
         )
     predictions = pd.concat(
-        [predictions_table(o, out, coding, classes, dataset.n_features) for o, out in zip(outcomes, outputs)],
+        [
+            predictions_table(
+                o, out, coding, classes, dataset.n_features, reconstruction=task == "reconstruction"
+            )
+            for o, out in zip(outcomes, outputs)
+        ],
         ignore_index=True,
     )
-    models = [o.network.select([r]) for o in outcomes for r in range(len(o.replicas))]
+    reconstructions = None
+    if task == "reconstruction" and "test" in outcomes[0].splits:
+        first = outcomes[0]
+        scaler = first.evaluator.prep.inputs[0] if first.evaluator.prep.inputs is not None else None
+        reconstructions = reconstruction_arrays(first.network, first.splits, scaler, test_dataset or dataset)
+    models = [m for o in outcomes for m in _replica_models(o, config, dataset, coding)]
 
     replica_rows = []
     for outcome in outcomes:
@@ -246,6 +295,7 @@ def execute_experiment(config: ExperimentConfig, progress: Progress | None = Non
                     "status": str(h.status[r]),
                     "stopped_epoch": int(h.stopped_epoch[r]),
                     "best_epoch": int(h.best_epoch[r]),
+                    "kept_epoch": int(h.kept_epoch[r]),
                     "wall_time_s": outcome.wall_time_s / len(outcome.replicas),
                 }
             )
@@ -258,11 +308,11 @@ def execute_experiment(config: ExperimentConfig, progress: Progress | None = Non
         "train_time_s": round(sum(o.wall_time_s for o in outcomes), 4),
         "versions": _package_versions(),
         "config_hash": config.config_hash(),
-        "task": dataset.task,
+        "task": task,
         "loss": resolve_loss(config),
         "classes": classes,
         "n_features": dataset.n_features,
-        "n_outputs": config.architecture[-1],
+        "n_outputs": int(outcomes[0].network.output_dim),
         "splits": list(outcomes[0].splits),
         "dataset": {"name": config.dataset.name, "n_samples": dataset.n_samples, **_jsonable(dataset.meta)},
         "replicas": replica_rows,
@@ -276,7 +326,49 @@ def execute_experiment(config: ExperimentConfig, progress: Progress | None = Non
         predictions=predictions,
         models=models,
         weights_history=_weights_history(outcomes),
+        reconstructions=reconstructions,
     )
+
+
+def _replica_models(outcome: ChunkOutcome, config: ExperimentConfig, dataset, coding) -> list[Model]:
+    """One Model per replica of a chunk: its network, its own fitted scalers, the class coding.
+
+    A reconstruction is a regression of the inputs: its targets are scaled by the input scaler."""
+    prep = outcome.evaluator.prep
+    reconstruction = config.task == "reconstruction"
+    image_shape = dataset.meta.get("image_shape")
+    target = None if reconstruction else dataset.meta.get("target")
+    target_names = [target] if isinstance(target, str) else target if isinstance(target, list) else None
+    target_scalers = prep.inputs if reconstruction else prep.targets
+    models = []
+    for r, rep in enumerate(outcome.replicas):
+        models.append(
+            Model(
+                network=outcome.network.select([r]),
+                task="regression" if reconstruction else dataset.task,
+                n_features=dataset.n_features,
+                classes=dataset.classes if coding is not None else None,
+                coding=coding,
+                input_scaler=prep.inputs[r] if prep.inputs is not None else None,
+                target_scaler=target_scalers[r] if target_scalers is not None else None,
+                feature_names=dataset.feature_names,
+                input_dtype=str(dataset.X.dtype),
+                image_shape=list(image_shape) if image_shape is not None else None,
+                target_names=target_names,
+                loss=resolve_loss(config),
+                output_activation=config.output_activation or config.activation,
+                info={
+                    "name": config.name,
+                    "experiment_task": experiment_task(config, dataset),
+                    "config_hash": config.config_hash(),
+                    "perceptron_lab": __version__,
+                    "run": rep.run,
+                    "fold": rep.fold,
+                    "seed": rep.seed,
+                },
+            )
+        )
+    return models
 
 
 def _jsonable(meta: dict) -> dict:
@@ -299,9 +391,18 @@ def run_experiment(
     plots: bool | None = None,
     dill: bool | None = None,
 ) -> Path:
-    """Execute `config` and write results/<name>/<timestamp>-<hash>/ atomically; returns that path."""
-    from .results import new_run_dir, write_run_dir
+    """Execute `config` and write results/<name>/<timestamp>-<hash>/ atomically; returns that path.
 
+    progress: a listener for the load, train, write and plot phases (progress.ProgressEvent).
+    """
+    from .results import check_writable, new_run_dir, write_run_dir
+
+    root = Path(out_root or config.output.dir)
+    check_writable(root, config.name)
+    if config.output.dill if dill is None else dill:
+        require("dill", "output.dill (--dill)")  # before training, not after
     result = execute_experiment(config, progress)
-    directory = new_run_dir(Path(out_root or config.output.dir), config)
-    return write_run_dir(result, directory, command=command, plots=plots, dill=dill)
+    directory = new_run_dir(root, config)
+    return write_run_dir(
+        result, directory, command=command, plots=plots, dill=dill, progress=progress, rename_if_taken=True
+    )

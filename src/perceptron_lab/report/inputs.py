@@ -12,13 +12,19 @@ import pandas as pd
 
 from ..errors import UserError
 from ..experiment.results_dir import RunResults
+from ..train.metric_registry import METRICS, ORIGINAL_UNITS_SUFFIX
 
 KEY_COLUMNS = ("run", "fold", "seed", "epoch", "split")
 SUMMARY_COLUMNS = ("run", "fold", "seed", "split", "kind", "epoch", "status")
 BASE_SPLITS = ("train", "validation", "test")
 NOISE_SPLIT = re.compile(r"^test_noise_(?P<alpha>[0-9.eE+-]+)$")
 # Metrics where a larger value is better (the rest are errors/losses: smaller is better).
-HIGHER_IS_BETTER = {"accuracy", "precision", "recall", "f1", "r2", "r2_orig"}
+HIGHER_IS_BETTER = frozenset(
+    name + suffix
+    for name, entry in METRICS.items()
+    if entry.higher_is_better
+    for suffix in ("", ORIGINAL_UNITS_SUFFIX)
+)
 PREFERRED_METRICS = ("accuracy", "mse", "loss")
 PREFERRED_SPLITS = ("test", "validation", "train")
 
@@ -70,6 +76,18 @@ def mean_std(frame: pd.DataFrame, by: list[str], column: str) -> pd.DataFrame:
     """Mean and population std (ddof=0, as summary.csv) of `column` per group of `by`."""
     groups = frame.groupby(by, sort=True)[column]
     return pd.DataFrame({"mean": groups.mean(), "std": groups.std(ddof=0).fillna(0.0)}).reset_index()
+
+
+def held_after_stopping(epochs: pd.DataFrame, metric: str) -> tuple[pd.DataFrame, bool]:
+    """epochs.csv's `metric` rows (run, fold, split, epoch, metric), extended so that a replica
+    that stopped early holds its last value at every later evaluated epoch of its split: a
+    mean over replicas then never jumps when one drops out. Also whether any row was added."""
+    rows = epochs[["run", "fold", "split", "epoch", metric]]
+    last = rows.sort_values("epoch", kind="stable").groupby(["run", "fold", "split"]).tail(1)
+    grid = rows[["split", "epoch"]].drop_duplicates()
+    held = last.rename(columns={"epoch": "stopped"}).merge(grid, on="split")
+    held = held[held["epoch"] > held["stopped"]].drop(columns="stopped")
+    return pd.concat([rows, held[rows.columns]], ignore_index=True), not held.empty
 
 
 def final_mean_std(results: RunResults) -> tuple[pd.DataFrame, pd.DataFrame]:
