@@ -45,8 +45,6 @@ TABLE_COLUMNS = {
     "predictions": ("run", "fold", "seed", "split", "index"),  # then target, predicted (or mse)
 }
 """The key columns each CSV of a run directory starts with (docs/results-format.md)."""
-RECONSTRUCTION_PREDICTIONS = ("run", "fold", "seed", "split", "index", "mse")
-"""predictions.csv of a reconstruction: a per-sample error instead of target and prediction."""
 
 
 def _read_csv(path: Path) -> pd.DataFrame | None:
@@ -116,8 +114,6 @@ def read_run_dir(path: str | Path) -> RunResults:
     weights_history = _read_weights(path / "history" / "weights.npz")
     tables = {}
     for name, columns in TABLE_COLUMNS.items():
-        if name == "predictions" and manifest.get("task") == "reconstruction":
-            columns = RECONSTRUCTION_PREDICTIONS
         file = path / f"{name}.csv"
         with _reading(file):
             tables[name] = pd.read_csv(file) if name in ("epochs", "summary") else _read_csv(file)
