@@ -297,3 +297,10 @@ def test_the_readme_names_every_layer_kind():
 def test_sizes_and_layers_do_not_mix():
     with pytest.raises(ConfigError, match="either layer sizes .* or a list of layers, not both"):
         digits_config({"dense": 10}, 5)
+
+
+def test_input_takes_a_flat_size_and_positive_sizes_only():
+    config = digits_config({"input": 64}, {"dense": 10})
+    assert config.architecture[0] == {"input": {"shape": [64]}}
+    with pytest.raises(ConfigError, match=r"architecture.0.input.shape.1: Input should be greater than 0"):
+        digits_config({"input": [8, 0]}, {"dense": 10})

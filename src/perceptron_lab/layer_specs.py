@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator
 
 from .errors import UserError
 from .nn import (
@@ -78,7 +78,14 @@ class WeightedParams(LayerParams):
 
 class InputParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    shape: list[int] = Field(..., min_length=1, description="per-sample shape, e.g. [28, 28, 1] (H, W, C)")
+    shape: list[PositiveInt] = Field(
+        ..., min_length=1, description="per-sample shape, e.g. [28, 28, 1] (H, W, C), or n for flat rows"
+    )
+
+    @field_validator("shape", mode="before")
+    @classmethod
+    def _flat(cls, value):
+        return [value] if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 class DenseParams(WeightedParams):
@@ -116,7 +123,7 @@ class FlattenParams(LayerParams):
 
 
 class ReshapeParams(LayerParams):
-    target_shape: list[int] = Field(..., min_length=1, description="per-sample shape of the output")
+    target_shape: list[PositiveInt] = Field(..., min_length=1, description="per-sample shape of the output")
 
 
 class ConcatenateParams(LayerParams):
