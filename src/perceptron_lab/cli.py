@@ -161,19 +161,13 @@ def validate(
     config: Path = typer.Argument(..., help="Experiment YAML file."),
     set_: list[str] = typer.Option([], "--set", help=SET_HELP),
 ) -> None:
-    """Check a config (schema, names, dataset and architecture) without training."""
+    """Check a config as a run would (schema, names, data, splits, memory) without training or downloading."""
     from .config import load_config
-    from .experiment.specs import load_data, target_coding, task_metrics
+    from .experiment.checks import validate_experiment
 
     with user_errors():
-        cfg = load_config(config, set_)
-        dataset, _ = load_data(cfg)
-        target_coding(cfg, dataset)
-        task_metrics(cfg, dataset.task)
-    console.print(
-        f"{config}: ok ({cfg.n_replicas} replicas, dataset {cfg.dataset.name} {dataset.X.shape})",
-        highlight=False,
-    )
+        validation = validate_experiment(load_config(config, set_))
+    console.print(f"{config}: ok ({validation.summary()})", highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -21,9 +21,10 @@ from ..config import ExperimentConfig
 from ..errors import ConfigError
 from ..nn import Network
 from ..train import EarlyStopping, History, Trainer
+from .checks import check_experiment
 from .evaluation import Evaluator
 from .preparation import SplitBuilder, SplitData
-from .specs import build_network, load_data, resolve_loss, target_coding, task_metrics
+from .specs import build_network, load_data, resolve_loss
 from .splits import ReplicaSplit, make_splits
 from .tables import (
     confusion_table,
@@ -186,8 +187,8 @@ def execute_experiment(config: ExperimentConfig, progress: Progress | None = Non
     started_at = datetime.now(timezone.utc)
     started = time.perf_counter()
     dataset, test_dataset = load_data(config)
-    coding = target_coding(config, dataset)
-    metrics = task_metrics(config, dataset.task)
+    checked = check_experiment(config, dataset, test_dataset)
+    coding, metrics = checked.coding, checked.metrics
     classification = dataset.task == "classification"
     replicas = make_splits(
         dataset.y,
