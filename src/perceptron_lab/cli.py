@@ -38,13 +38,33 @@ def _command_line() -> str:
     return " ".join(["lab", *sys.argv[1:]])
 
 
+# Library parameters that are command-line options under another name.
+OPTION_OF_PARAM = {
+    "jobs": "--jobs",
+    "backend": "--backend",
+    "address": "--address",
+    "resume": "--resume",
+    "out_root": "--out",
+    "max_replicas": "--max-replicas",
+}
+
+
+def _as_cli_message(error: UserError) -> str:
+    """The error's message, starting with the option the user typed rather than the parameter."""
+    message = str(error)
+    param = getattr(error, "param", None)
+    if param in OPTION_OF_PARAM and message.startswith(param):
+        return OPTION_OF_PARAM[param] + message[len(param) :]
+    return message
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn a UserError into one line on stderr and exit code 2."""
     try:
         yield
     except UserError as error:
-        err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {_as_cli_message(error)}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=2) from None
     except KeyboardInterrupt:
         err_console.print("interrupted: no results directory was completed")

@@ -373,12 +373,12 @@ def parse_override(text: str) -> tuple[str, Any]:
     key, sep, value = text.partition("=")
     key = key.strip()
     if not sep or not key:
-        raise ConfigError(f"--set {text!r} must look like key.path=value")
+        raise ConfigError(f"override {text!r} must look like key.path=value")
     if not all(part.strip() for part in key.split(".")):
         raise ConfigError(
-            f"--set {key}: not a key path; write names joined by single dots, e.g. split.test_size"
+            f"override {key}: not a key path; write names joined by single dots, e.g. split.test_size"
         )
-    return key, parse_yaml(value, f"--set {key}").data if value.strip() else None
+    return key, parse_yaml(value, f"override {key}", numbered=False).data if value.strip() else None
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any]) -> dict[str, Any]:
@@ -463,11 +463,11 @@ def build_config(
 
 
 def _override_labels(overrides: list[str] | dict[str, Any]) -> tuple[tuple[str, str], ...]:
-    """(canonical key, how the user wrote it) per override: '--set key' or a grid point's key."""
+    """(canonical key, how the user wrote it) per override: 'override key' or a grid point's key."""
     if isinstance(overrides, dict):
         return tuple((canonical_path(key), key) for key in overrides)
     keys = [text.partition("=")[0].strip() for text in overrides]
-    return tuple((canonical_path(key), f"--set {key}") for key in keys)
+    return tuple((canonical_path(key), f"override {key}") for key in keys)
 
 
 class RegistryCheck:
@@ -520,7 +520,8 @@ class RegistryCheck:
         try:
             resolve({"name": name, **params})
         except UserError as error:  # a known name with a bad parameter value
-            self.fail(path, str(error))
+            message = str(error)  # the registry's message starts "<kind> '<name>': ..."
+            self.fail(path, message, keyed=not message.startswith(f"{path[-1]} "))
 
     def check(self, config: ExperimentConfig) -> None:
         from .data import DATASETS

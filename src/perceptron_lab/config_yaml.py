@@ -100,20 +100,15 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
-def _error_line(error: yaml.YAMLError, source: str) -> str:
+def _error_line(error: yaml.YAMLError, source: str, numbered: bool) -> str:
     # The construct being parsed (context) locates an unclosed bracket better than the place
     # the parser gave up (problem), which may be the end of the text.
     mark = getattr(error, "context_mark", None) or getattr(error, "problem_mark", None)
     problem = getattr(error, "problem", None) or str(error).splitlines()[0]
     if isinstance(error, yaml.constructor.ConstructorError) and "tag" in str(problem):
         problem = "tags such as !!python are not allowed in a config"
-    where = f"{source}:{mark.line + 1}" if mark is not None and source_has_lines(source) else source
+    where = f"{source}:{mark.line + 1}" if mark is not None and numbered else source
     return f"{where}: invalid YAML ({problem})"
-
-
-def source_has_lines(source: str) -> bool:
-    """Whether line numbers mean something for `source` (a file, not a one-line --set value)."""
-    return not source.startswith("--")
 
 
 @dataclass
@@ -131,8 +126,9 @@ class YamlDocument:
         return self._lines
 
 
-def parse_yaml(text: str, source: str) -> YamlDocument:
-    """Parse YAML `text` within the limits above, or raise ConfigError naming `source`."""
+def parse_yaml(text: str, source: str, numbered: bool = True) -> YamlDocument:
+    """Parse YAML `text` within the limits above, or raise ConfigError naming `source`
+    (and the line, when `numbered`: not for a one-line value)."""
     loader = _LimitedLoader(text)
     try:
         root = loader.get_single_node()
@@ -145,7 +141,7 @@ def parse_yaml(text: str, source: str) -> YamlDocument:
                 )
         data = loader.construct_document(root) if root is not None else None
     except yaml.YAMLError as error:
-        raise ConfigError(_error_line(error, source)) from None
+        raise ConfigError(_error_line(error, source, numbered)) from None
     except RecursionError:
         raise ConfigError(f"{source}: invalid YAML (nested too deeply)") from None
     finally:
