@@ -194,7 +194,10 @@ def test_parse_override_reads_scientific_notation_as_a_float():
             "preprocessing.inputs: unknown name 'standrd' (did you mean 'standard'?)",
         ),
         ("optimizer=adamm", "optimizer.name: unknown name 'adamm' (did you mean 'adam'?)"),
-        ("optimizer={name: adam, beta1: 1.5}", "(override optimizer): optimizer 'adam': adam: need 0 <= beta1"),
+        (
+            "optimizer={name: adam, beta1: 1.5}",
+            "(override optimizer): optimizer 'adam': adam: need 0 <= beta1",
+        ),
         (
             "noise={alpha: [0.1, 0.2], apply_to: train}",
             "noise: training on noisy copies takes exactly one alpha",

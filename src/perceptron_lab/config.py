@@ -17,6 +17,7 @@ import inspect
 import json
 import math
 import typing
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -395,7 +396,7 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any])
 
 
 def format_validation_error(
-    errors: list[dict],
+    errors: Sequence[Mapping[str, Any]],
     source: str,
     text: str | None = None,
     prefix: tuple[str, ...] = (),

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import difflib
 import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -91,13 +92,13 @@ def valid_keys(root: type[BaseModel], path: tuple[str, ...], base: type[BaseMode
     return list(model.model_fields) if model is not None else []
 
 
-def error_path(loc: tuple, prefix: tuple[str, ...] = ()) -> tuple[str, ...]:
+def error_path(loc: Sequence[Any], prefix: tuple[str, ...] = ()) -> tuple[str, ...]:
     """A pydantic error location as config key parts."""
     parts = (str(p) for p in loc if not str(p).startswith("function-"))
     return prefix + tuple(p for p in parts if p not in _TYPE_PARTS)
 
 
-def message_of(item: dict) -> str:
+def message_of(item: Mapping[str, Any]) -> str:
     """The readable part of one pydantic error."""
     message = str(item["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     value = item.get("input")

@@ -129,7 +129,10 @@ class YamlDocument:
 def parse_yaml(text: str, source: str, numbered: bool = True) -> YamlDocument:
     """Parse YAML `text` within the limits above, or raise ConfigError naming `source`
     (and the line, when `numbered`: not for a one-line value)."""
-    loader = _LimitedLoader(text)
+    try:
+        loader = _LimitedLoader(text)  # the reader refuses control characters right away
+    except yaml.YAMLError as error:
+        raise ConfigError(_error_line(error, source, numbered)) from None
     try:
         root = loader.get_single_node()
         if root is not None:
