@@ -188,6 +188,8 @@ def test_parse_override_reads_scientific_notation_as_a_float():
         ("seed=-1", "seed: Input should be greater than or equal to 0"),
         ("initializer={name: uniform, low: .inf}", "initializer.low: must be a finite number"),
         ("activation={name: tanh, beta: true}", "activation.beta: expected a number, got True"),
+        ("dataset={name: mnist, subset: true}", "dataset.subset: expected a number, not true"),
+        ("dataset={name: mnist, subset: 1000000000000000000000}", "dataset.subset: integer too large"),
         ("loss=sse2", "loss: unknown name 'sse2' (did you mean 'sse'?)"),
         (
             "preprocessing.inputs=standrd",

@@ -40,6 +40,7 @@ from .config_errors import (
 )
 from .config_yaml import LineIndex, parse_yaml, read_config_text
 from .errors import ConfigError, UserError
+from .plain_numbers import PlainNumbersModel
 from .train.metric_registry import METRICS, find_metric, get_metric
 
 Spec = str | dict[str, Any]
@@ -57,44 +58,14 @@ SHORTHANDS = {
 }
 # Sections that may be written as a bare name: `optimizer: adam` == `optimizer: {name: adam}`.
 NAMED_SECTIONS = ("dataset", "test_dataset", "optimizer", "initializer")
-INT64_MAX = 2**63 - 1
 SEED_MAX = 2**32 - 1
 """Seeds reach scikit-learn's splitters, which take 32-bit seeds (run r uses seed + r)."""
 
 
-def _takes_bool(annotation) -> bool:
-    """Whether a field annotation admits true/false (bool, Any, or a Literal of bools)."""
-    if annotation is bool or annotation is Any:
-        return True
-    if typing.get_origin(annotation) is Literal:
-        return any(isinstance(a, bool) for a in typing.get_args(annotation))
-    return any(_takes_bool(a) for a in typing.get_args(annotation))
-
-
-def _numbers_in(value) -> list:
-    return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-class Section(BaseModel):
-    """A config section: unknown keys, NaN/inf, true/false for a number, and integers past
-    64 bits are all errors (pydantic alone would read `epochs: true` as 1)."""
+class Section(PlainNumbersModel):
+    """A config section: see PlainNumbersModel for what it refuses; assignments are validated too."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _plain_numbers(cls, value, info: ValidationInfo):
-        field = cls.model_fields.get(info.field_name or "")
-        items = _numbers_in(value)
-        if (
-            field is not None
-            and not _takes_bool(field.annotation)
-            and any(isinstance(v, bool) for v in items)
-        ):
-            raise ValueError(f"expected a number, not {str(value).lower()}")
-        if any(isinstance(v, int) and not isinstance(v, bool) and abs(v) > INT64_MAX for v in items):
-            raise ValueError("integer too large (at most 2**63 - 1)")
-        return value
 
 
 class NamedSpec(BaseModel):

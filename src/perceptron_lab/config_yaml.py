@@ -19,7 +19,7 @@ from .errors import ConfigError
 
 MAX_DEPTH = 50
 """Deepest nesting of mappings and lists a config may use."""
-MAX_NODES = 100_000
+MAX_NODES = 20_000
 """Most YAML nodes a document may hold once every alias is expanded."""
 MAX_BYTES = 1_000_000
 """Largest config file read."""
