@@ -126,36 +126,48 @@ class YamlDocument:
         return self._lines
 
 
+class YamlTooLarge(yaml.YAMLError):
+    """A document past MAX_DEPTH nesting or MAX_NODES expanded nodes."""
+
+    def __init__(self, problem: str):
+        super().__init__(problem)
+        self.problem = problem
+
+
+def load_limited(text: str) -> tuple[Any, yaml.Node | None]:
+    """(data, root node) of YAML `text`, like yaml.safe_load within the limits above, refusing
+    duplicate keys. Raises yaml.YAMLError (YamlTooLarge past a limit)."""
+    loader = _LimitedLoader(text)  # the reader refuses control characters right away
+    try:
+        root = loader.get_single_node()
+        if root is not None and _expanded_size(root) > MAX_NODES:
+            raise YamlTooLarge(f"expands to more than {MAX_NODES:,} nodes (aliases nested inside aliases?)")
+        return (loader.construct_document(root) if root is not None else None), root
+    except RecursionError:
+        raise YamlTooLarge("nested too deeply") from None
+    finally:
+        loader.dispose()
+
+
+def safe_load(text: str) -> Any:
+    """yaml.safe_load within the limits above (for one-line values such as grid options)."""
+    return load_limited(text)[0]
+
+
 def parse_yaml(text: str, source: str, numbered: bool = True) -> YamlDocument:
     """Parse YAML `text` within the limits above, or raise ConfigError naming `source`
     (and the line, when `numbered`: not for a one-line value)."""
     try:
-        loader = _LimitedLoader(text)  # the reader refuses control characters right away
+        data, root = load_limited(text)
     except yaml.YAMLError as error:
         raise ConfigError(_error_line(error, source, numbered)) from None
-    try:
-        root = loader.get_single_node()
-        if root is not None:
-            size = _expanded_size(root)
-            if size > MAX_NODES:
-                raise ConfigError(
-                    f"{source}: refusing YAML that expands to more than {MAX_NODES:,} nodes "
-                    "(aliases nested inside aliases?)"
-                )
-        data = loader.construct_document(root) if root is not None else None
-    except yaml.YAMLError as error:
-        raise ConfigError(_error_line(error, source, numbered)) from None
-    except RecursionError:
-        raise ConfigError(f"{source}: invalid YAML (nested too deeply)") from None
-    finally:
-        loader.dispose()
     return YamlDocument(data, root)
 
 
 def line_index(root: yaml.Node | None) -> LineIndex:
     """Map each key path (and list index) of a parsed document to its 1-based line number.
 
-    Iterative, and bounded because parse_yaml refused documents past MAX_NODES expanded nodes.
+    Iterative, and bounded because load_limited refused documents past MAX_NODES expanded nodes.
     """
     lines: LineIndex = {}
     stack: list[tuple[yaml.Node, tuple[str, ...]]] = [] if root is None else [(root, ())]

@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 
 from ..config import canonical_path
+from ..config_yaml import safe_load
 from ..errors import ConfigError
 
 Point = dict[str, Any]
@@ -80,7 +81,7 @@ def parse_value(text: str) -> Any:
 
     Scientific notation without a dot ('1e-3'), which YAML 1.1 reads as a string, is a float.
     """
-    value = yaml.safe_load(text)
+    value = safe_load(text)
     if isinstance(value, str) and _SCIENTIFIC.match(value.strip()):
         return float(value)
     return value
