@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
 from . import __version__
+from .cli_progress import progress_view
 from .errors import UserError
+from .modes import PlotsMode
 
 app = typer.Typer(
     add_completion=False,
@@ -30,6 +26,7 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
+
 
 SET_HELP = "Override a config key, e.g. --set optimizer.learning_rate=0.1 (repeatable)."
 
@@ -71,40 +68,6 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(code=130) from None
 
 
-@contextmanager
-def progress_bar(description: str, quiet: bool) -> Iterator:
-    """Yield a progress(done, total) callback drawing a rich bar (None when quiet).
-
-    Dataset downloads started inside the block get a bar of their own in the same display.
-    """
-    from .data import download_progress
-
-    if quiet or not err_console.is_terminal:
-        yield None
-        return
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=err_console, transient=True) as bar:
-        task = bar.add_task(description, total=None)
-        downloads: dict[str, int] = {}
-
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        def update_download(file: str, done: int, total: int | None) -> None:
-            if file not in downloads:
-                downloads[file] = bar.add_task(f"download {file}", total=total)
-            bar.update(downloads[file], completed=done, total=total)
-
-        with download_progress(update_download):
-            yield update
-
-
 def _version(value: bool) -> None:
     if value:
         console.print(f"perceptron_lab {__version__}")
@@ -120,26 +83,18 @@ def main(
     """perceptron_lab: neural-network experiments from YAML configs."""
 
 
-def _print_summary(run_dir: Path) -> None:
+def _print_summary(run_dir: Path, as_json: bool) -> None:
+    """The final metrics of a run: tables that fit the console, or JSON on stdout."""
+    from .cli_tables import final_summary, summary_tables
     from .experiment import load_results
 
     results = load_results(run_dir)
-    summary = results.summary
-    final = summary[(summary["kind"] == "final") & summary["run"].isin(["mean", "std"])]
-    metrics = [
-        c for c in summary.columns if c not in ("run", "fold", "seed", "split", "kind", "epoch", "status")
-    ]
-    table = Table(
-        title=f"{results.name}: final epoch, mean ± std over {len(results.manifest['replicas'])} replicas"
-    )
-    table.add_column("split")
-    for metric in metrics:
-        table.add_column(metric, justify="right")
-    for split, rows in final.groupby("split", sort=False):
-        mean = rows[rows["run"] == "mean"].iloc[0]
-        std = rows[rows["run"] == "std"].iloc[0]
-        table.add_row(split, *[f"{mean[m]:.3g} ± {std[m]:.2g}" for m in metrics])
-    console.print(table)
+    summary = final_summary(results)
+    if as_json:
+        print(json.dumps(summary, indent=2))
+    else:
+        for table in summary_tables(summary, console.width):
+            console.print(table)
     diverged = [r for r in results.manifest["replicas"] if r["status"] == "diverged"]
     if diverged:
         names = ", ".join(f"run {r['run']} fold {r['fold']}" for r in diverged)
@@ -157,8 +112,13 @@ def run(
         None, "--max-replicas", min=1, help="Train at most this many replicas at once (memory)."
     ),
     dill: bool = typer.Option(False, "--dill", help="Also pickle every model with dill."),
-    plots: bool = typer.Option(True, "--plots/--no-plots", help="Draw the run's plots."),
+    plots: bool | None = typer.Option(
+        None, "--plots/--no-plots", help="Draw the run's plots (default: output.plots of the config)."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary table."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the summary as JSON on stdout (with the run directory), no table."
+    ),
 ) -> None:
     """Train the configured network on every run x fold and write a results directory."""
     from .config import load_config
@@ -167,13 +127,14 @@ def run(
     with user_errors():
         overrides = [*set_, *([f"max_replicas={max_replicas}"] if max_replicas else [])]
         cfg = load_config(config, overrides)
-        with progress_bar(f"{cfg.name}: {cfg.n_replicas} replicas", quiet) as progress:
+        with progress_view(err_console, quiet) as progress:
             run_dir = run_experiment(
                 cfg, out_root=out, progress=progress, command=_command_line(), plots=plots, dill=dill or None
             )
-        if not quiet:
-            _print_summary(run_dir)
-    console.print(str(run_dir), soft_wrap=True, highlight=False)
+        if as_json or not quiet:
+            _print_summary(run_dir, as_json)
+    if not as_json:
+        console.print(str(run_dir), soft_wrap=True, highlight=False)
 
 
 @app.command()
@@ -226,9 +187,16 @@ def sweep(
     ),
     resume: Path | None = typer.Option(None, "--resume", help="Continue the sweep in this directory."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the points and exit."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    plots: PlotsMode | None = typer.Option(
+        None,
+        "--plots",
+        help="Point figures: none, best (the best point's, after the sweep) or all (each drawn where "
+        "its point ran). Default: best, or none when the config's output.plots is false.",
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or table of the best points."),
 ) -> None:
     """Run one full experiment per point of a grid over any config keys."""
+    from .cli_tables import best_points_table
     from .config import load_config
     from .experiment.sweep import SweepInterrupted, run_sweep, sweep_points
     from .report import load_sweep
@@ -242,7 +210,7 @@ def sweep(
             console.print(f"{len(points)} points")
             return
         try:
-            with progress_bar(f"{cfg.name}: {len(points)} points", quiet) as progress:
+            with progress_view(err_console, quiet) as progress:
                 sweep_dir = run_sweep(
                     cfg,
                     points,
@@ -253,6 +221,7 @@ def sweep(
                     resume=resume,
                     progress=progress,
                     command=_command_line(),
+                    plots=plots.value if plots is not None else None,
                 )
         except SweepInterrupted as stop:
             err_console.print(
@@ -261,7 +230,12 @@ def sweep(
                 soft_wrap=True,
             )
             raise typer.Exit(code=130) from None
-        table = load_sweep(sweep_dir).table
+        results = load_sweep(sweep_dir)
+        table = results.table
+        if not quiet:
+            best = best_points_table(results)
+            if best is not None:
+                console.print(best)
         for _, row in table[table["status"] != "ok"].iterrows():
             detail = f": {row['error']}" if row["status"] == "failed" else " (loss became NaN/inf)"
             err_console.print(
@@ -270,6 +244,15 @@ def sweep(
                 soft_wrap=True,
             )
     console.print(str(sweep_dir), soft_wrap=True, highlight=False)
+    if len(table) and (table["status"] == "failed").all():
+        errors = table["error"].value_counts()
+        err_console.print(
+            f"[bold red]error:[/] all {len(table)} points failed; most common error "
+            f"({errors.iloc[0]} of {len(table)}): {errors.index[0]}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(code=1)
 
 
 @app.command()
@@ -290,6 +273,62 @@ def report(
             raise UserError(f"--format: {fmt!r} is not one of png, svg")
         html = build_report(list(paths), out_dir=out, fmt=fmt, metric=metric, split=split)
     console.print(str(html), soft_wrap=True, highlight=False)
+
+
+class EnsembleChoice(str, Enum):
+    mean = "mean"
+    vote = "vote"
+
+
+def _replica_choice(value: str) -> str | int:
+    if value in ("all", "best"):
+        return value
+    if value.isdigit():
+        return int(value)
+    raise UserError(f"--replica: {value!r} is not all, best or a replica number")
+
+
+@app.command()
+def predict(
+    run_dir: Path = typer.Argument(..., help="A run directory written by lab run."),
+    data: Path | None = typer.Option(None, "--data", help="CSV of new rows (header: the model's features)."),
+    dataset: str | None = typer.Option(
+        None, "--dataset", help="A dataset, NAME[,key=value...], e.g. digits5x7,target=digit."
+    ),
+    replica: str = typer.Option(
+        "all", "--replica", help="all (ensemble), best (by validation or test metric), or a replica number."
+    ),
+    ensemble: EnsembleChoice = typer.Option(EnsembleChoice.mean, "--ensemble", help="Combine replicas by."),
+    out: Path | None = typer.Option(None, "--out", help="Write the predictions CSV here (default: stdout)."),
+) -> None:
+    """Predict new rows with a run's saved models; print metrics when the rows have targets."""
+    from .experiment.predict import predict_with, prediction_metrics, run_models
+    from .experiment.predict_inputs import read_rows_csv, read_rows_dataset
+
+    with user_errors():
+        choice = _replica_choice(replica)
+        if (data is None) == (dataset is None):
+            raise UserError("predict: give exactly one of --data FILE.csv or --dataset SPEC")
+        models, chosen = run_models(run_dir, choice)
+        rows = read_rows_csv(models[0], data) if data is not None else read_rows_dataset(models[0], dataset)
+        predictions = predict_with(models, rows.X, ensemble=ensemble.value, replicas=chosen)
+        table = predictions.table(rows.truth)
+        if out is None:
+            sys.stdout.write(table.to_csv(index=False))
+        else:
+            partial = out.with_name(f".{out.name}.partial")
+            table.to_csv(partial, index=False)
+            partial.replace(out)
+    report = err_console if out is None else console
+    if rows.truth is not None:
+        scores = prediction_metrics(predictions, rows.truth)
+        report.print(
+            f"{len(table)} rows, replicas {choice if choice == 'all' else predictions.replicas}: "
+            + ", ".join(f"{k} {v:.6g}" for k, v in scores.items()),
+            highlight=False,
+        )
+    if out is not None:
+        console.print(str(out), soft_wrap=True, highlight=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

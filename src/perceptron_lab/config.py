@@ -40,6 +40,7 @@ from .config_errors import (
 )
 from .config_yaml import LineIndex, parse_yaml, read_config_text
 from .errors import ConfigError, UserError
+from .paths import unsafe_component_reason
 from .plain_numbers import PlainNumbersModel
 from .train.metric_registry import METRICS, find_metric, get_metric
 
@@ -227,6 +228,14 @@ class ExperimentConfig(Section):
     max_replicas: int | None = Field(None, ge=1, description="train at most this many replicas at once")
     output: OutputConfig = Field(default_factory=OutputConfig)
     sweep: SweepConfig | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _one_directory_name(cls, name: str):
+        reason = unsafe_component_reason(name)
+        if reason is not None:
+            raise ValueError(f"the name becomes results/<name>/ and {reason}")
+        return name
 
     @field_validator("architecture")
     @classmethod

@@ -178,7 +178,7 @@ def test_sweep_writes_a_run_dir_per_point_and_one_csv_row_each(config, calls, tm
     points = sweep_points(config, [])
     progress = []
     sweep_dir = run_sweep(
-        config, points, out_root=tmp_path, progress=lambda done, total: progress.append((done, total))
+        config, points, out_root=tmp_path, progress=lambda event: progress.append((event.done, event.total))
     )
 
     assert sweep_dir.parent == tmp_path / "fake" and sweep_dir.name.startswith("sweep-")

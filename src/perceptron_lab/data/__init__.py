@@ -1,13 +1,14 @@
 """Datasets: the Dataset container, the registry of loaders, and preprocessing transforms.
 
-Importing this package registers every loader, so `DATASETS` lists them all.
+Importing this package registers every loader, so `DATASETS` lists them all. scikit-learn is
+not imported until a scaler or a scikit-learn dataset is used.
 """
 
 from . import bitmap, builtin, images, sklearn_sets, tabular  # noqa: F401  (register loaders)
 from .dataset import Dataset
 from .download import download, download_progress
 from .registry import DATASETS, DatasetParams, load_dataset, register
-from .transforms import MeanImageSubtraction, add_noise, make_scaler
+from .transforms import add_noise, make_scaler
 
 __all__ = [
     "DATASETS",
@@ -21,3 +22,11 @@ __all__ = [
     "make_scaler",
     "register",
 ]
+
+
+def __getattr__(name: str):
+    if name == "MeanImageSubtraction":  # imported on use: it loads scikit-learn
+        from .mean_image import MeanImageSubtraction
+
+        return MeanImageSubtraction
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,15 +1,13 @@
 """Preprocessing fitted on training rows only, and noisy copies of samples.
 
 Scalers are scikit-learn transformers (fit / transform / inverse_transform); the one written
-here is the mean-image subtraction scikit-learn lacks.
+here, the mean-image subtraction scikit-learn lacks, is in mean_image.py. scikit-learn is
+imported when a scaler is made, so runs without preprocessing start without it.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
-from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, StandardScaler
-from sklearn.utils.validation import FLOAT_DTYPES, check_array, check_is_fitted
 
 SCALERS = {
     "none": "identity",
@@ -23,46 +21,16 @@ TARGET_SCALERS = ("none", "minmax", "minmax01", "standard")
 """The kinds that also apply to regression targets."""
 
 
-class MeanImageSubtraction(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
-    """x -> x - mean image, the mean image being the per-feature (per pixel and channel) mean
-    of the rows it was fitted on.
-
-    Attributes after fit: mean_ (n_features,) float64, n_features_in_.
-    """
-
-    def fit(self, X, y=None):
-        """X (n_samples, n_features)."""
-        X = check_array(X, dtype=FLOAT_DTYPES)
-        self.n_features_in_ = X.shape[1]
-        self.mean_ = X.mean(axis=0, dtype=np.float64)
-        return self
-
-    def _checked(self, X) -> np.ndarray:
-        check_is_fitted(self, "mean_")
-        X = check_array(X, dtype=FLOAT_DTYPES)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but MeanImageSubtraction is expecting {self.n_features_in_} features as input"
-            )
-        return X
-
-    def transform(self, X):
-        """X (n, n_features) -> X - mean_, in X's float dtype."""
-        X = self._checked(X)
-        return X - self.mean_.astype(X.dtype)
-
-    def inverse_transform(self, X):
-        """X (n, n_features) -> X + mean_."""
-        X = self._checked(X)
-        return X + self.mean_.astype(X.dtype)
-
-
 def make_scaler(kind: str):
     """A fresh, unfitted transformer for a `preprocessing` kind.
 
     none: identity; minmax: each feature to [-1, 1]; minmax01: to [0, 1]; standard: zero mean,
     unit variance; mean_image: subtract the training mean image.
     """
+    from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, StandardScaler
+
+    from .mean_image import MeanImageSubtraction
+
     if kind == "none":
         return FunctionTransformer()  # identity both ways
     if kind == "minmax":

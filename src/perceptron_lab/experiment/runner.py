@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import platform
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,7 +18,9 @@ import pandas as pd
 from .. import __version__
 from ..config import ExperimentConfig
 from ..errors import ConfigError
+from ..model import Model
 from ..nn import Network
+from ..progress import Progress, report
 from ..train import EarlyStopping, History, Trainer
 from .checks import check_experiment
 from .evaluation import Evaluator
@@ -35,15 +36,16 @@ from .tables import (
     summary_table,
 )
 
-Progress = Callable[[int, int], None]
-"""progress(epochs_done, epochs_total) over all replicas chunks."""
+PROGRESS_METRICS = ("loss", "accuracy")
+"""Shown while training: the latest evaluated value on the train split, mean over replicas."""
 
 
 @dataclass
 class ExperimentResult:
     """Everything an experiment produced, as data.
 
-    models: one single-replica Network per replica, in manifest["replicas"] order.
+    models: one Model (single-replica network, its fitted preprocessing and class coding) per
+    replica, in manifest["replicas"] order.
     weights_history: {"epochs": (E,), "kernel_<i>": (E, R, fan_in, fan_out), "bias_<i>": ...}
     or None when the config records no weights.
     """
@@ -54,7 +56,7 @@ class ExperimentResult:
     summary: pd.DataFrame
     confusion: pd.DataFrame | None
     predictions: pd.DataFrame
-    models: list[Network] = field(repr=False)
+    models: list[Model] = field(repr=False)
     weights_history: dict[str, np.ndarray] | None = field(default=None, repr=False)
 
     @property
@@ -114,7 +116,7 @@ class ChunkOutcome:
 
 
 def _train_chunk(
-    config, replicas, dataset, test_dataset, coding, metrics, progress, done_before, total
+    config, replicas, dataset, test_dataset, coding, metrics, progress, chunk, chunks
 ) -> ChunkOutcome:
     builder = SplitBuilder(config, dataset, test_dataset, coding)
     splits, prep = builder.build(replicas)
@@ -127,7 +129,21 @@ def _train_chunk(
         if epoch in snapshot_epochs:
             snapshots[epoch] = {k: v.copy() for k, v in evaluator.last_confusion.items()}
         if progress is not None:
-            progress(done_before + epoch * len(replicas), total)
+            latest = {
+                m: float(np.nanmean(logs["train"][m])) for m in PROGRESS_METRICS if m in logs.get("train", {})
+            }
+            report(
+                progress,
+                "train",
+                chunk * config.epochs + epoch,
+                chunks * config.epochs,
+                epoch=epoch,
+                epochs=config.epochs,
+                chunk=chunk + 1,
+                chunks=chunks,
+                replicas=len(replicas),
+                **latest,
+            )
 
     trainer = Trainer(
         loss=resolve_loss(config),
@@ -152,18 +168,15 @@ def _train_chunk(
 
 
 def _package_versions() -> dict[str, str]:
-    import matplotlib
-    import pydantic
-    import sklearn
+    """Versions from the installed distributions' metadata, without importing the packages."""
+    from importlib.metadata import version
 
     return {
         "perceptron_lab": __version__,
         "python": platform.python_version(),
         "numpy": np.__version__,
         "pandas": pd.__version__,
-        "scikit-learn": sklearn.__version__,
-        "pydantic": pydantic.__version__,
-        "matplotlib": matplotlib.__version__,
+        **{name: version(name) for name in ("scikit-learn", "pydantic", "matplotlib")},
     }
 
 
@@ -183,9 +196,14 @@ def _weights_history(outcomes: list[ChunkOutcome]) -> dict[str, np.ndarray] | No
 
 
 def execute_experiment(config: ExperimentConfig, progress: Progress | None = None) -> ExperimentResult:
-    """Train every run x fold of `config` and collect the results (no files written)."""
+    """Train every run x fold of `config` and collect the results (no files written).
+
+    progress: a listener for the load and train phases; training events come after each
+    evaluation (every `eval_every` epochs) with the train split's mean loss and accuracy.
+    """
     started_at = datetime.now(timezone.utc)
     started = time.perf_counter()
+    report(progress, "load", 0, None, dataset=config.dataset.name)
     dataset, test_dataset = load_data(config)
     checked = check_experiment(config, dataset, test_dataset)
     coding, metrics = checked.coding, checked.metrics
@@ -202,19 +220,15 @@ def execute_experiment(config: ExperimentConfig, progress: Progress | None = Non
         shuffle=config.split.shuffle,
         separate_test=test_dataset is not None,
     )
-    total = config.epochs * len(replicas)
-    outcomes, done = [], 0
-    for chunk in _chunks(replicas, config.max_replicas):
-        outcomes.append(
-            _train_chunk(config, chunk, dataset, test_dataset, coding, metrics, progress, done, total)
-        )
-        done += config.epochs * len(chunk)
+    chunks = _chunks(replicas, config.max_replicas)
+    outcomes = [
+        _train_chunk(config, chunk, dataset, test_dataset, coding, metrics, progress, i, len(chunks))
+        for i, chunk in enumerate(chunks)
+    ]
 
     classes = dataset.classes if classification else None
     epochs = pd.concat([epochs_table(o.replicas, o.history) for o in outcomes], ignore_index=True)
-    summary = summary_table(
-        epochs, [r for o in outcomes for r in o.replicas], [o.history for o in outcomes], config
-    )
+    summary = summary_table(epochs, [r for o in outcomes for r in o.replicas], [o.history for o in outcomes])
     outputs = [
         final_outputs(o.network, o.splits, output_splits(o.splits, dataset.n_features)) for o in outcomes
     ]
@@ -227,7 +241,7 @@ def execute_experiment(config: ExperimentConfig, progress: Progress | None = Non
         [predictions_table(o, out, coding, classes, dataset.n_features) for o, out in zip(outcomes, outputs)],
         ignore_index=True,
     )
-    models = [o.network.select([r]) for o in outcomes for r in range(len(o.replicas))]
+    models = [m for o in outcomes for m in _replica_models(o, config, dataset, coding)]
 
     replica_rows = []
     for outcome in outcomes:
@@ -247,6 +261,7 @@ def execute_experiment(config: ExperimentConfig, progress: Progress | None = Non
                     "status": str(h.status[r]),
                     "stopped_epoch": int(h.stopped_epoch[r]),
                     "best_epoch": int(h.best_epoch[r]),
+                    "kept_epoch": int(h.kept_epoch[r]),
                     "wall_time_s": outcome.wall_time_s / len(outcome.replicas),
                 }
             )
@@ -280,6 +295,42 @@ def execute_experiment(config: ExperimentConfig, progress: Progress | None = Non
     )
 
 
+def _replica_models(outcome: ChunkOutcome, config: ExperimentConfig, dataset, coding) -> list[Model]:
+    """One Model per replica of a chunk: its network, its own fitted scalers, the class coding."""
+    prep = outcome.evaluator.prep
+    image_shape = dataset.meta.get("image_shape")
+    target = dataset.meta.get("target")
+    target_names = [target] if isinstance(target, str) else target if isinstance(target, list) else None
+    models = []
+    for r, rep in enumerate(outcome.replicas):
+        models.append(
+            Model(
+                network=outcome.network.select([r]),
+                task=dataset.task,
+                n_features=dataset.n_features,
+                classes=dataset.classes if coding is not None else None,
+                coding=coding,
+                input_scaler=prep.inputs[r] if prep.inputs is not None else None,
+                target_scaler=prep.targets[r] if prep.targets is not None else None,
+                feature_names=dataset.feature_names,
+                input_dtype=str(dataset.X.dtype),
+                image_shape=list(image_shape) if image_shape is not None else None,
+                target_names=target_names,
+                loss=resolve_loss(config),
+                output_activation=config.output_activation or config.activation,
+                info={
+                    "name": config.name,
+                    "config_hash": config.config_hash(),
+                    "perceptron_lab": __version__,
+                    "run": rep.run,
+                    "fold": rep.fold,
+                    "seed": rep.seed,
+                },
+            )
+        )
+    return models
+
+
 def _jsonable(meta: dict) -> dict:
     out = {}
     for key, value in meta.items():
@@ -300,9 +351,16 @@ def run_experiment(
     plots: bool | None = None,
     dill: bool | None = None,
 ) -> Path:
-    """Execute `config` and write results/<name>/<timestamp>-<hash>/ atomically; returns that path."""
-    from .results import new_run_dir, write_run_dir
+    """Execute `config` and write results/<name>/<timestamp>-<hash>/ atomically; returns that path.
 
+    progress: a listener for the load, train, write and plot phases (progress.ProgressEvent).
+    """
+    from .results import check_writable, new_run_dir, write_run_dir
+
+    root = Path(out_root or config.output.dir)
+    check_writable(root, config.name)
     result = execute_experiment(config, progress)
-    directory = new_run_dir(Path(out_root or config.output.dir), config)
-    return write_run_dir(result, directory, command=command, plots=plots, dill=dill)
+    directory = new_run_dir(root, config)
+    return write_run_dir(
+        result, directory, command=command, plots=plots, dill=dill, progress=progress, rename_if_taken=True
+    )

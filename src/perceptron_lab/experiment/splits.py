@@ -1,11 +1,14 @@
-"""Which rows each replica trains, validates and tests on (scikit-learn splitters)."""
+"""Which rows each replica trains, validates and tests on (scikit-learn splitters).
+
+scikit-learn is imported only when rows are actually split, so runs with a separate test set
+and no validation split start without it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from ..errors import ConfigError
 
@@ -36,6 +39,8 @@ def _holdout(
 ) -> tuple[np.ndarray, np.ndarray]:
     if size <= 0:
         return index, index[:0]
+    from sklearn.model_selection import train_test_split
+
     try:
         kept, held = train_test_split(
             index,
@@ -84,6 +89,8 @@ def make_splits(
     for run in range(runs):
         run_seed = seed + run
         if kfolds > 1:
+            from sklearn.model_selection import KFold, StratifiedKFold
+
             splitter_class = StratifiedKFold if labels is not None else KFold
             splitter = splitter_class(
                 n_splits=kfolds, shuffle=shuffle, random_state=run_seed if shuffle else None

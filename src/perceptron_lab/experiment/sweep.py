@@ -18,10 +18,11 @@ import json
 import os
 import shlex
 import shutil
+import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +31,16 @@ import yaml
 
 from ..config import ExperimentConfig, build_config
 from ..errors import UserError
+from ..modes import PlotsMode
+from ..progress import Progress, report
 from .executors import TaskResult, make_executor
 from .grid import Point, grid_of, grid_points, merge_grids, point_names
+from .partials import remove_stale_partials
 from .results_dir import is_run_dir
 from .runner import ExperimentResult, execute_experiment
 
 PLAN_FILE = "sweep.json"
 TABLE_FILE = "sweep.csv"
-SweepProgress = Callable[[int, int], None]
-"""progress(points_done, points_total)."""
 
 
 class SweepInterrupted(KeyboardInterrupt):
@@ -99,22 +101,40 @@ def point_configs(
 
 @dataclass
 class PointOutcome:
-    """A point's experiment result, or the one-line error it failed with (picklable data)."""
+    """A point's experiment result, or the one-line error it failed with (picklable data).
+
+    figures: the point's figures drawn where it ran (file name -> bytes), or None.
+    """
 
     result: ExperimentResult | None
     error: str | None
     wall_time_s: float
+    figures: dict[str, bytes] | None = None
 
 
-def execute_point(config: ExperimentConfig) -> PointOutcome:
-    """Run one point's experiment; a failure becomes data so the sweep goes on."""
+def draw_point_figures(result: ExperimentResult) -> dict[str, bytes]:
+    """The figures `lab run` draws for `result`, drawn in a scratch directory here and returned
+    as data (file name -> bytes), so that a worker without the driver's filesystem can draw them."""
+    from .results import write_run_dir
+
+    with tempfile.TemporaryDirectory(prefix="perceptron_lab-") as scratch:
+        run_dir = write_run_dir(result, Path(scratch) / "point", plots=True)
+        plots = run_dir / "plots"
+        return {path.name: path.read_bytes() for path in sorted(plots.iterdir())} if plots.is_dir() else {}
+
+
+def execute_point(config: ExperimentConfig, draw_figures: bool = False) -> PointOutcome:
+    """Run one point's experiment (and draw its figures when asked); a failure becomes data so
+    the sweep goes on."""
     started = time.perf_counter()
     try:
         result = execute_experiment(config)
     except Exception as error:  # any failure of one point is recorded, not raised
         message = " ".join(f"{type(error).__name__}: {error}".split())
         return PointOutcome(None, message, time.perf_counter() - started)
-    return PointOutcome(result, None, time.perf_counter() - started)
+    wall_time_s = time.perf_counter() - started  # the experiment's time, as with plots off
+    figures = draw_point_figures(result) if draw_figures else None
+    return PointOutcome(result, None, wall_time_s, figures)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -273,20 +293,18 @@ def check_resumable(sweep_dir: Path, plan: dict, stored: dict) -> None:
 
 
 def _clear_leftovers(run_dir: Path) -> None:
-    """Remove an incomplete point directory and its `.partial` build, if any."""
-    partial = run_dir.with_name(f".{run_dir.name}.partial")
-    for path in (run_dir, partial):
-        if path.exists():
-            shutil.rmtree(path)
+    """Remove an incomplete point directory and its `.partial` builds, if any (the sweep
+    directory is locked: no other process is building them)."""
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    remove_stale_partials(run_dir.parent, run_dir.name, min_age_s=0)
 
 
 # ---------------------------------------------------------------------------------------------
 # Running a sweep
 
 
-def _record(
-    outcome: TaskResult, point: Point, name: str, run_dir: Path, command: str | None, plots: bool
-) -> dict:
+def _record(outcome: TaskResult, point: Point, name: str, run_dir: Path, command: str | None) -> dict:
     """Write a finished point's run directory and return its sweep.csv row."""
     if outcome.error is not None:
         return failed_row(point, name, outcome.error, None)
@@ -296,7 +314,7 @@ def _record(
     try:
         from .results import write_run_dir
 
-        write_run_dir(result.result, run_dir, command=command, plots=plots)
+        write_run_dir(result.result, run_dir, command=command, plots=False, figures=result.figures)
     except Exception as error:  # a point whose files cannot be written is a failed point
         message = " ".join(f"writing {run_dir.name}: {type(error).__name__}: {error}".split())
         return failed_row(point, name, message, round(result.wall_time_s, 4))
@@ -333,6 +351,46 @@ def _kept_points(sweep_dir: Path, points: list[Point], names: list[str]) -> tupl
     return rows, todo
 
 
+def _plots_mode(plots: PlotsMode | str | bool | None, config: ExperimentConfig) -> PlotsMode:
+    """PlotsMode from a mode or its name; True is best, False none, None follows output.plots."""
+    if plots is None:
+        return PlotsMode.BEST if config.output.plots else PlotsMode.NONE
+    if isinstance(plots, bool):
+        return PlotsMode.BEST if plots else PlotsMode.NONE
+    try:
+        return PlotsMode(plots)
+    except ValueError:
+        raise UserError(f"plots: {plots!r} is not one of {', '.join(m.value for m in PlotsMode)}") from None
+
+
+def best_so_far(sweep_dir: Path, plan: dict, rows: dict[int, dict[str, Any]]):
+    """(best row, "split metric") among `rows` by the preferred result (accuracy, mse or loss on
+    test, validation or train), or None before any point has finished ok."""
+    from ..report.sweep_plots import SweepResults, best_point, choose_sweep_metric_split
+
+    if not any(row["status"] == "ok" for row in rows.values()):
+        return None
+    table = pd.DataFrame([rows[i] for i in sorted(rows)])
+    sweep = SweepResults(sweep_dir, table, [k for k in plan["grid"] if k in table], plan, None)
+    try:
+        metric, split = choose_sweep_metric_split(sweep, None, None)
+    except UserError:
+        return None
+    best = best_point(sweep, metric, split)
+    return None if best is None else (best, f"{split} {metric}")
+
+
+def _report_points(progress: Progress | None, sweep_dir: Path, plan: dict, rows: dict, total: int) -> None:
+    if progress is None:
+        return
+    failed = sum(row["status"] == "failed" for row in rows.values())
+    best = best_so_far(sweep_dir, plan, rows)
+    status: dict[str, Any] = {"failed": failed}
+    if best is not None:
+        status.update(best=best[0]["point"], result=best[1], best_value=float(best[0]["mean"]))
+    report(progress, "points", len(rows), total, **status)
+
+
 def run_sweep(
     config: ExperimentConfig,
     points: list[Point],
@@ -341,17 +399,20 @@ def run_sweep(
     backend: str = "local",
     address: str | None = None,
     resume: str | Path | None = None,
-    progress: SweepProgress | None = None,
+    progress: Progress | None = None,
     command: str | None = None,
-    plots: bool | None = None,
+    plots: PlotsMode | str | bool | None = None,
 ) -> Path:
     """Run one experiment per point and write the sweep directory; returns its path.
 
     config: the base config; points: from `sweep_points`. jobs: local worker processes
     (backend "local"); backend "dask" runs the points on the cluster at `address`.
     resume: an earlier sweep directory of the same config and points; its complete point
-    directories are kept, the others redone. plots: draw each point's plots and the sweep plot
-    (default: the config's output.plots). command: recorded in each point's manifest.
+    directories are kept, the others redone. plots: a PlotsMode (or its name): "all" draws each
+    point's figures in the worker that ran it, "best" only the best point's after the sweep,
+    "none" nothing; any but none draws the sweep figure. Default: "best" when the config's
+    output.plots is on, else "none". progress: a listener for the "points" phase (done/total,
+    failures, the best point so far). command: recorded in each point's manifest.
     A point that fails or diverges is recorded in sweep.csv and the sweep goes on.
     """
     if not points:
@@ -359,22 +420,21 @@ def run_sweep(
     names = point_names(points)
     configs = point_configs(config, points, names)
     plan = make_plan(config, points, names, configs)
-    plots = config.output.plots if plots is None else plots
+    mode = _plots_mode(plots, config)
+    task = partial(execute_point, draw_figures=mode is PlotsMode.ALL)
 
     executor = make_executor(backend, jobs, address)
     try:
         sweep_dir = _open_sweep_dir(plan, Path(out_root or config.output.dir), resume)
         rows, todo = _kept_points(sweep_dir, points, names)
         write_table(sweep_dir, rows)
-        if progress is not None:
-            progress(len(rows), len(points))
+        _report_points(progress, sweep_dir, plan, rows, len(points))
         try:
-            for outcome in executor.map(execute_point, [configs[i] for i in todo]):
+            for outcome in executor.map(task, [configs[i] for i in todo]):
                 i = todo[outcome.index]
-                rows[i] = _record(outcome, points[i], names[i], sweep_dir / names[i], command, plots)
+                rows[i] = _record(outcome, points[i], names[i], sweep_dir / names[i], command)
                 write_table(sweep_dir, rows)
-                if progress is not None:
-                    progress(len(rows), len(points))
+                _report_points(progress, sweep_dir, plan, rows, len(points))
         except KeyboardInterrupt:
             raise SweepInterrupted(sweep_dir) from None
     finally:
@@ -383,8 +443,24 @@ def run_sweep(
     plan["status"] = "complete"
     plan["finished"] = datetime.now().astimezone().isoformat(timespec="seconds")
     write_plan(sweep_dir, plan)
-    if plots and any(row["status"] != "failed" for row in rows.values()):
-        from ..report import plot_sweep
-
-        plot_sweep(sweep_dir)
+    if mode is not PlotsMode.NONE and any(row["status"] != "failed" for row in rows.values()):
+        _draw_sweep_figures(sweep_dir, plan, rows, mode, progress)
     return sweep_dir
+
+
+def _draw_sweep_figures(
+    sweep_dir: Path, plan: dict, rows: dict, mode: PlotsMode, progress: Progress | None
+) -> None:
+    """The sweep figure, and with mode best the best point's figures (unless it has them)."""
+    from ..report import plot_run, plot_sweep
+
+    best = best_so_far(sweep_dir, plan, rows) if mode is PlotsMode.BEST else None
+    best_dir = sweep_dir / str(best[0]["point"]) if best is not None else None
+    draw_best = best_dir is not None and is_run_dir(best_dir) and not (best_dir / "plots").is_dir()
+    total = 1 + draw_best
+    report(progress, "plot", 0, total, figure="sweep")
+    plot_sweep(sweep_dir)
+    report(progress, "plot", 1, total, figure="sweep")
+    if draw_best:
+        plot_run(best_dir, essential=True)
+        report(progress, "plot", 2, total, figure=f"best point {best_dir.name}")

@@ -1,43 +1,52 @@
-"""Figures and a self-contained HTML report, read only from results directories."""
+"""Figures and a self-contained HTML report, read only from results directories.
 
-from .build import build_report, plot_run, plot_sweep, run_plots
-from .classwise import classwise_figures, per_class_scores
-from .compare import comparison_figure, comparison_table, differing_keys, flatten
-from .confusion import confusion_figures
-from .curves import learning_curves
-from .hyperplane import chosen_frames, hyperplane_animation, hyperplane_grid, hyperplane_plots
-from .noise import noise_plots, noise_table
-from .regions import region_plots
-from .roc import roc_plots
-from .style import Animation, Plot
-from .sweep_plots import SweepResults, best_point, is_sweep_dir, load_sweep, sweep_figure
+Names are imported on first use: `lab run` draws its two figures without loading the modules
+(and scikit-learn) the full report needs.
+"""
 
-__all__ = [
-    "Animation",
-    "Plot",
-    "SweepResults",
-    "best_point",
-    "build_report",
-    "chosen_frames",
-    "classwise_figures",
-    "comparison_figure",
-    "comparison_table",
-    "confusion_figures",
-    "differing_keys",
-    "flatten",
-    "hyperplane_animation",
-    "hyperplane_grid",
-    "hyperplane_plots",
-    "is_sweep_dir",
-    "learning_curves",
-    "load_sweep",
-    "noise_plots",
-    "noise_table",
-    "per_class_scores",
-    "plot_run",
-    "plot_sweep",
-    "region_plots",
-    "roc_plots",
-    "run_plots",
-    "sweep_figure",
-]
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "Animation": "style",
+    "Plot": "style",
+    "SweepResults": "sweep_plots",
+    "best_point": "sweep_plots",
+    "build_report": "build",
+    "chosen_frames": "hyperplane",
+    "classwise_figures": "classwise",
+    "comparison_figure": "compare",
+    "comparison_table": "compare",
+    "confusion_figures": "confusion",
+    "differing_keys": "compare",
+    "flatten": "compare",
+    "hyperplane_animation": "hyperplane",
+    "hyperplane_grid": "hyperplane",
+    "hyperplane_plots": "hyperplane",
+    "is_sweep_dir": "sweep_plots",
+    "learning_curves": "curves",
+    "load_sweep": "sweep_plots",
+    "noise_plots": "noise",
+    "noise_table": "noise",
+    "per_class_scores": "classwise",
+    "plot_run": "build",
+    "plot_sweep": "build",
+    "region_plots": "regions",
+    "roc_plots": "roc",
+    "run_plots": "build",
+    "sweep_figure": "sweep_plots",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import precision_recall_fscore_support
 
 from ..experiment.results_dir import RunResults
 from .confusion import final_epochs
@@ -20,6 +19,8 @@ def per_class_scores(confusion: pd.DataFrame, classes: list[str]) -> pd.DataFram
     confusion: the rows of one split at one epoch per replica. Returns columns
     run, fold, class, precision, recall, f1 (scikit-learn's definitions, zero_division=0).
     """
+    from sklearn.metrics import precision_recall_fscore_support  # on use: scikit-learn is slow to import
+
     rows = []
     for (run, fold), cells in confusion.groupby(["run", "fold"]):
         # Each cell (true, predicted, count) stands for `count` samples: weight instead of repeating.

@@ -39,10 +39,12 @@ def snapshot_epochs(results: RunResults, split: str) -> list[int]:
     return sorted(set(listed_epochs(results)) & present)
 
 
-def _draw(ax, matrix: np.ndarray, classes: list[str], fmt: str, title: str) -> None:
+def draw_matrix(
+    ax, matrix: np.ndarray, classes: list[str], fmt: str, title: str, font_size: float | None = None
+) -> None:
     """The matrix as an image, non-zero cells labelled (empty cells stay blank for readability)."""
     ax.imshow(matrix, cmap="Blues", vmin=0, vmax=matrix.max() or 1.0)
-    size = 6 if len(classes) > 12 else 8
+    size = font_size or (6 if len(classes) > 12 else 8)
     dark = matrix > matrix.max() / 2
     for i, j in zip(*np.nonzero(matrix)):
         ax.text(
@@ -81,8 +83,8 @@ def confusion_figure(results: RunResults, split: str) -> Plot:
     axes = figure.subplots(2, len(columns), squeeze=False)
     for j, (label, rows) in enumerate(columns):
         matrix = mean_matrix(rows, classes)
-        _draw(axes[0, j], matrix, classes, ".3g", f"{label}: mean counts")
-        _draw(axes[1, j], row_normalized(matrix), classes, ".2f", f"{label}: row-normalized")
+        draw_matrix(axes[0, j], matrix, classes, ".3g", f"{label}: mean counts")
+        draw_matrix(axes[1, j], row_normalized(matrix), classes, ".2f", f"{label}: row-normalized")
     n = confusion.groupby(["run", "fold"]).ngroups
     figure.suptitle(f"{results.name}: confusion on {split} (mean over {n} replicas)", fontsize=10)
     return Plot(f"confusion_{split}", f"Confusion matrices on {split}", "Confusion matrices", figure)

@@ -15,13 +15,11 @@ def spans_decades(values: np.ndarray, ratio: float = 1e3) -> bool:
     return finite.size > 1 and finite.min() > 0 and finite.max() / finite.min() > ratio
 
 
-def learning_curve(results: RunResults, metric: str) -> Plot:
-    """One metric per epoch: a mean line and a ±std band per split (train, validation, test, noise)."""
+def draw_curve(ax, results: RunResults, metric: str, legend_size: float = 8) -> None:
+    """One metric per epoch on `ax`: a mean line and a ±std band per split (train, validation, test, noise)."""
     epochs = results.epochs
     splits = split_names(epochs)
     stats = mean_std(epochs.dropna(subset=[metric]), ["split", "epoch"], metric)
-    figure = new_figure()
-    ax = figure.add_subplot()
     for split in splits:
         rows = stats[stats["split"] == split]
         if rows.empty:
@@ -39,12 +37,19 @@ def learning_curve(results: RunResults, metric: str) -> Plot:
         ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric_label(metric))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=legend_size)
+
+
+def learning_curve(results: RunResults, metric: str) -> Plot:
+    """One metric per epoch, mean ± std over the replicas, every split on one axis."""
+    figure = new_figure()
+    ax = figure.add_subplot()
+    draw_curve(ax, results, metric)
     ax.set_title(
         f"{results.name}: {metric_label(metric)} (mean ± std over {n_replicas(results)} replicas)",
         fontsize=10,
     )
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
     return Plot(f"curve_{metric}", f"{metric_label(metric)} per epoch", "Learning curves", figure)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import auc, precision_recall_curve, roc_curve
 
 from ..experiment.results_dir import RunResults
 from .inputs import class_names, is_classification
@@ -28,6 +27,8 @@ def roc_split(results: RunResults) -> str:
 
 def replica_curves(results: RunResults, split: str) -> list[dict]:
     """Per replica with both classes present: fpr, tpr, roc_auc, precision, recall, pr_auc."""
+    from sklearn.metrics import auc, precision_recall_curve, roc_curve  # on use: slow to import
+
     negative, positive = class_names(results)
     rows = results.predictions[results.predictions["split"] == split]
     curves = []

@@ -30,9 +30,11 @@ def check_format(fmt: str) -> str:
     return fmt
 
 
-def new_figure(width: float = 6.4, height: float = 4.2, layout: str | None = "constrained") -> Figure:
+def new_figure(
+    width: float = 6.4, height: float = 4.2, layout: str | None = "constrained", dpi: float = DPI
+) -> Figure:
     """A figure with an Agg canvas (no pyplot); constrained layout unless told otherwise."""
-    figure = Figure(figsize=(width, height), layout=layout, dpi=DPI)
+    figure = Figure(figsize=(width, height), layout=layout, dpi=dpi)
     FigureCanvasAgg(figure)
     return figure
 

@@ -1,0 +1,51 @@
+"""The two panel figures `lab run` draws: every learning curve, and the final confusion matrices.
+
+Two dense figures cost a fraction of one figure per metric and per split; `lab report` still
+draws the detailed figures (report/curves.py, report/confusion.py).
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..experiment.results_dir import RunResults
+from .confusion import draw_matrix, final_epochs, mean_matrix, row_normalized
+from .curves import draw_curve
+from .inputs import class_names, metric_names, n_replicas, split_names
+from .style import Plot, new_figure
+
+PANEL_COLUMNS = 3
+OVERVIEW_DPI = 80
+
+
+def curves_overview(results: RunResults) -> Plot:
+    """One panel per recorded metric (rows of PANEL_COLUMNS), mean ± std band per split."""
+    metrics = metric_names(results.epochs)
+    columns = min(PANEL_COLUMNS, len(metrics))
+    rows = math.ceil(len(metrics) / columns)
+    figure = new_figure(3.6 * columns, 2.7 * rows, dpi=OVERVIEW_DPI)
+    axes = figure.subplots(rows, columns, squeeze=False).ravel()
+    for ax, metric in zip(axes, metrics):
+        draw_curve(ax, results, metric, legend_size=6)
+    for ax in axes[len(metrics) :]:
+        ax.set_visible(False)
+    figure.suptitle(f"{results.name}: mean ± std over {n_replicas(results)} replicas", fontsize=10)
+    return Plot("curves", "Learning curves, every metric", "Learning curves", figure)
+
+
+def confusion_overview(results: RunResults) -> Plot | None:
+    """Row-normalized confusion at each replica's final epoch, one panel per split (None for regression)."""
+    if results.confusion is None or results.confusion.empty:
+        return None
+    classes = class_names(results)
+    splits = split_names(results.confusion)
+    side = 1.2 + 0.22 * len(classes)
+    figure = new_figure(max(side * len(splits), 4.0), side + 0.4, dpi=OVERVIEW_DPI)
+    axes = figure.subplots(1, len(splits), squeeze=False)[0]
+    font_size = 5 if len(classes) > 6 else 7
+    for ax, split in zip(axes, splits):
+        rows = final_epochs(results.confusion[results.confusion["split"] == split])
+        matrix = row_normalized(mean_matrix(rows, classes))
+        draw_matrix(ax, matrix, classes, ".2f", split, font_size=font_size)
+    figure.suptitle(f"{results.name}: confusion at the final epoch, row-normalized", fontsize=10)
+    return Plot("confusion", "Confusion matrices at the final epoch", "Confusion matrices", figure)
