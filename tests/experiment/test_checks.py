@@ -201,3 +201,14 @@ def test_a_config_that_validates_runs(tmp_path):
     assert validation.checked is not None and validation.memory.replicas == 1
     result = execute_experiment(config)
     assert sorted(np.unique(result.epochs["epoch"])) == [0, 1, 2]
+
+
+def test_estimate_takes_the_networks_own_counts_for_other_architectures():
+    from perceptron_lab.experiment.budget import dense_shape
+
+    # a typed layer list (not layer sizes): the config cannot count its parameters itself
+    config = build_config({**XOR, "runs": 3}).model_copy(update={"architecture": [2, {"type": "dense"}]})
+
+    assert dense_shape(config) == (0, 0)
+    counted = estimate_memory(config, 4, 2, parameters=1000, units=50)
+    assert counted.parameters == 1000 and counted.total_bytes >= 3 * 1000 * 4

@@ -57,18 +57,34 @@ class Estimate:
         )
 
 
-def estimate_memory(config, n_samples: int, n_features: int) -> Estimate:
-    """A lower bound of the bytes `config` needs on a dataset of n_samples x n_features."""
-    itemsize = np.dtype(config.dtype).itemsize
+def dense_shape(config) -> tuple[int, int]:
+    """(parameters, units) of an architecture of layer sizes; (0, 0) for any other kind of
+    architecture, whose network describes itself (pass its counts to estimate_memory)."""
     sizes = list(config.architecture)
-    P = parameter_count(sizes)
+    if not all(isinstance(s, int) and not isinstance(s, bool) for s in sizes):
+        return 0, 0
+    return parameter_count(sizes), sum(sizes[1:])
+
+
+def estimate_memory(
+    config, n_samples: int, n_features: int, parameters: int | None = None, units: int | None = None
+) -> Estimate:
+    """A lower bound of the bytes `config` needs on a dataset of n_samples x n_features.
+
+    parameters, units: the network's parameter count and the activations one sample produces;
+    by default those of the config's layer sizes (dense_shape).
+    """
+    itemsize = np.dtype(config.dtype).itemsize
+    dense_parameters, dense_units = dense_shape(config)
+    P = dense_parameters if parameters is None else parameters
+    units = dense_units if units is None else units
     R = config.n_replicas
     chunk = min(config.max_replicas or R, R)
     es = config.early_stopping
     copies = 3 + OPTIMIZER_STATES.get(config.optimizer.name, 2) + int(es is not None and es.restore_best)
     batch = n_samples if config.batch_size == "full" else min(config.batch_size, n_samples)
     rows = max(batch, 1)
-    training = chunk * (P * copies + rows * sum(sizes[1:]) * 3)
+    training = chunk * (P * copies + rows * units * 3)
     scaled = chunk * n_samples * n_features if config.preprocessing.inputs != "none" else 0
     snapshots = len(set(config.record.epochs or []))
     if config.record.weights:
@@ -94,9 +110,16 @@ def available_memory() -> int | None:
         return None
 
 
-def check_memory(config, n_samples: int, n_features: int, available: int | None = None) -> Estimate:
+def check_memory(
+    config,
+    n_samples: int,
+    n_features: int,
+    available: int | None = None,
+    parameters: int | None = None,
+    units: int | None = None,
+) -> Estimate:
     """The estimate, or ConfigError (exit 2) when it exceeds the available memory."""
-    estimate = estimate_memory(config, n_samples, n_features)
+    estimate = estimate_memory(config, n_samples, n_features, parameters, units)
     available = available if available is not None else available_memory()
     if available is not None and estimate.total_bytes > available:
         hint = "smaller layers, fewer runs x kfolds"
