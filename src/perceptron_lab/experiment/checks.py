@@ -121,7 +121,8 @@ def validate_experiment(config: ExperimentConfig) -> Validation:
         try:
             dataset, test_dataset = load_data(config)
         except DownloadNeeded as needed:
-            memory = check_memory(config, 0, config.architecture[0])
+            first = config.architecture[0]
+            memory = check_memory(config, 0, first if isinstance(first, int) else 0)
             return Validation(None, None, memory, [str(needed)])
     checked = check_experiment(config, dataset, test_dataset)
     return Validation(tuple(dataset.X.shape), checked, checked.memory, [])
