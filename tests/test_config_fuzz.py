@@ -102,12 +102,39 @@ def _set(data: dict, dotted: str, value) -> None:
     node[keys[-1]] = value
 
 
+# Values a run accepts, so that many generated configs are valid and exercise the whole check.
+SENSIBLE = {
+    "seed": st.integers(0, 100),
+    "epochs": st.integers(1, 5),
+    "runs": st.integers(1, 3),
+    "kfolds": st.integers(1, 5),
+    "batch_size": st.sampled_from([1, 2, "full"]),
+    "learning_rate": st.floats(1e-4, 1.0),
+    "activation": st.sampled_from(["tanh", "sigmoid", "relu", "identity"]),
+    "optimizer": st.sampled_from(["sgd", "adam", "momentum", {"name": "adam", "beta1": 0.8}]),
+    "test_size": st.sampled_from([0, 0.25, 0.5]),
+    "validation_split": st.sampled_from([0, 0.25]),
+    "noise_alpha": st.lists(st.floats(0, 1), max_size=2),
+    "architecture": st.sampled_from([[2, 1], [2, 3, 1], [2, 2], [2, 4, 4, 1], [3, 1]]),
+    "metrics": st.lists(st.sampled_from(["accuracy", "f1", "sse", "mse"]), max_size=2, unique=True),
+    "early_stopping": st.sampled_from([None, {}, {"monitor": "train.accuracy", "patience": 2}]),
+    "dtype": st.sampled_from(["float32", "float64"]),
+    "record.epochs": st.lists(st.integers(0, 5), max_size=2),
+    "max_replicas": st.integers(1, 3),
+    "eval_every": st.integers(1, 3),
+}
+
+
 @st.composite
 def near_valid_texts(draw) -> bytes:
     data = yaml.safe_load(yaml.safe_dump(VALID))
-    for key, value in draw(st.lists(st.tuples(st.sampled_from(KEYS), values), max_size=4)):
-        _set(data, key, value)
-    for key in draw(st.lists(st.sampled_from(list(VALID)), max_size=2)):
+    for _ in range(draw(st.integers(0, 4))):
+        if draw(st.integers(0, 4)):  # mostly a value a run accepts, sometimes anything
+            key = draw(st.sampled_from(sorted(SENSIBLE)))
+            _set(data, key, draw(SENSIBLE[key]))
+        else:
+            _set(data, draw(st.sampled_from(KEYS)), draw(values))
+    for key in draw(st.lists(st.sampled_from(list(VALID)), max_size=1)):
         data.pop(key, None)
     return yaml.safe_dump(data, allow_unicode=True).encode()
 
@@ -144,16 +171,21 @@ def mutated_texts(draw) -> bytes:
 
 
 raw_bytes = st.binary(max_size=200).map(lambda b: b"dataset: gates\n" + b)
-config_files = st.one_of(near_valid_texts(), mutated_texts(), raw_bytes)
-overrides = st.lists(
-    st.one_of(
-        st.tuples(
-            st.sampled_from(KEYS), values.map(lambda v: yaml.safe_dump(v, default_flow_style=True).strip())
-        ),
-        st.tuples(st.sampled_from(KEYS + ["", ".epochs", "a..b", "x"]), st.text(max_size=15)),
-    ).map(lambda kv: f"{kv[0]}={kv[1]}"),
-    max_size=3,
+config_files = st.one_of(near_valid_texts(), near_valid_texts(), mutated_texts(), raw_bytes)
+
+
+def _flow(value) -> str:
+    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+
+
+sensible_overrides = st.sampled_from(sorted(SENSIBLE)).flatmap(
+    lambda key: SENSIBLE[key].map(lambda value: f"{key}={_flow(value)}")
 )
+junk_overrides = st.one_of(
+    st.tuples(st.sampled_from(KEYS), values.map(_flow)),
+    st.tuples(st.sampled_from(KEYS + ["", ".epochs", "a..b", "x"]), st.text(max_size=15)),
+).map(lambda kv: f"{kv[0]}={kv[1]}")
+overrides = st.lists(st.one_of(sensible_overrides, sensible_overrides, junk_overrides), max_size=3)
 
 
 @pytest.fixture(scope="module")
