@@ -7,6 +7,7 @@ and the dataset parameter schemas both derive from this model.
 
 from __future__ import annotations
 
+import functools
 import typing
 from typing import Any, Literal
 
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 INT64_MAX = 2**63 - 1
 
 
+@functools.lru_cache(maxsize=None)
 def _takes_bool(annotation) -> bool:
     """Whether a field annotation admits true/false (bool, Any, or a Literal of bools)."""
     if annotation is bool or annotation is Any:
