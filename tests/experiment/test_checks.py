@@ -212,3 +212,17 @@ def test_estimate_takes_the_networks_own_counts_for_other_architectures():
     assert dense_shape(config) == (0, 0)
     counted = estimate_memory(config, 4, 2, parameters=1000, units=50)
     assert counted.parameters == 1000 and counted.total_bytes >= 3 * 1000 * 4
+
+
+def test_a_million_noisy_copies_of_each_sample_are_refused_before_drawing_them():
+    config = build_config(
+        {
+            "dataset": "iris",
+            "architecture": [4, 3],
+            "noise": {"alpha": 0.1, "copies": 1_000_000, "apply_to": "train"},
+        }
+    )
+    needed = estimate_memory(config, 150, 4).total_bytes
+    assert needed >= 150 * 1_000_000 * (4 * 4 + 8)
+    with pytest.raises(ConfigError, match="needs about"):
+        check_memory(config, 150, 4, available=needed - 1)

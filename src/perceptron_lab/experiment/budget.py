@@ -5,6 +5,7 @@ The estimate adds the arrays that grow with the config (itemsize s of the config
     training state   R_chunk x P x s x (weights, gradients, scratch, optimizer states, best copy)
     activations      R_chunk x batch rows x units x s x 3 (pre-activations, outputs, deltas)
     scaled data      R_chunk x n x f x s when preprocessing fits one scaler per replica
+    noisy copies     n x copies x (f x s + 8) per noisy split (training and each test alpha)
     kept models      replicas x P x s, plus recorded weight snapshots
     bookkeeping      replicas x (row indices of n samples + per-replica objects)
 
@@ -91,7 +92,12 @@ def estimate_memory(
         snapshots = max(snapshots, config.epochs // config.eval_every + 1)
     kept = R * P * (1 + snapshots)
     bookkeeping = R * (n_samples * 8 + REPLICA_OVERHEAD_BYTES)
-    total = (training + scaled + kept) * itemsize + bookkeeping
+    noise = config.noise
+    noisy_splits = len(noise.alpha) if noise.apply_to in ("test", "both") else 0
+    noisy_splits += 1 if noise.apply_to in ("train", "both") and noise.alpha else 0
+    noisy_splits += 1 if getattr(noise, "train_alpha", None) else 0
+    noisy_rows = n_samples * noise.copies * noisy_splits
+    total = (training + scaled + kept + noisy_rows * n_features) * itemsize + bookkeeping + noisy_rows * 8
     return Estimate(int(total), P, R, chunk, itemsize)
 
 
