@@ -165,7 +165,7 @@ class EarlyStoppingConfig(Section):
     @field_validator("monitor")
     @classmethod
     def _split_and_known_metric(cls, monitor: str):
-        split, dot, metric = monitor.partition(".")
+        split, dot, metric = monitor.rpartition(".")
         if not dot or not split or not metric:
             raise ValueError("monitor must look like <split>.<metric>, e.g. validation.loss")
         if find_metric(metric) is None:
@@ -175,7 +175,7 @@ class EarlyStoppingConfig(Section):
     @model_validator(mode="after")
     def _mode_from_metric(self):
         if self.mode is None:
-            self.mode = get_metric(self.monitor.partition(".")[2]).direction
+            self.mode = get_metric(self.monitor.rpartition(".")[2]).direction
         return self
 
 

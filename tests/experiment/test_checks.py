@@ -226,3 +226,19 @@ def test_a_million_noisy_copies_of_each_sample_are_refused_before_drawing_them()
     assert needed >= 150 * 1_000_000 * (4 * 4 + 8)
     with pytest.raises(ConfigError, match="needs about"):
         check_memory(config, 150, 4, available=needed - 1)
+
+
+def test_early_stopping_can_monitor_a_noisy_split_whose_name_has_a_dot(tmp_path):
+    config = build_config(
+        {
+            "dataset": "iris",
+            "architecture": [4, 3],
+            "epochs": 3,
+            "noise_alpha": 0.1,
+            "early_stopping": {"monitor": "test_noise_0.1.accuracy", "patience": 2},
+        }
+    )
+    assert config.early_stopping.mode == "max"
+    assert "test_noise_0.1" in validate_experiment(config).checked.splits
+    result = execute_experiment(config)
+    assert "test_noise_0.1" in set(result.epochs["split"])

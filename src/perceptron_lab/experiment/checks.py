@@ -65,7 +65,7 @@ def _check_monitor(config: ExperimentConfig, splits: list[str], metrics: list[st
     es = config.early_stopping
     if es is None:
         return
-    split, _, metric = es.monitor.partition(".")
+    split, _, metric = es.monitor.rpartition(".")
     if split not in splits or metric not in metrics:
         raise ConfigError(
             f"early_stopping.monitor: '{es.monitor}' is not recorded; splits: {', '.join(splits)}; "

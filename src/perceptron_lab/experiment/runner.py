@@ -80,7 +80,7 @@ def _early_stopping(
     es = config.early_stopping
     if es is None:
         return None
-    split, _, metric = es.monitor.partition(".")
+    split, _, metric = es.monitor.rpartition(".")
     if split not in splits or metric not in metrics:
         raise ConfigError(
             f"early_stopping.monitor: '{es.monitor}' is not recorded; splits: {', '.join(splits)}; "

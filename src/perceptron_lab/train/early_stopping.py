@@ -25,7 +25,7 @@ class EarlyStopping:
         restore_best: bool = True,
         mode: str | None = None,
     ):
-        split, dot, metric = monitor.partition(".")
+        split, dot, metric = monitor.rpartition(".")
         if not dot or not split or not metric:
             raise ValueError(f"EarlyStopping: monitor must be '<split>.<metric>', got {monitor!r}")
         if mode is None:
