@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import inspect
 import json
-import math
-import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -31,15 +28,10 @@ from pydantic import (
     model_validator,
 )
 
-from .config_errors import (
-    Locator,
-    did_you_mean,
-    error_path,
-    message_of,
-    valid_keys,
-)
+from .config_errors import Locator, did_you_mean, format_errors
+from .config_registry import RegistryCheck
 from .config_yaml import LineIndex, parse_yaml, read_config_text
-from .errors import ConfigError, UserError
+from .errors import ConfigError
 from .paths import unsafe_component_reason
 from .plain_numbers import PlainNumbersModel
 from .train.metric_registry import METRICS, find_metric, get_metric
@@ -392,27 +384,7 @@ def format_validation_error(
     if locate is None:
         lines = lines if lines is not None else parse_yaml(text, source).lines if text else {}
         locate = Locator(source, lines, SHORTHANDS)
-    messages = []
-    for item in errors:
-        path = error_path(item["loc"], prefix)
-        dotted = ".".join(path) or "config"
-        if item["type"] == "extra_forbidden":
-            parent = path[:-1]
-            known = valid_keys(model, parent[len(prefix) :], BaseModel)
-            if not parent:
-                known += list(SHORTHANDS)
-            elif prefix and parent == prefix:
-                known.append("name")
-            hint = did_you_mean(
-                path[-1], known, prefix=".".join(parent) + "." if parent else "", list_known=False
-            )
-            message = f"unknown key '{dotted}'{hint}"
-        elif item["type"] == "missing":
-            message = f"missing required key '{dotted}'"
-        else:
-            message = f"{dotted}: {message_of(item)}"
-        messages.append(locate(path, message))
-    return "; ".join(dict.fromkeys(messages))
+    return format_errors(errors, locate, model, prefix)
 
 
 def build_config(
@@ -449,103 +421,6 @@ def _override_labels(overrides: list[str] | dict[str, Any]) -> tuple[tuple[str, 
         return tuple((canonical_path(key), key) for key in overrides)
     keys = [text.partition("=")[0].strip() for text in overrides]
     return tuple((canonical_path(key), f"override {key}") for key in keys)
-
-
-class RegistryCheck:
-    """Checks every name a config points into a registry with, and that name's parameters."""
-
-    def __init__(self, locate: Locator):
-        self.locate = locate
-
-    def fail(self, path: tuple[str, ...], message: str, keyed: bool = True) -> typing.NoReturn:
-        raise ConfigError(self.locate(path, f"{'.'.join(path)}: {message}" if keyed else message))
-
-    def name(self, path: tuple[str, ...], name: Any, known) -> None:
-        if not isinstance(name, str) or name not in known:
-            self.fail(path, f"unknown name {name!r}{did_you_mean(str(name), known)}")
-
-    def params(self, path: tuple[str, ...], kind: str, name: str, params: dict[str, Any], factory) -> None:
-        """Each param must be one `factory` takes, of a plain type, finite where a number."""
-        signature = inspect.signature(factory)
-        accepted = {
-            p.name: p
-            for p in signature.parameters.values()
-            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-        }
-        for key, value in params.items():
-            if key not in accepted:
-                dotted = ".".join(path + (key,))
-                hint = did_you_mean(key, accepted, ".".join(path) + ".", list_known=False)
-                valid = ", ".join(accepted) or "none"
-                message = f"unknown key '{dotted}'{hint}; {kind} '{name}' takes: {valid}"
-                self.fail(path + (key,), message, keyed=False)
-            default = accepted[key].default
-            numeric_default = isinstance(default, (int, float)) and not isinstance(default, bool)
-            if numeric_default and not (isinstance(value, (int, float)) and not isinstance(value, bool)):
-                self.fail(path + (key,), f"expected a number, got {value!r}")
-            if isinstance(value, float) and not math.isfinite(value):
-                self.fail(path + (key,), f"must be a finite number, got {value!r}")
-
-    def spec(self, path: tuple[str, ...], spec: Any, registry: dict, resolve) -> None:
-        if spec is None:
-            return
-        if isinstance(spec, dict):
-            params = {k: v for k, v in spec.items() if k != "name" and v is not None}
-            name = spec.get("name")
-            if name is None:
-                self.fail(path, "give a name, e.g. {name: ..., ...}")
-        else:
-            name, params = spec, {}
-        self.name(path + (("name",) if isinstance(spec, dict) else ()), name, registry)
-        self.params(path, path[-1], name, params, registry[name])
-        try:
-            resolve({"name": name, **params})
-        except UserError as error:  # a known name with a bad parameter value
-            message = str(error)  # the registry's message starts "<kind> '<name>': ..."
-            self.fail(path, message, keyed=not message.startswith(f"{path[-1]} "))
-
-    def check(self, config: ExperimentConfig) -> None:
-        from .data import DATASETS
-        from .data.transforms import SCALERS, TARGET_SCALERS
-        from .nn import (
-            ACTIVATIONS,
-            INITIALIZERS,
-            LOSSES,
-            OPTIMIZERS,
-            get_activation,
-            get_initializer,
-            get_optimizer,
-        )
-
-        for key in ("dataset", "test_dataset"):
-            spec = getattr(config, key)
-            if spec is None:
-                continue
-            self.name((key, "name"), spec.name, DATASETS)
-            try:
-                DATASETS[spec.name].params(**spec.params())
-            except ValidationError as error:
-                errors = error.errors()
-                message = format_validation_error(
-                    errors,
-                    self.locate.source,
-                    prefix=(key,),
-                    model=DATASETS[spec.name].params,
-                    locate=self.locate,
-                )
-                raise ConfigError(message) from None
-
-        self.name(("preprocessing", "inputs"), config.preprocessing.inputs, SCALERS)
-        self.name(("preprocessing", "targets"), config.preprocessing.targets, TARGET_SCALERS)
-        if config.loss != "auto":
-            self.name(("loss",), config.loss, {"auto": None, **LOSSES})
-        self.spec(("optimizer",), config.optimizer.spec(), OPTIMIZERS, get_optimizer)
-        self.spec(("activation",), config.activation, ACTIVATIONS, get_activation)
-        self.spec(("output_activation",), config.output_activation, ACTIVATIONS, get_activation)
-        self.spec(("initializer",), config.initializer.spec(), INITIALIZERS, get_initializer)
-        for i, layer in enumerate(config.layers or []):
-            self.spec(("layers", str(i), "activation"), layer.activation, ACTIVATIONS, get_activation)
-            self.spec(("layers", str(i), "initializer"), layer.initializer, INITIALIZERS, get_initializer)
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:

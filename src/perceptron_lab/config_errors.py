@@ -106,3 +106,31 @@ def message_of(item: Mapping[str, Any]) -> str:
         return message
     shown = repr(value)
     return f"{message} (got {shown if len(shown) <= 60 else shown[:57] + '...'})"
+
+
+def format_errors(
+    errors: Sequence[Mapping[str, Any]], locate: Locator, model: type[BaseModel], prefix: tuple[str, ...] = ()
+) -> str:
+    """One line for pydantic errors of `model` validated at `prefix` inside the config, each
+    `where: key.path: message`, unknown keys with the closest valid key; joined with "; "."""
+    messages = []
+    for item in errors:
+        path = error_path(item["loc"], prefix)
+        dotted = ".".join(path) or "config"
+        if item["type"] == "extra_forbidden":
+            parent = path[:-1]
+            known = valid_keys(model, parent[len(prefix) :], BaseModel)
+            if not parent:
+                known += list(locate.shorthands)
+            elif prefix and parent == prefix:
+                known.append("name")
+            hint = did_you_mean(
+                path[-1], known, prefix=".".join(parent) + "." if parent else "", list_known=False
+            )
+            message = f"unknown key '{dotted}'{hint}"
+        elif item["type"] == "missing":
+            message = f"missing required key '{dotted}'"
+        else:
+            message = f"{dotted}: {message_of(item)}"
+        messages.append(locate(path, message))
+    return "; ".join(dict.fromkeys(messages))
