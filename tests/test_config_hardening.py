@@ -253,3 +253,39 @@ def test_old_canonical_configs_with_null_optimizer_params_still_load():
     # config.yaml written before optimizer params were registry-checked held every key, unset as null
     old = {**BASE, "optimizer": {"name": "adam", "learning_rate": 0.01, "momentum": None, "rho": None}}
     assert build_config(old).optimizer.spec() == {"name": "adam", "learning_rate": 0.01}
+
+
+# ---------------------------------------------------------------------------------------------
+# The command line: exit 2, one line on stderr, nothing written
+
+
+@pytest.mark.parametrize(
+    "content, overrides",
+    [
+        (alias_bomb().encode(), []),
+        ((HEADER + "x: " + "[" * 20000 + "]" * 20000 + "\n").encode(), []),
+        ("dataset: iris\narchitecture: [4, 3]\nname: caf\xe9\n".encode("latin-1"), []),
+        ((HEADER + "epochs: 1\nepochs: 2\n").encode(), []),
+        (HEADER.encode(), ["epochs=[1,"]),
+        (HEADER.encode(), ["name=!!python/object/apply:os.system ['echo hi']"]),
+        (HEADER.encode(), ["epochs=1000000000000000000000000000000"]),
+        (HEADER.encode(), [".epochs=2"]),
+        (HEADER.encode(), ["learning_rate=.inf"]),
+        (HEADER.encode(), ["architecture=[4, 1e9, 3]", "runs=5"]),
+    ],
+)
+def test_lab_run_and_validate_exit_2_with_one_line_and_write_nothing(tmp_path, content, overrides):
+    from typer.testing import CliRunner
+
+    from perceptron_lab.cli import app
+
+    config = tmp_path / "cfg.yaml"
+    config.write_bytes(content)
+    out = tmp_path / "results"
+    sets = [arg for value in overrides for arg in ("--set", value)]
+    for args in (["validate", str(config), *sets], ["run", str(config), "--out", str(out), "-q", *sets]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2, (args[0], result.output)
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert "Traceback" not in result.output
+    assert not out.exists()
