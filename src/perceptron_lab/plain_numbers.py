@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import typing
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
@@ -16,14 +17,29 @@ from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 INT64_MAX = 2**63 - 1
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _takes_bool(annotation) -> bool:
-    """Whether a field annotation admits true/false (bool, Any, or a Literal of bools)."""
+    """Whether true/false may be the value (or a list item) of a field so annotated: bool, Any,
+    a Literal of bools, or a union or list with such a member (not a bool inside a mapping)."""
     if annotation is bool or annotation is Any:
         return True
-    if typing.get_origin(annotation) is Literal:
+    origin = typing.get_origin(annotation)
+    if origin is Literal:
         return any(isinstance(a, bool) for a in typing.get_args(annotation))
+    if isinstance(origin, type) and issubclass(origin, Mapping):
+        return False
     return any(_takes_bool(a) for a in typing.get_args(annotation))
+
+
+@functools.cache
+def _takes_number(annotation) -> bool:
+    """Whether an int or float may be the value (or a list item) of a field so annotated."""
+    if annotation in (int, float):
+        return True
+    origin = typing.get_origin(annotation)
+    if origin is Literal or (isinstance(origin, type) and issubclass(origin, Mapping)):
+        return False
+    return any(_takes_number(a) for a in typing.get_args(annotation))
 
 
 class PlainNumbersModel(BaseModel):
@@ -36,12 +52,10 @@ class PlainNumbersModel(BaseModel):
     def _plain_numbers(cls, value, info: ValidationInfo):
         field = cls.model_fields.get(info.field_name or "")
         items = list(value) if isinstance(value, (list, tuple)) else [value]
-        if (
-            field is not None
-            and not _takes_bool(field.annotation)
-            and any(isinstance(v, bool) for v in items)
-        ):
-            raise ValueError(f"expected a number, not {str(value).lower()}")
+        numeric = field is not None and _takes_number(field.annotation) and not _takes_bool(field.annotation)
+        flags = [v for v in items if isinstance(v, bool)]
+        if numeric and flags:
+            raise ValueError(f"expected a number, not {str(flags[0]).lower()}")
         if any(isinstance(v, int) and not isinstance(v, bool) and abs(v) > INT64_MAX for v in items):
             raise ValueError("integer too large (at most 2**63 - 1)")
         return value

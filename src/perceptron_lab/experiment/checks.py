@@ -8,15 +8,18 @@ metric, and the memory the experiment needs is available.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from ..config import ExperimentConfig
+from .. import layer_specs
+from ..config import ExperimentConfig, layer_defaults
 from ..data import Dataset
 from ..data.download import DownloadNeeded, no_downloads
 from ..errors import ConfigError, DataError
+from ..nn.shapes import declared_arrays, infer_shapes
 from .budget import Estimate, check_memory, human_bytes
 from .preparation import TargetCoding
-from .specs import load_data, target_coding, task_metrics
+from .specs import load_data, network_plan, static_input_shape, target_coding, task_metrics
 from .splits import make_splits
 
 
@@ -28,6 +31,7 @@ class CheckedExperiment:
     metrics: list[str]
     splits: list[str]
     memory: Estimate
+    input_shape: tuple[int, ...]
 
 
 def split_names(config: ExperimentConfig, dataset: Dataset, test_dataset: Dataset | None) -> list[str]:
@@ -61,6 +65,27 @@ def split_names(config: ExperimentConfig, dataset: Dataset, test_dataset: Datase
     return names
 
 
+def network_counts(layers: list, input_shape: tuple[int, ...]) -> tuple[int, int]:
+    """(parameters, activations per sample) of one replica of `layers`, from shapes alone."""
+    parameters = sum(spec.size for _, specs in declared_arrays(layers, input_shape) for spec in specs)
+    units = sum(math.prod(shape) for shape in infer_shapes(layers, input_shape))
+    return parameters, units
+
+
+def _static_counts(config: ExperimentConfig) -> tuple[int | None, int | None, int]:
+    """(parameters, units, input features) when the config alone gives the input shape (no data);
+    (None, None, 0) otherwise."""
+    shape = static_input_shape(config)
+    if shape is None:
+        return None, None, 0
+    if not config.is_layer_list:
+        return None, None, shape[0]  # layer sizes: the estimate counts them itself
+    layers = layer_specs.build_layers(
+        layer_specs.parse_layer_list(config.architecture), layer_defaults(config)
+    )
+    return (*network_counts(layers, shape), math.prod(shape))
+
+
 def _check_monitor(config: ExperimentConfig, splits: list[str], metrics: list[str]) -> None:
     es = config.early_stopping
     if es is None:
@@ -77,7 +102,7 @@ def check_experiment(
     config: ExperimentConfig, dataset: Dataset, test_dataset: Dataset | None = None
 ) -> CheckedExperiment:
     """Check `config` against its loaded data; raises ConfigError/DataError with one line."""
-    if dataset.task == "classification" and dataset.n_outputs < 2:
+    if dataset.task == "classification" and dataset.n_outputs < 2 and config.task != "reconstruction":
         classes = ", ".join(map(str, dataset.classes or []))
         raise DataError(
             f"dataset: '{config.dataset.name}' has {dataset.n_outputs} class ({classes}); "
@@ -85,10 +110,12 @@ def check_experiment(
         )
     coding = target_coding(config, dataset)
     metrics = task_metrics(config, dataset.task)
-    memory = check_memory(config, dataset.n_samples, dataset.n_features)
+    plan = network_plan(config, dataset)
+    parameters, units = network_counts(plan.layers, plan.input_shape)
+    memory = check_memory(config, dataset.n_samples, dataset.n_features, parameters=parameters, units=units)
     splits = split_names(config, dataset, test_dataset)
     _check_monitor(config, splits, metrics)
-    return CheckedExperiment(coding, metrics, splits, memory)
+    return CheckedExperiment(coding, metrics, splits, memory, plan.input_shape)
 
 
 @dataclass(frozen=True)
@@ -99,6 +126,8 @@ class Validation:
     checked: CheckedExperiment | None
     memory: Estimate
     downloads: list[str]
+    input_shape: tuple[int, ...] | None
+    """The network's per-sample input shape, when the data or the config gives it."""
 
     def summary(self) -> str:
         """One line: replicas, dataset shape, estimated memory, pending downloads."""
@@ -121,8 +150,8 @@ def validate_experiment(config: ExperimentConfig) -> Validation:
         try:
             dataset, test_dataset = load_data(config)
         except DownloadNeeded as needed:
-            first = config.architecture[0]
-            memory = check_memory(config, 0, first if isinstance(first, int) else 0)
-            return Validation(None, None, memory, [str(needed)])
+            parameters, units, n_features = _static_counts(config)
+            memory = check_memory(config, 0, n_features, parameters=parameters, units=units)
+            return Validation(None, None, memory, [str(needed)], static_input_shape(config))
     checked = check_experiment(config, dataset, test_dataset)
-    return Validation(tuple(dataset.X.shape), checked, checked.memory, [])
+    return Validation(tuple(dataset.X.shape), checked, checked.memory, [], checked.input_shape)

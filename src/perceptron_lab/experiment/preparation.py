@@ -58,6 +58,13 @@ def _noisy_split(
     return noisy.astype(X.dtype, copy=False), source
 
 
+def _take_rows(X: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """X[rows], without a copy when `rows` is every row in order."""
+    if len(rows) == len(X) and np.array_equal(rows, np.arange(len(X))):
+        return X
+    return X[rows]
+
+
 def _rows_of(source: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """Rows whose source sample is in `wanted` (1-D int arrays)."""
     return np.flatnonzero(np.isin(source, wanted))
@@ -75,7 +82,13 @@ class SplitBuilder:
 
     # -- targets -------------------------------------------------------------------------------
     def _targets(self, data: Dataset, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(encoded targets (m, out), truth) of `rows` of `data`, before target scaling."""
+        """(encoded targets (m, out), truth) of `rows` of `data`, before target scaling.
+
+        A reconstruction's targets and truth are the clean inputs of those rows.
+        """
+        if self.config.task == "reconstruction":
+            clean = _take_rows(data.X, rows)
+            return clean.astype(self.dtype, copy=False), clean
         truth = data.y[rows]
         if self.coding is not None:
             return self.coding.encode(truth, self.dtype), truth
@@ -116,7 +129,10 @@ class SplitBuilder:
                 return None
             return [make_scaler(kind).fit(matrix[rows]) for rows in index]
 
-        return Preprocessors(fit(kinds.inputs, X_train), fit(kinds.targets, Y_train))
+        inputs = fit(kinds.inputs, X_train)
+        if self.config.task == "reconstruction":  # targets are inputs: the same scaler maps both
+            return Preprocessors(inputs, inputs)
+        return Preprocessors(inputs, fit(kinds.targets, Y_train))
 
     # -- splits --------------------------------------------------------------------------------
     def build(self, replicas: list[ReplicaSplit]) -> tuple[dict[str, SplitData], Preprocessors]:

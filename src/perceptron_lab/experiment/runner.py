@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,6 +19,7 @@ import pandas as pd
 from .. import __version__
 from ..config import ExperimentConfig
 from ..errors import ConfigError
+from ..extras import require
 from ..model import Model
 from ..nn import Network
 from ..progress import Progress, report
@@ -25,7 +27,8 @@ from ..train import EarlyStopping, History, Trainer
 from .checks import check_experiment
 from .evaluation import Evaluator
 from .preparation import SplitBuilder, SplitData
-from .specs import build_network, load_data, resolve_loss
+from .reconstruction import reconstruction_arrays
+from .specs import build_network, experiment_task, load_data, resolve_loss
 from .splits import ReplicaSplit, make_splits
 from .tables import (
     confusion_table,
@@ -38,6 +41,9 @@ from .tables import (
 
 PROGRESS_METRICS = ("loss", "accuracy")
 """Shown while training: the latest evaluated value on the train split, mean over replicas."""
+EpochHook = Callable[[int, dict, np.ndarray], None]
+"""epoch_hook(epoch, logs, active) after each evaluation: logs[split][metric] (R,), as Trainer's
+callback. It may raise to stop the experiment (a search pruning a trial)."""
 
 
 @dataclass
@@ -58,6 +64,8 @@ class ExperimentResult:
     predictions: pd.DataFrame
     models: list[Model] = field(repr=False)
     weights_history: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    reconstructions: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    """A reconstruction task's test images and codes (see experiment/reconstruction.py)."""
 
     @property
     def status(self) -> str:
@@ -116,7 +124,7 @@ class ChunkOutcome:
 
 
 def _train_chunk(
-    config, replicas, dataset, test_dataset, coding, metrics, progress, chunk, chunks
+    config, replicas, dataset, test_dataset, coding, metrics, progress, chunk, chunks, epoch_hook=None
 ) -> ChunkOutcome:
     builder = SplitBuilder(config, dataset, test_dataset, coding)
     splits, prep = builder.build(replicas)
@@ -144,6 +152,8 @@ def _train_chunk(
                 replicas=len(replicas),
                 **latest,
             )
+        if epoch_hook is not None:
+            epoch_hook(epoch, logs, active)
 
     trainer = Trainer(
         loss=resolve_loss(config),
@@ -157,7 +167,7 @@ def _train_chunk(
         evaluator=evaluator,
         callback=on_epoch,
     )
-    network = build_network(config, [(rep.seed, rep.fold) for rep in replicas])
+    network = build_network(config, [(rep.seed, rep.fold) for rep in replicas], dataset)
     eval_sets = {name: split.trainer_set() for name, split in splits.items() if name != "train"}
     train = splits["train"]
     started = time.perf_counter()
@@ -195,11 +205,14 @@ def _weights_history(outcomes: list[ChunkOutcome]) -> dict[str, np.ndarray] | No
     return stacked
 
 
-def execute_experiment(config: ExperimentConfig, progress: Progress | None = None) -> ExperimentResult:
+def execute_experiment(
+    config: ExperimentConfig, progress: Progress | None = None, epoch_hook: EpochHook | None = None
+) -> ExperimentResult:
     """Train every run x fold of `config` and collect the results (no files written).
 
     progress: a listener for the load and train phases; training events come after each
     evaluation (every `eval_every` epochs) with the train split's mean loss and accuracy.
+    epoch_hook sees the first chunk of replicas only (all of them unless max_replicas is set).
     """
     started_at = datetime.now(timezone.utc)
     started = time.perf_counter()
@@ -222,25 +235,47 @@ def execute_experiment(config: ExperimentConfig, progress: Progress | None = Non
     )
     chunks = _chunks(replicas, config.max_replicas)
     outcomes = [
-        _train_chunk(config, chunk, dataset, test_dataset, coding, metrics, progress, i, len(chunks))
+        _train_chunk(
+            config,
+            chunk,
+            dataset,
+            test_dataset,
+            coding,
+            metrics,
+            progress,
+            i,
+            len(chunks),
+            epoch_hook if i == 0 else None,
+        )
         for i, chunk in enumerate(chunks)
     ]
 
-    classes = dataset.classes if classification else None
+    task = experiment_task(config, dataset)
+    classes = dataset.classes if coding is not None else None
     epochs = pd.concat([epochs_table(o.replicas, o.history) for o in outcomes], ignore_index=True)
     summary = summary_table(epochs, [r for o in outcomes for r in o.replicas], [o.history for o in outcomes])
     outputs = [
         final_outputs(o.network, o.splits, output_splits(o.splits, dataset.n_features)) for o in outcomes
     ]
     confusion = None
-    if classification:
+    if coding is not None:
         confusion = pd.concat(
             [confusion_table(o, out, coding, classes) for o, out in zip(outcomes, outputs)], ignore_index=True
         )
     predictions = pd.concat(
-        [predictions_table(o, out, coding, classes, dataset.n_features) for o, out in zip(outcomes, outputs)],
+        [
+            predictions_table(
+                o, out, coding, classes, dataset.n_features, reconstruction=task == "reconstruction"
+            )
+            for o, out in zip(outcomes, outputs)
+        ],
         ignore_index=True,
     )
+    reconstructions = None
+    if task == "reconstruction" and "test" in outcomes[0].splits:
+        first = outcomes[0]
+        scaler = first.evaluator.prep.inputs[0] if first.evaluator.prep.inputs is not None else None
+        reconstructions = reconstruction_arrays(first.network, first.splits, scaler, test_dataset or dataset)
     models = [m for o in outcomes for m in _replica_models(o, config, dataset, coding)]
 
     replica_rows = []
@@ -274,11 +309,11 @@ def execute_experiment(config: ExperimentConfig, progress: Progress | None = Non
         "train_time_s": round(sum(o.wall_time_s for o in outcomes), 4),
         "versions": _package_versions(),
         "config_hash": config.config_hash(),
-        "task": dataset.task,
+        "task": task,
         "loss": resolve_loss(config),
         "classes": classes,
         "n_features": dataset.n_features,
-        "n_outputs": config.architecture[-1],
+        "n_outputs": int(outcomes[0].network.output_dim),
         "splits": list(outcomes[0].splits),
         "dataset": {"name": config.dataset.name, "n_samples": dataset.n_samples, **_jsonable(dataset.meta)},
         "replicas": replica_rows,
@@ -292,26 +327,31 @@ def execute_experiment(config: ExperimentConfig, progress: Progress | None = Non
         predictions=predictions,
         models=models,
         weights_history=_weights_history(outcomes),
+        reconstructions=reconstructions,
     )
 
 
 def _replica_models(outcome: ChunkOutcome, config: ExperimentConfig, dataset, coding) -> list[Model]:
-    """One Model per replica of a chunk: its network, its own fitted scalers, the class coding."""
+    """One Model per replica of a chunk: its network, its own fitted scalers, the class coding.
+
+    A reconstruction is a regression of the inputs: its targets are scaled by the input scaler."""
     prep = outcome.evaluator.prep
+    reconstruction = config.task == "reconstruction"
     image_shape = dataset.meta.get("image_shape")
-    target = dataset.meta.get("target")
+    target = None if reconstruction else dataset.meta.get("target")
     target_names = [target] if isinstance(target, str) else target if isinstance(target, list) else None
+    target_scalers = prep.inputs if reconstruction else prep.targets
     models = []
     for r, rep in enumerate(outcome.replicas):
         models.append(
             Model(
                 network=outcome.network.select([r]),
-                task=dataset.task,
+                task="regression" if reconstruction else dataset.task,
                 n_features=dataset.n_features,
                 classes=dataset.classes if coding is not None else None,
                 coding=coding,
                 input_scaler=prep.inputs[r] if prep.inputs is not None else None,
-                target_scaler=prep.targets[r] if prep.targets is not None else None,
+                target_scaler=target_scalers[r] if target_scalers is not None else None,
                 feature_names=dataset.feature_names,
                 input_dtype=str(dataset.X.dtype),
                 image_shape=list(image_shape) if image_shape is not None else None,
@@ -359,6 +399,8 @@ def run_experiment(
 
     root = Path(out_root or config.output.dir)
     check_writable(root, config.name)
+    if config.output.dill if dill is None else dill:
+        require("dill", "output.dill (--dill)")  # before training, not after
     result = execute_experiment(config, progress)
     directory = new_run_dir(root, config)
     return write_run_dir(

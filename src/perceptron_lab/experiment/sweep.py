@@ -34,10 +34,10 @@ from ..errors import UserError
 from ..modes import PlotsMode
 from ..progress import Progress, report
 from .executors import TaskResult, make_executor
-from .grid import Point, grid_of, grid_points, merge_grids, point_names
+from .grid import Point, grid_of, grid_points, listed_points, merge_grids, point_names
 from .partials import remove_stale_partials
 from .results_dir import is_run_dir
-from .runner import ExperimentResult, execute_experiment
+from .runner import EpochHook, ExperimentResult, execute_experiment
 
 PLAN_FILE = "sweep.json"
 TABLE_FILE = "sweep.csv"
@@ -58,20 +58,30 @@ class SweepInterrupted(KeyboardInterrupt):
 def sweep_points(
     config: ExperimentConfig, grid_overrides: list[str] | None = None, resume: str | Path | None = None
 ) -> list[Point]:
-    """The grid points of `config.sweep.grid` extended by `--grid key=v1,v2` options.
+    """The grid points of `config.sweep.grid` extended by `--grid key=v1,v2` options, or the
+    `config.sweep.points` list as given.
 
-    With `resume` and no grid options, the grid is the one stored in that sweep directory.
+    With `resume` and no grid options, the points are the ones stored in that sweep directory.
     Every point's config is validated here, so a bad value fails (ConfigError naming the key)
     before anything trains.
     """
+    if resume is not None:
+        _refuse_search(Path(resume), read_plan(Path(resume)))
+    listed = config.sweep.points if config.sweep is not None else None
     if resume is not None and not grid_overrides:
-        grid = read_plan(Path(resume)).get("grid") or {}
+        points = [p["params"] for p in read_plan(Path(resume)).get("points", [])]
+    elif listed is not None:
+        if grid_overrides:
+            raise UserError("--grid cannot extend a sweep.points list; add the points to the list")
+        points = listed_points(listed)
     else:
         yaml_grid = config.sweep.grid if config.sweep is not None else {}
         grid = merge_grids(yaml_grid, grid_overrides or [])
-    if not grid:
-        raise UserError("nothing to sweep: give --grid key=v1,v2,... or a sweep.grid block in the config")
-    points = grid_points(grid)
+        points = grid_points(grid) if grid else []
+    if not points:
+        raise UserError(
+            "nothing to sweep: give --grid key=v1,v2,... or a sweep.grid or sweep.points block in the config"
+        )
     point_configs(config, points)
     return points
 
@@ -123,12 +133,19 @@ def draw_point_figures(result: ExperimentResult) -> dict[str, bytes]:
         return {path.name: path.read_bytes() for path in sorted(plots.iterdir())} if plots.is_dir() else {}
 
 
-def execute_point(config: ExperimentConfig, draw_figures: bool = False) -> PointOutcome:
+def execute_point(
+    config: ExperimentConfig, draw_figures: bool = False, epoch_hook: EpochHook | None = None
+) -> PointOutcome:
     """Run one point's experiment (and draw its figures when asked); a failure becomes data so
-    the sweep goes on."""
+    the sweep goes on. epoch_hook: see execute_experiment (a search's pruning)."""
     started = time.perf_counter()
     try:
-        result = execute_experiment(config)
+        # Without a hook the call is the plain one (executors may stand in for execute_experiment).
+        result = (
+            execute_experiment(config)
+            if epoch_hook is None
+            else execute_experiment(config, epoch_hook=epoch_hook)
+        )
     except Exception as error:  # any failure of one point is recorded, not raised
         message = " ".join(f"{type(error).__name__}: {error}".split())
         return PointOutcome(None, message, time.perf_counter() - started)
@@ -192,6 +209,11 @@ def failed_row(point: Point, name: str, error: str, wall_time_s: float | None) -
     return _row(point, name, "failed", wall_time_s, error)
 
 
+def pruned_row(point: Point, name: str, epoch: int, wall_time_s: float | None) -> dict[str, Any]:
+    """The row of a search trial stopped early for its poor objective (no run directory)."""
+    return _row(point, name, "pruned", wall_time_s, f"pruned after epoch {epoch}")
+
+
 def _atomic_write_text(path: Path, text: str) -> None:
     partial = path.with_name(f".{path.name}.partial")
     partial.write_text(text)
@@ -237,6 +259,7 @@ def make_plan(
         "status": "running",
         "created": datetime.now().astimezone().isoformat(timespec="seconds"),
         "grid": grid_of(points),
+        "listed": config.sweep is not None and config.sweep.points is not None,
         "points": [
             {"name": name, "params": point, "config_hash": cfg.config_hash()}
             for point, name, cfg in zip(points, names, configs)
@@ -272,8 +295,18 @@ def _grid_options(grid: dict[str, list[Any]]) -> str:
     )
 
 
+def _refuse_search(sweep_dir: Path, stored: dict) -> None:
+    """A search directory (search.py) is resumed by a search, not as a grid."""
+    if stored.get("search"):
+        sampler, trials = stored["search"].get("sampler"), stored["search"].get("trials")
+        raise UserError(
+            f"--resume {sweep_dir}: that sweep is a search; resume it with --search {sampler} --trials {trials}"
+        )
+
+
 def check_resumable(sweep_dir: Path, plan: dict, stored: dict) -> None:
     """Raise UserError unless `stored` (the sweep.json found) plans the same points as `plan`."""
+    _refuse_search(sweep_dir, stored)
     planned = [(p["name"], p["config_hash"]) for p in plan["points"]]
     found = [(p["name"], p["config_hash"]) for p in stored.get("points", [])]
     if planned == found:
@@ -286,9 +319,14 @@ def check_resumable(sweep_dir: Path, plan: dict, stored: dict) -> None:
     else:
         changed = next(name for name, digest in planned if hashes[name] != digest)
         reason = f"point {changed} has a different config"
+    same = (
+        "the same config"
+        if stored.get("listed")
+        else f"the same config and {_grid_options(stored.get('grid', {}))}"
+    )
     raise UserError(
         f"--resume {sweep_dir}: that sweep was started with another config or grid ({reason}); "
-        f"resume it with the same config and {_grid_options(stored.get('grid', {}))}"
+        f"resume it with {same}"
     )
 
 

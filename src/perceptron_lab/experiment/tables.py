@@ -174,10 +174,16 @@ def confusion_table(
 
 
 def predictions_table(
-    outcome, outputs: dict[str, list[np.ndarray]], coding, classes: list[str] | None, n_features: int
+    outcome,
+    outputs: dict[str, list[np.ndarray]],
+    coding,
+    classes: list[str] | None,
+    n_features: int,
+    reconstruction: bool = False,
 ) -> pd.DataFrame:
     """Final outputs on the clean test rows of every replica, and on its train rows when
-    `outputs` holds them (see output_splits)."""
+    `outputs` holds them (see output_splits). A reconstruction keeps one column per sample
+    instead of its many outputs: `mse`, the sample's reconstruction error in original units."""
     targets_prep = outcome.evaluator.prep.targets
     frames = []
     for split_name in ("train", "test"):
@@ -206,6 +212,9 @@ def predictions_table(
                     scores = np.column_stack([1 - positive, positive])
                 for c, name in enumerate(classes):
                     frame[f"score_{name}"] = scores[:, c]
+            elif reconstruction:
+                original = targets_prep[r].inverse_transform(out) if targets_prep is not None else out
+                frame["mse"] = np.mean((original - split.truth[rows]) ** 2, axis=1)
             else:
                 original = targets_prep[r].inverse_transform(out) if targets_prep is not None else out
                 frame["target"] = split.truth[rows][:, 0]

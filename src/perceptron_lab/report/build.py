@@ -26,6 +26,7 @@ from .hyperplane import hyperplane_plots
 from .inputs import choose, metric_names, split_names
 from .noise import noise_plots
 from .overview import confusion_overview, curves_overview
+from .reconstruction import reconstruction_plots
 from .regions import region_plots
 from .roc import roc_plots
 from .safe_files import save_files
@@ -59,6 +60,7 @@ def run_plots(results: RunResults, metric: str | None = None, split: str | None 
         *classwise_figures(results, chosen_splits),
         *roc_plots(results),
         *noise_plots(results, chosen_metrics),
+        *reconstruction_plots(results),
         *hyperplane_plots(results),
         *region_plots(results),
     ]
@@ -83,9 +85,14 @@ def _save(
 
 def essential_plots(results: RunResults) -> list[Plot]:
     """The figures `lab run` draws at once: one panel of every learning curve, one of the final
-    confusion matrices, and the hyperplanes when weights were recorded."""
+    confusion matrices, the hyperplanes when weights were recorded, and reconstructions."""
     confusion = confusion_overview(results)
-    return [curves_overview(results), *([confusion] if confusion else []), *hyperplane_plots(results)]
+    return [
+        curves_overview(results),
+        *([confusion] if confusion else []),
+        *hyperplane_plots(results),
+        *reconstruction_plots(results),
+    ]
 
 
 def plot_run(
