@@ -49,6 +49,8 @@ def describe(event: ProgressEvent) -> tuple[str, str]:
             parts.append(f"running {status['running']}")
         return count, ", ".join(parts)
     if event.phase == "plot" and event.total is None:
+        if status.get("where") == "helper":
+            return count, "in a helper process"
         return count, "importing matplotlib, building figures"
     if event.phase == "load":
         return count, str(status.get("dataset", ""))

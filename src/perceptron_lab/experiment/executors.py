@@ -137,11 +137,19 @@ class DaskExecutor:
 
 
 def make_executor(backend: str = "local", jobs: int = 1, address: str | None = None):
-    """The executor for `backend` ("local" with `jobs` processes, or "dask" at `address`)."""
+    """The executor for `backend` ("local" with `jobs` processes, or "dask" at `address`).
+
+    Local processes are forked from this one where the platform can fork (fork_executor.py),
+    else started by joblib.
+    """
     if backend == "local":
         if address:
             raise UserError("--address is for --backend dask")
-        return SerialExecutor() if jobs == 1 else JoblibExecutor(jobs)
+        if jobs == 1:
+            return SerialExecutor()
+        from .fork_executor import ForkExecutor, fork_available
+
+        return ForkExecutor(jobs) if fork_available() else JoblibExecutor(jobs)
     if backend == "dask":
         return DaskExecutor(address)
     raise UserError(f"--backend: {backend!r} is not one of {', '.join(BACKENDS)}")

@@ -316,9 +316,13 @@ def run_experiment(
     """Execute `config` and write results/<name>/<timestamp>-<hash>/ atomically; returns that path.
 
     progress: a listener for the load, train, write and plot phases (progress.ProgressEvent).
+    When figures are drawn, a helper process loads matplotlib during training and draws them
+    (report/background.py).
     """
+    from ..report.background import figures_in_background
     from .results import new_run_dir, write_run_dir
 
-    result = execute_experiment(config, progress)
-    directory = new_run_dir(Path(out_root or config.output.dir), config)
-    return write_run_dir(result, directory, command=command, plots=plots, dill=dill, progress=progress)
+    with figures_in_background(config.output.plots if plots is None else plots):
+        result = execute_experiment(config, progress)
+        directory = new_run_dir(Path(out_root or config.output.dir), config)
+        return write_run_dir(result, directory, command=command, plots=plots, dill=dill, progress=progress)

@@ -34,6 +34,7 @@ from ..errors import UserError
 from ..modes import PlotsMode
 from ..progress import Progress, report
 from .executors import TaskResult, make_executor
+from .fork_executor import ForkExecutor, warm_imports
 from .grid import Point, grid_of, grid_points, merge_grids, point_names
 from .results_dir import is_run_dir
 from .runner import ExperimentResult, execute_experiment
@@ -428,6 +429,8 @@ def run_sweep(
         rows, todo = _kept_points(sweep_dir, points, names)
         write_table(sweep_dir, rows)
         _report_points(progress, sweep_dir, plan, rows, len(points))
+        if isinstance(executor, ForkExecutor) and todo:
+            warm_imports(configs[todo[0]])
         try:
             for outcome in executor.map(task, [configs[i] for i in todo]):
                 i = todo[outcome.index]

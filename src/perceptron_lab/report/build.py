@@ -22,7 +22,7 @@ from .compare import (
 from .confusion import confusion_figures
 from .curves import learning_curves
 from .html import CodeItem, FactsItem, FigureItem, Section, TableItem, write_html
-from .hyperplane import hyperplane_plots
+from .hyperplane import has_hyperplanes, hyperplane_grid, hyperplane_plots
 from .inputs import choose, metric_names, split_names
 from .noise import noise_plots
 from .overview import confusion_overview, curves_overview
@@ -77,9 +77,11 @@ def _save(
 
 def essential_plots(results: RunResults) -> list[Plot]:
     """The figures `lab run` draws at once: one panel of every learning curve, one of the final
-    confusion matrices, and the hyperplanes when weights were recorded."""
+    confusion matrices, and the hyperplanes' frames when weights were recorded (their animation
+    is left to `lab report`)."""
     confusion = confusion_overview(results)
-    return [curves_overview(results), *([confusion] if confusion else []), *hyperplane_plots(results)]
+    hyperplanes = [hyperplane_grid(results)] if has_hyperplanes(results) else []
+    return [curves_overview(results), *([confusion] if confusion else []), *hyperplanes]
 
 
 def plot_run(
