@@ -45,8 +45,8 @@ def describe(event: ProgressEvent) -> tuple[str, str]:
             parts.append(f"{status['failed']} failed")
         if status.get("best") is not None:
             parts.append(f"best {status['best']}: {status['result']} {_number(status['best_value'])}")
-        elif status.get("running"):
-            parts.append(f"running {status['running']}")
+        elif status.get("remaining"):
+            parts.append(f"running, {status['remaining']} to go")
         return count, ", ".join(parts)
     if event.phase == "plot" and event.total is None:
         if status.get("where") == "helper":

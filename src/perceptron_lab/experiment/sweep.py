@@ -385,7 +385,7 @@ def _report_points(progress: Progress | None, sweep_dir: Path, plan: dict, rows:
         return
     failed = sum(row["status"] == "failed" for row in rows.values())
     best = best_so_far(sweep_dir, plan, rows)
-    status: dict[str, Any] = {"failed": failed}
+    status: dict[str, Any] = {"failed": failed, "remaining": total - len(rows)}
     if best is not None:
         status.update(best=best[0]["point"], result=best[1], best_value=float(best[0]["mean"]))
     report(progress, "points", len(rows), total, **status)
