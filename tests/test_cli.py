@@ -50,7 +50,13 @@ def test_run_writes_the_results_contract(tiny_iris, tmp_path):
     assert set(epochs["split"]) == {"train", "test"}
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "complete" and len(manifest["replicas"]) == 6
-    assert sorted(p.name for p in (run_dir / "models").iterdir())[:2] == ["run0_fold0.json", "run0_fold0.npz"]
+    model_dir = run_dir / "models" / "run0_fold0"
+    assert sorted(p.name for p in model_dir.iterdir()) == [
+        "model.json",
+        "network.json",
+        "network.npz",
+        "preprocessing.npz",
+    ]
     assert not any(p.name.endswith(".partial") for p in run_dir.parent.iterdir())
 
 

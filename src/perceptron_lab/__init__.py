@@ -33,6 +33,9 @@ _EXPORTS = {
     "load_network": "nn",
     "build_report": "report",
     "plot_run": "report",
+    "Model": "model",
+    "load_model": "model",
+    "predict_run": "experiment.predict",
     "EarlyStopping": "train",
     "Trainer": "train",
 }

@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
 
 import typer
@@ -91,7 +92,9 @@ def run(
         None, "--max-replicas", min=1, help="Train at most this many replicas at once (memory)."
     ),
     dill: bool = typer.Option(False, "--dill", help="Also pickle every model with dill."),
-    plots: bool = typer.Option(True, "--plots/--no-plots", help="Draw the run's plots."),
+    plots: bool | None = typer.Option(
+        None, "--plots/--no-plots", help="Draw the run's plots (default: output.plots of the config)."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary table."),
     as_json: bool = typer.Option(
         False, "--json", help="Print the summary as JSON on stdout (with the run directory), no table."
@@ -227,6 +230,15 @@ def sweep(
                 soft_wrap=True,
             )
     console.print(str(sweep_dir), soft_wrap=True, highlight=False)
+    if len(table) and (table["status"] == "failed").all():
+        errors = table["error"].value_counts()
+        err_console.print(
+            f"[bold red]error:[/] all {len(table)} points failed; most common error "
+            f"({errors.iloc[0]} of {len(table)}): {errors.index[0]}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(code=1)
 
 
 @app.command()
@@ -253,6 +265,62 @@ def report(
                 list(paths), out_dir=out, fmt=fmt, metric=metric, split=split, progress=progress
             )
     console.print(str(html), soft_wrap=True, highlight=False)
+
+
+class EnsembleChoice(str, Enum):
+    mean = "mean"
+    vote = "vote"
+
+
+def _replica_choice(value: str) -> str | int:
+    if value in ("all", "best"):
+        return value
+    if value.isdigit():
+        return int(value)
+    raise UserError(f"--replica: {value!r} is not all, best or a replica number")
+
+
+@app.command()
+def predict(
+    run_dir: Path = typer.Argument(..., help="A run directory written by lab run."),
+    data: Path | None = typer.Option(None, "--data", help="CSV of new rows (header: the model's features)."),
+    dataset: str | None = typer.Option(
+        None, "--dataset", help="A dataset, NAME[,key=value...], e.g. digits5x7,target=digit."
+    ),
+    replica: str = typer.Option(
+        "all", "--replica", help="all (ensemble), best (by validation or test metric), or a replica number."
+    ),
+    ensemble: EnsembleChoice = typer.Option(EnsembleChoice.mean, "--ensemble", help="Combine replicas by."),
+    out: Path | None = typer.Option(None, "--out", help="Write the predictions CSV here (default: stdout)."),
+) -> None:
+    """Predict new rows with a run's saved models; print metrics when the rows have targets."""
+    from .experiment.predict import predict_with, prediction_metrics, run_models
+    from .experiment.predict_inputs import read_rows_csv, read_rows_dataset
+
+    with user_errors():
+        choice = _replica_choice(replica)
+        if (data is None) == (dataset is None):
+            raise UserError("predict: give exactly one of --data FILE.csv or --dataset SPEC")
+        models, chosen = run_models(run_dir, choice)
+        rows = read_rows_csv(models[0], data) if data is not None else read_rows_dataset(models[0], dataset)
+        predictions = predict_with(models, rows.X, ensemble=ensemble.value, replicas=chosen)
+        table = predictions.table(rows.truth)
+        if out is None:
+            sys.stdout.write(table.to_csv(index=False))
+        else:
+            partial = out.with_name(f".{out.name}.partial")
+            table.to_csv(partial, index=False)
+            partial.replace(out)
+    report = err_console if out is None else console
+    if rows.truth is not None:
+        scores = prediction_metrics(predictions, rows.truth)
+        report.print(
+            f"{len(table)} rows, replicas {choice if choice == 'all' else predictions.replicas}: "
+            + ", ".join(f"{k} {v:.6g}" for k, v in scores.items()),
+            highlight=False,
+        )
+    if out is not None:
+        console.print(str(out), soft_wrap=True, highlight=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

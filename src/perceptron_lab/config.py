@@ -3,22 +3,44 @@
 A config is written by people, so the schema accepts the short forms the course uses
 (`optimizer: adam`, `learning_rate: 0.1`, `noise_alpha: 0.3`) and resolves them into one canonical
 nested form, which is what `config.yaml` in a results directory holds.
+
+Every name a config can use points into a registry that describes its own parameters
+(datasets, activations, initializers, optimizers, losses, scalers, metrics); `build_config`
+checks names and parameters against them, so a config that validates is one a run accepts.
 """
 
 from __future__ import annotations
 
 import copy
-import difflib
 import hashlib
+import inspect
 import json
+import math
 import typing
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from .config_errors import (
+    Locator,
+    did_you_mean,
+    error_path,
+    message_of,
+    valid_keys,
+)
+from .config_yaml import LineIndex, parse_yaml, read_config_text
 from .errors import ConfigError, UserError
+from .paths import unsafe_component_reason
+from .train.metric_registry import METRICS, find_metric, get_metric
 
 Spec = str | dict[str, Any]
 """A registry entry by name, or {"name": ..., **params}."""
@@ -35,10 +57,44 @@ SHORTHANDS = {
 }
 # Sections that may be written as a bare name: `optimizer: adam` == `optimizer: {name: adam}`.
 NAMED_SECTIONS = ("dataset", "test_dataset", "optimizer", "initializer")
+INT64_MAX = 2**63 - 1
+SEED_MAX = 2**32 - 1
+"""Seeds reach scikit-learn's splitters, which take 32-bit seeds (run r uses seed + r)."""
+
+
+def _takes_bool(annotation) -> bool:
+    """Whether a field annotation admits true/false (bool, Any, or a Literal of bools)."""
+    if annotation is bool or annotation is Any:
+        return True
+    if typing.get_origin(annotation) is Literal:
+        return any(isinstance(a, bool) for a in typing.get_args(annotation))
+    return any(_takes_bool(a) for a in typing.get_args(annotation))
+
+
+def _numbers_in(value) -> list:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    """A config section: unknown keys, NaN/inf, true/false for a number, and integers past
+    64 bits are all errors (pydantic alone would read `epochs: true` as 1)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _plain_numbers(cls, value, info: ValidationInfo):
+        field = cls.model_fields.get(info.field_name or "")
+        items = _numbers_in(value)
+        if (
+            field is not None
+            and not _takes_bool(field.annotation)
+            and any(isinstance(v, bool) for v in items)
+        ):
+            raise ValueError(f"expected a number, not {str(value).lower()}")
+        if any(isinstance(v, int) and not isinstance(v, bool) and abs(v) > INT64_MAX for v in items):
+            raise ValueError("integer too large (at most 2**63 - 1)")
+        return value
 
 
 class NamedSpec(BaseModel):
@@ -55,13 +111,11 @@ class NamedSpec(BaseModel):
 
 
 class OptimizerConfig(Section):
-    name: Literal["sgd", "momentum", "nesterov", "rmsprop", "adam"] = "sgd"
+    """{name, learning_rate, **params}; the optimizer registry checks the params of `name`."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str = "sgd"
     learning_rate: float = Field(0.01, gt=0)
-    momentum: float | None = Field(None, ge=0, lt=1, description="momentum / nesterov coefficient")
-    rho: float | None = Field(None, gt=0, lt=1, description="rmsprop decay")
-    beta1: float | None = Field(None, ge=0, lt=1)
-    beta2: float | None = Field(None, ge=0, lt=1)
-    eps: float | None = Field(None, gt=0)
 
     def spec(self) -> dict[str, Any]:
         return {k: v for k, v in self.model_dump().items() if v is not None}
@@ -104,6 +158,12 @@ class NoiseConfig(Section):
             raise ValueError("noise alpha must be >= 0")
         return [a for a in values if a > 0]
 
+    @model_validator(mode="after")
+    def _one_alpha_for_training(self):
+        if self.apply_to in ("train", "both") and len(self.alpha) > 1:
+            raise ValueError("training on noisy copies takes exactly one alpha")
+        return self
+
 
 class SplitConfig(Section):
     test_size: float = Field(
@@ -117,8 +177,8 @@ class SplitConfig(Section):
 
 
 class PreprocessingConfig(Section):
-    inputs: Literal["none", "minmax", "minmax01", "standard", "mean_image"] = "none"
-    targets: Literal["none", "minmax", "minmax01", "standard"] = "none"
+    inputs: str = Field("none", description="a scaler name (data.transforms.SCALERS)")
+    targets: str = Field("none", description="a scaler name for regression targets")
 
 
 class EarlyStoppingConfig(Section):
@@ -126,7 +186,25 @@ class EarlyStoppingConfig(Section):
     patience: int = Field(10, ge=1)
     min_delta: float = Field(0.0, ge=0)
     restore_best: bool = True
-    mode: Literal["min", "max"] = "min"
+    mode: Literal["min", "max"] | None = Field(
+        None, description="default: the monitored metric's direction (metrics registry)"
+    )
+
+    @field_validator("monitor")
+    @classmethod
+    def _split_and_known_metric(cls, monitor: str):
+        split, dot, metric = monitor.partition(".")
+        if not dot or not split or not metric:
+            raise ValueError("monitor must look like <split>.<metric>, e.g. validation.loss")
+        if find_metric(metric) is None:
+            raise ValueError(f"unknown metric '{metric}'{did_you_mean(metric, METRICS)}")
+        return monitor
+
+    @model_validator(mode="after")
+    def _mode_from_metric(self):
+        if self.mode is None:
+            self.mode = get_metric(self.monitor.partition(".")[2]).direction
+        return self
 
 
 class RecordConfig(Section):
@@ -147,22 +225,18 @@ class SweepConfig(Section):
     grid: dict[str, list[Any]] = Field(default_factory=dict, description="dotted key -> values")
 
 
-CLASSIFICATION_METRICS = ("loss", "accuracy", "precision", "recall", "f1", "sse")
-REGRESSION_METRICS = ("loss", "mse", "sse", "mae", "r2")
-
-
 class ExperimentConfig(Section):
     """A whole experiment. See README "Config reference" for each key."""
 
     name: str = "experiment"
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=SEED_MAX)
     dataset: NamedSpec
     test_dataset: NamedSpec | None = None
     architecture: list[int] = Field(..., min_length=2, description="layer sizes, input first, output last")
     activation: Spec = "sigmoid"
     output_activation: Spec | None = None
     layers: list[LayerOptions] | None = None
-    loss: Literal["auto", "sse", "mse", "binary_crossentropy", "categorical_crossentropy"] = "auto"
+    loss: str = Field("auto", description="'auto' or a loss name (nn.LOSSES)")
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     initializer: NamedSpec = Field(default_factory=lambda: NamedSpec(name="glorot_uniform"))
     regularization: RegularizationConfig = Field(default_factory=RegularizationConfig)
@@ -183,12 +257,31 @@ class ExperimentConfig(Section):
     output: OutputConfig = Field(default_factory=OutputConfig)
     sweep: SweepConfig | None = None
 
+    @field_validator("name")
+    @classmethod
+    def _one_directory_name(cls, name: str):
+        reason = unsafe_component_reason(name)
+        if reason is not None:
+            raise ValueError(f"the name becomes results/<name>/ and {reason}")
+        return name
+
     @field_validator("architecture")
     @classmethod
     def _positive_sizes(cls, sizes: list[int]):
         if any(s < 1 for s in sizes):
             raise ValueError("every layer size must be >= 1")
         return sizes
+
+    @field_validator("layers")
+    @classmethod
+    def _one_entry_per_layer(cls, layers: list[LayerOptions] | None, info: ValidationInfo):
+        sizes = info.data.get("architecture")
+        if layers is not None and sizes is not None and len(layers) != len(sizes) - 1:
+            given = f"{len(layers)} entr{'y' if len(layers) == 1 else 'ies'}"
+            raise ValueError(
+                f"{given} given; architecture {sizes} has {len(sizes) - 1} non-input layers, one entry each"
+            )
+        return layers
 
     @field_validator("batch_size")
     @classmethod
@@ -197,14 +290,30 @@ class ExperimentConfig(Section):
             raise ValueError("batch_size must be >= 1 or 'full'")
         return value
 
-    @model_validator(mode="after")
-    def _layers_match_architecture(self):
-        if self.layers is not None and len(self.layers) != len(self.architecture) - 1:
-            raise ValueError(
-                f"layers has {len(self.layers)} entries but architecture has "
-                f"{len(self.architecture) - 1} non-input layers"
-            )
-        return self
+    @field_validator("runs")
+    @classmethod
+    def _seeds_fit(cls, runs: int, info: ValidationInfo):
+        seed = info.data.get("seed")
+        if seed is not None and seed + runs - 1 > SEED_MAX:
+            raise ValueError(f"run seeds seed + run must stay <= {SEED_MAX}; seed is {seed}")
+        return runs
+
+    @field_validator("metrics")
+    @classmethod
+    def _known_metrics(cls, names: list[str] | None):
+        for name in names or []:
+            if name not in METRICS:
+                raise ValueError(f"unknown metric '{name}'{did_you_mean(name, METRICS)}")
+        return names
+
+    @field_validator("record")
+    @classmethod
+    def _recorded_epochs_exist(cls, record: RecordConfig, info: ValidationInfo):
+        epochs = info.data.get("epochs")
+        for epoch in record.epochs or []:
+            if epochs is not None and not 0 <= epoch <= epochs:
+                raise ValueError(f"epochs: {epoch} is not an epoch of this run (0 to {epochs})")
+        return record
 
     @property
     def n_replicas(self) -> int:
@@ -248,6 +357,10 @@ def normalize(raw: dict[str, Any]) -> dict[str, Any]:
 def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
     """Set data[a][b][c] = value for dotted 'a.b.c', creating sections as needed."""
     keys = dotted.split(".")
+    if not all(keys):
+        raise ConfigError(
+            f"{dotted!r} is not a key path: write names joined by single dots, e.g. split.test_size"
+        )
     node = data
     for i, key in enumerate(keys[:-1]):
         child = node.get(key)
@@ -269,8 +382,12 @@ def parse_override(text: str) -> tuple[str, Any]:
     key, sep, value = text.partition("=")
     key = key.strip()
     if not sep or not key:
-        raise ConfigError(f"override {text!r} must look like key.path=value")
-    return key, yaml.safe_load(value) if value.strip() else None
+        raise ConfigError(f"--set {text!r} must look like key.path=value")
+    if not all(part.strip() for part in key.split(".")):
+        raise ConfigError(
+            f"--set {key}: not a key path; write names joined by single dots, e.g. split.test_size"
+        )
+    return key, parse_yaml(value, f"--set {key}").data if value.strip() else None
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any]) -> dict[str, Any]:
@@ -283,189 +400,186 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any])
 
 
 # ---------------------------------------------------------------------------------------------
-# Error messages: key path, closest valid key, YAML line.
-
-
-def _line_index(text: str) -> dict[tuple[str, ...], int]:
-    """Map each key path (and list index) in a YAML document to its 1-based line number."""
-    lines: dict[tuple[str, ...], int] = {}
-
-    def walk(node, path: tuple[str, ...]) -> None:
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                child = path + (str(key_node.value),)
-                lines[child] = key_node.start_mark.line + 1
-                walk(value_node, child)
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                child = path + (str(i),)
-                lines[child] = item.start_mark.line + 1
-                walk(item, child)
-
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError:
-        return lines
-    if root is not None:
-        walk(root, ())
-    return lines
-
-
-def _section_in(annotation) -> type[Section] | None:
-    """The Section model inside an annotation such as `X`, `X | None` or `list[X] | None`."""
-    if (
-        typing.get_origin(annotation) is None
-        and isinstance(annotation, type)
-        and issubclass(annotation, Section)
-    ):
-        return annotation
-    return next(filter(None, map(_section_in, typing.get_args(annotation))), None)
-
-
-def _model_for_path(path: tuple[str, ...]) -> type[BaseModel] | None:
-    """The pydantic model whose fields are valid at `path` (for 'did you mean' suggestions)."""
-    model: type[BaseModel] | None = ExperimentConfig
-    for key in (k for k in path if not k.isdigit()):
-        field = model.model_fields.get(key)
-        model = _section_in(field.annotation) if field is not None else None
-        if model is None:
-            return None
-    return model
-
-
-def _suggest(key: str, path: tuple[str, ...]) -> str:
-    model = _model_for_path(path)
-    valid = list(model.model_fields) if model is not None else []
-    if not path:
-        valid += list(SHORTHANDS)
-    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
-    return f" (did you mean '{'.'.join(path + (close[0],))}'?)" if close else ""
-
-
-def _original_location(path: tuple[str, ...], lines: dict[tuple[str, ...], int]) -> int | None:
-    """Line of `path` in the YAML, following canonical paths back to their shorthands."""
-    if path in lines:
-        return lines[path]
-    dotted = ".".join(path)
-    for short, canonical in SHORTHANDS.items():
-        if dotted == canonical and (short,) in lines:
-            return lines[(short,)]
-    for i in range(len(path) - 1, 0, -1):
-        if path[:i] in lines:
-            return lines[path[:i]]
-    return None
+# Validation
 
 
 def format_validation_error(
-    errors: list[dict], source: str, text: str | None, prefix: tuple[str, ...] = ()
+    errors: list[dict],
+    source: str,
+    text: str | None = None,
+    prefix: tuple[str, ...] = (),
+    lines: LineIndex | None = None,
+    model: type[BaseModel] = ExperimentConfig,
+    locate: Locator | None = None,
 ) -> str:
-    """One line per pydantic error (`ValidationError.errors()`): `file:line: key.path: message`.
+    """One line for pydantic errors (`ValidationError.errors()`): `file:line: key.path: message`.
 
-    prefix: the location of the validated model inside the config (e.g. ("dataset",)).
+    prefix: the location of the validated `model` inside the config (e.g. ("dataset",) for a
+    dataset's params). Several errors are joined with "; " (still one line).
     """
-    lines = _line_index(text) if text else {}
+    if locate is None:
+        lines = lines if lines is not None else parse_yaml(text, source).lines if text else {}
+        locate = Locator(source, lines, SHORTHANDS)
     messages = []
     for item in errors:
-        path = prefix + tuple(str(p) for p in item["loc"] if not str(p).startswith("function-after"))
-        # Union members add their type name to the location; drop those parts.
-        path = tuple(p for p in path if p not in {"str", "dict[str,any]", "int", "literal['full']"})
-        dotted = ".".join(path) or "<root>"
+        path = error_path(item["loc"], prefix)
+        dotted = ".".join(path) or "config"
         if item["type"] == "extra_forbidden":
-            message = f"unknown key '{dotted}'{_suggest(path[-1], path[:-1])}"
+            parent = path[:-1]
+            known = valid_keys(model, parent[len(prefix) :], BaseModel)
+            if not parent:
+                known += list(SHORTHANDS)
+            elif prefix and parent == prefix:
+                known.append("name")
+            hint = did_you_mean(
+                path[-1], known, prefix=".".join(parent) + "." if parent else "", list_known=False
+            )
+            message = f"unknown key '{dotted}'{hint}"
         elif item["type"] == "missing":
             message = f"missing required key '{dotted}'"
         else:
-            value = item.get("input")
-            shown = f" (got {value!r})" if not isinstance(value, (dict, list)) else ""
-            message = f"{dotted}: {item['msg']}{shown}"
-        line = _original_location(path, lines)
-        messages.append(f"{source}:{line}: {message}" if line else f"{source}: {message}")
+            message = f"{dotted}: {message_of(item)}"
+        messages.append(locate(path, message))
     return "; ".join(dict.fromkeys(messages))
 
 
 def build_config(
-    raw: dict[str, Any], overrides: list[str] | None = None, source: str = "<config>", text: str | None = None
+    raw: dict[str, Any],
+    overrides: list[str] | None = None,
+    source: str = "<config>",
+    text: str | None = None,
+    lines: LineIndex | None = None,
 ) -> ExperimentConfig:
-    """Validate a raw config dict (+ overrides) into an ExperimentConfig, or raise ConfigError."""
+    """Validate a raw config dict (+ overrides) into an ExperimentConfig, or raise ConfigError.
+
+    text (the YAML the dict came from) or lines (its line index) let errors give line numbers.
+    """
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: the config must be a mapping of keys to values")
-    data = apply_overrides(normalize(raw), overrides or [])
+    if lines is None:
+        lines = parse_yaml(text, source).lines if text else {}
+    try:
+        data = apply_overrides(normalize(raw), overrides or [])
+    except ConfigError as error:
+        raise ConfigError(f"{source}: {error}") from None
+    locate = Locator(source, lines, SHORTHANDS, _override_labels(overrides or []))
     try:
         config = ExperimentConfig.model_validate(data)
     except ValidationError as error:
-        raise ConfigError(format_validation_error(error.errors(), source, text)) from None
-    _check_registry_names(config, source, text)
+        raise ConfigError(format_validation_error(error.errors(), source, locate=locate)) from None
+    RegistryCheck(locate).check(config)
     return config
 
 
-def _check_registry_names(config: ExperimentConfig, source: str, text: str | None) -> None:
-    """Check the names and params that point into registries (datasets, activations, initializers)."""
-    from .data import DATASETS
-    from .nn import ACTIVATIONS, INITIALIZERS, get_activation, get_initializer
+def _override_labels(overrides: list[str] | dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """(canonical key, how the user wrote it) per override: '--set key' or a grid point's key."""
+    if isinstance(overrides, dict):
+        return tuple((canonical_path(key), key) for key in overrides)
+    keys = [text.partition("=")[0].strip() for text in overrides]
+    return tuple((canonical_path(key), f"--set {key}") for key in keys)
 
-    lines = _line_index(text) if text else {}
 
-    def fail(path: tuple[str, ...], message: str) -> None:
-        line = _original_location(path, lines)
-        raise ConfigError(
-            f"{source}:{line}: {'.'.join(path)}: {message}"
-            if line
-            else f"{source}: {'.'.join(path)}: {message}"
+class RegistryCheck:
+    """Checks every name a config points into a registry with, and that name's parameters."""
+
+    def __init__(self, locate: Locator):
+        self.locate = locate
+
+    def fail(self, path: tuple[str, ...], message: str, keyed: bool = True) -> typing.NoReturn:
+        raise ConfigError(self.locate(path, f"{'.'.join(path)}: {message}" if keyed else message))
+
+    def name(self, path: tuple[str, ...], name: Any, known) -> None:
+        if not isinstance(name, str) or name not in known:
+            self.fail(path, f"unknown name {name!r}{did_you_mean(str(name), known)}")
+
+    def params(self, path: tuple[str, ...], kind: str, name: str, params: dict[str, Any], factory) -> None:
+        """Each param must be one `factory` takes, of a plain type, finite where a number."""
+        signature = inspect.signature(factory)
+        accepted = {
+            p.name: p
+            for p in signature.parameters.values()
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        }
+        for key, value in params.items():
+            if key not in accepted:
+                dotted = ".".join(path + (key,))
+                hint = did_you_mean(key, accepted, ".".join(path) + ".", list_known=False)
+                valid = ", ".join(accepted) or "none"
+                message = f"unknown key '{dotted}'{hint}; {kind} '{name}' takes: {valid}"
+                self.fail(path + (key,), message, keyed=False)
+            default = accepted[key].default
+            numeric_default = isinstance(default, (int, float)) and not isinstance(default, bool)
+            if numeric_default and not (isinstance(value, (int, float)) and not isinstance(value, bool)):
+                self.fail(path + (key,), f"expected a number, got {value!r}")
+            if isinstance(value, float) and not math.isfinite(value):
+                self.fail(path + (key,), f"must be a finite number, got {value!r}")
+
+    def spec(self, path: tuple[str, ...], spec: Any, registry: dict, resolve) -> None:
+        if spec is None:
+            return
+        if isinstance(spec, dict):
+            params = {k: v for k, v in spec.items() if k != "name" and v is not None}
+            name = spec.get("name")
+            if name is None:
+                self.fail(path, "give a name, e.g. {name: ..., ...}")
+        else:
+            name, params = spec, {}
+        self.name(path + (("name",) if isinstance(spec, dict) else ()), name, registry)
+        self.params(path, path[-1], name, params, registry[name])
+        try:
+            resolve({"name": name, **params})
+        except UserError as error:  # a known name with a bad parameter value
+            self.fail(path, str(error))
+
+    def check(self, config: ExperimentConfig) -> None:
+        from .data import DATASETS
+        from .data.transforms import SCALERS, TARGET_SCALERS
+        from .nn import (
+            ACTIVATIONS,
+            INITIALIZERS,
+            LOSSES,
+            OPTIMIZERS,
+            get_activation,
+            get_initializer,
+            get_optimizer,
         )
 
-    def check_name(path: tuple[str, ...], name: str, known) -> None:
-        if name not in known:
-            close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.5)
-            hint = f" (did you mean '{close[0]}'?)" if close else f"; known: {', '.join(sorted(known))}"
-            fail(path, f"unknown name '{name}'{hint}")
+        for key in ("dataset", "test_dataset"):
+            spec = getattr(config, key)
+            if spec is None:
+                continue
+            self.name((key, "name"), spec.name, DATASETS)
+            try:
+                DATASETS[spec.name].params(**spec.params())
+            except ValidationError as error:
+                errors = error.errors()
+                message = format_validation_error(
+                    errors,
+                    self.locate.source,
+                    prefix=(key,),
+                    model=DATASETS[spec.name].params,
+                    locate=self.locate,
+                )
+                raise ConfigError(message) from None
 
-    for key in ("dataset", "test_dataset"):
-        spec = getattr(config, key)
-        if spec is None:
-            continue
-        check_name((key, "name"), spec.name, DATASETS)
-        try:
-            DATASETS[spec.name].params(**spec.params())
-        except ValidationError as error:
-            raise ConfigError(format_validation_error(error.errors(), source, text, prefix=(key,))) from None
-
-    specs = [
-        (("activation",), config.activation, ACTIVATIONS, get_activation),
-        (("output_activation",), config.output_activation, ACTIVATIONS, get_activation),
-        (("initializer",), config.initializer.spec(), INITIALIZERS, get_initializer),
-    ]
-    for i, layer in enumerate(config.layers or []):
-        specs += [
-            (("layers", str(i), "activation"), layer.activation, ACTIVATIONS, get_activation),
-            (("layers", str(i), "initializer"), layer.initializer, INITIALIZERS, get_initializer),
-        ]
-    for path, spec, known, resolve in specs:
-        if spec is None:
-            continue
-        check_name(path, spec if isinstance(spec, str) else spec.get("name", ""), known)
-        try:
-            resolve(spec)
-        except UserError as error:  # bad params of a known name
-            fail(path, str(error))
+        self.name(("preprocessing", "inputs"), config.preprocessing.inputs, SCALERS)
+        self.name(("preprocessing", "targets"), config.preprocessing.targets, TARGET_SCALERS)
+        if config.loss != "auto":
+            self.name(("loss",), config.loss, {"auto": None, **LOSSES})
+        self.spec(("optimizer",), config.optimizer.spec(), OPTIMIZERS, get_optimizer)
+        self.spec(("activation",), config.activation, ACTIVATIONS, get_activation)
+        self.spec(("output_activation",), config.output_activation, ACTIVATIONS, get_activation)
+        self.spec(("initializer",), config.initializer.spec(), INITIALIZERS, get_initializer)
+        for i, layer in enumerate(config.layers or []):
+            self.spec(("layers", str(i), "activation"), layer.activation, ACTIVATIONS, get_activation)
+            self.spec(("layers", str(i), "initializer"), layer.initializer, INITIALIZERS, get_initializer)
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
     """Read and validate a YAML config file; errors name the file, line and key."""
     path = Path(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        # The construct being parsed (context) locates an unclosed bracket better than the
-        # place the parser gave up (problem), which may be the end of the file.
-        mark = getattr(error, "context_mark", None) or getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: invalid YAML ({getattr(error, 'problem', error)})") from None
-    if raw is None:
+    text = read_config_text(path)
+    document = parse_yaml(text, str(path))
+    if document.data is None:
         raise ConfigError(f"{path}: the config file is empty")
-    return build_config(raw, overrides, source=str(path), text=text)
+    return build_config(document.data, overrides, source=str(path), lines=document.lines)

@@ -94,6 +94,19 @@ def test_digits5x7_are_ten_distinct_7x5_bitmaps():
     assert all(5 <= image.sum() <= 25 for image in images)
 
 
+def test_digits5x7_three_is_the_course_round_three():
+    three = load_dataset("digits5x7").X.reshape(10, 7, 5)[3].astype(int)
+    assert ["".join(map(str, row)) for row in three] == [
+        "01110",
+        "10001",
+        "00001",
+        "00110",
+        "00001",
+        "10001",
+        "01110",
+    ]
+
+
 def test_digits5x7_render_as_text_like_the_packaged_font():
     data = load_dataset("digits5x7")
     text = data.X.reshape(10, 7, 5).astype(int)

@@ -186,3 +186,49 @@ def test_unwritable_cache_is_a_data_error(mnist_mirror, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
     with pytest.raises(DataError, match=rf"cannot write {blocker}/perceptron_lab/mnist/"):
         load_dataset("mnist", sha256=sums)
+
+
+def test_stale_part_files_are_removed_and_live_ones_kept(file_server, tmp_path):
+    import fcntl
+    import os
+
+    from perceptron_lab.data.download import remove_stale_parts
+
+    (file_server.root / "f.bin").write_bytes(b"contents")
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    dest = folder / "f.bin"
+    stale = folder / ".f.bin.abc123.part"  # what a killed download leaves
+    stale.write_bytes(b"half")
+    live = folder / ".f.bin.def456.part"
+    live.write_bytes(b"in progress")
+    old = os.stat(stale).st_mtime - 60
+    for part in (stale, live):
+        os.utime(part, (old, old))
+    other = folder / ".g.bin.abc123.part"
+    other.write_bytes(b"another file's")
+    with open(live, "rb") as holder:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        assert remove_stale_parts(dest) == [stale]
+        download(file_server.url + "/f.bin", dest, sha256=sha256(file_server.root / "f.bin"))
+    assert sorted(p.name for p in folder.iterdir()) == sorted(["f.bin", live.name, other.name])
+
+
+def test_own_files_mismatch_says_how_to_use_them(tmp_path, isolated_cache):
+    own = tmp_path / "own"
+    make_mnist_files(own, n_train=12, seed=5)  # a re-export: not the published bytes
+    with pytest.raises(DataError) as error:
+        load_dataset("mnist", data_dir=str(own), download=False)
+    message = str(error.value)
+    assert "SHA-256 mismatch" in message and "delete it" in message
+    name = next(n for n in TRAIN if f"sha256: {{{n}: null}}" in message)
+    assert name in TRAIN
+    data = load_dataset("mnist", data_dir=str(own), download=False, sha256={n: None for n in TRAIN})
+    assert data.X.shape[0] == 12
+
+
+def test_every_download_address_is_https():
+    from perceptron_lab.data.images import CIFAR10, FASHION_MNIST
+
+    for source in (MNIST, FASHION_MNIST, CIFAR10):
+        assert source.base_url.startswith("https://"), source.name

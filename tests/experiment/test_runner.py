@@ -6,6 +6,7 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
 
 from perceptron_lab.config import build_config
+from perceptron_lab.errors import UserError
 from perceptron_lab.experiment import execute_experiment, load_results, run_experiment
 from perceptron_lab.experiment.preparation import SplitBuilder
 from perceptron_lab.experiment.specs import load_data, target_coding
@@ -77,7 +78,7 @@ def test_confusion_counts_match_fold_sizes(iris_run):
 
 
 def test_saved_models_reproduce_the_predictions(iris_run):
-    model = load_network(iris_run.path / "models" / "run1_fold2")
+    model = load_network(iris_run.path / "models" / "run1_fold2" / "network")
     rows = iris_run.predictions.query("run == 1 and fold == 2 and split == 'test'")
     config = build_config(iris_run.config)
     dataset, _ = load_data(config)
@@ -181,7 +182,7 @@ def test_interrupted_write_leaves_no_directory(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(Network, "save", broken_save)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(UserError, match=r"writing the results failed \(disk full\); nothing was written"):
         run_experiment(build_config({**IRIS, "epochs": 1}), out_root=tmp_path)
     assert not [p for p in tmp_path.rglob("*") if p.is_file()]
 

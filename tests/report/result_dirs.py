@@ -250,7 +250,7 @@ def summary_rows(epochs: pd.DataFrame, monitor_split: str) -> pd.DataFrame:
 
 
 def save_network(stem: Path, W: np.ndarray, b: np.ndarray, spec: Spec) -> None:
-    """models/<stem>.json + .npz: the one-layer network with kernel W (f, u) and bias b (1, u)."""
+    """<stem>.json + .npz: the one-layer network with kernel W (f, u) and bias b (1, u)."""
     from perceptron_lab.nn import Dense, Network
 
     network = Network(
@@ -324,7 +324,7 @@ def write_run(directory: Path, spec: Spec) -> Path:
         recorded = spec.record_epochs if spec.record_epochs is not None else range(spec.epochs + 1)
         kernels.append(np.stack([states[e][0] for e in recorded]))
         biases.append(np.stack([states[e][1] for e in recorded]))
-        save_network(directory / "models" / f"run{rep['run']}_fold{rep['fold']}", *final, spec)
+        save_network(directory / "models" / f"run{rep['run']}_fold{rep['fold']}" / "network", *final, spec)
         manifest_replicas.append(
             {
                 "replica": r,

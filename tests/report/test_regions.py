@@ -23,7 +23,7 @@ def test_models_predict_the_classes_of_predictions_csv(binary_run, multiclass_ru
         results = load_results(run_dir)
         predictions = pd.read_csv(run_dir / "predictions.csv", dtype={"predicted": str})
         for (run, fold), rows in predictions.groupby(["run", "fold"]):
-            model = load_network(run_dir / "models" / f"run{run}_fold{fold}.json")
+            model = load_network(run_dir / "models" / f"run{run}_fold{fold}" / "network.json")
             labels = predict_classes(model, rows[["x0", "x1"]].to_numpy(), output_threshold(results.config))
             np.testing.assert_array_equal(np.asarray(classes)[labels], rows["predicted"])
 

@@ -16,10 +16,13 @@ The library never prints: progress reaches an optional callback.
 from __future__ import annotations
 
 import contextvars
+import fcntl
+import glob
 import hashlib
 import http.client
 import os
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
@@ -28,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import DataError
+from ..locking import is_locked
 
 DATA_ENV = "PERCEPTRON_LAB_DATA"
 MIRROR_ENV = "PERCEPTRON_LAB_MIRROR"
@@ -93,9 +97,29 @@ def verify(path: Path, sha256: str | None) -> None:
     actual = sha256_of(path)
     if actual != sha256.lower():
         raise DataError(
-            f"{path}: SHA-256 mismatch (expected {sha256}, got {actual}); the file is corrupt, "
-            "truncated or a different version: delete it to download it again"
+            f"{path}: SHA-256 mismatch (expected {sha256}, got {actual}); if it is a broken download, "
+            f"delete it to download it again; if it is your own file (a subset, a re-export), "
+            f"skip the check with `sha256: {{{path.name}: null}}` in the dataset spec"
         )
+
+
+def remove_stale_parts(dest: Path, min_age_s: float = 2.0) -> list[Path]:
+    """Remove the `.part` files of `dest` that no download holds (left by a killed process).
+
+    A .part is locked by its download from creation (see download); min_age_s spares one
+    created an instant ago whose lock is not taken yet.
+    """
+    removed = []
+    now = time.time()
+    for part in dest.parent.glob(f".{glob.escape(dest.name)}.*.part"):
+        try:
+            old = now - part.stat().st_mtime >= min_age_s
+        except FileNotFoundError:
+            continue
+        if old and part.is_file() and not part.is_symlink() and not is_locked(part):
+            part.unlink(missing_ok=True)
+            removed.append(part)
+    return removed
 
 
 def download(
@@ -114,7 +138,9 @@ def download(
     dest = Path(dest)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_parts(dest)
         handle, temp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+        fcntl.flock(handle, fcntl.LOCK_EX)  # held until closed: marks the .part as in progress
     except OSError as error:
         raise DataError(f"cannot write {dest} ({error.strerror or error})") from None
     temp = Path(temp_name)

@@ -21,7 +21,7 @@ EntryTask = Task | Literal["any"]
 class DatasetParams(BaseModel):
     """Base of every loader's parameters; unknown keys are errors."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 
-SCALERS = ("none", "minmax", "minmax01", "standard", "mean_image")
+SCALERS = {
+    "none": "identity",
+    "minmax": "each feature to [-1, 1]",
+    "minmax01": "each feature to [0, 1]",
+    "standard": "each feature to zero mean, unit variance",
+    "mean_image": "subtract the training mean image (inputs only)",
+}
+"""Preprocessing kinds a config can name (make_scaler builds them) -> what each does."""
+TARGET_SCALERS = ("none", "minmax", "minmax01", "standard")
+"""The kinds that also apply to regression targets."""
 
 
 def make_scaler(kind: str):

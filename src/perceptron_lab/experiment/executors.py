@@ -10,6 +10,7 @@ workers x threads does not exceed the cores of its machine.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,10 @@ from threadpoolctl import threadpool_info, threadpool_limits
 from ..errors import UserError
 
 BACKENDS = ("local", "dask")
+SCHEDULER_ADDRESS = re.compile(
+    r"((tcp|tls|ws|wss|ucx)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*)(:[0-9]{1,5})?"
+)
+"""[protocol://]host[:port]: what a Dask Client accepts, nothing with spaces or paths."""
 
 
 @dataclass
@@ -104,6 +109,10 @@ class DaskExecutor:
     def __init__(self, address: str | None, timeout_s: float = 10):
         if not address:
             raise UserError("--backend dask needs --address tcp://HOST:PORT (the scheduler's address)")
+        if not SCHEDULER_ADDRESS.fullmatch(address):
+            raise UserError(
+                f"address: {address!r} is not a Dask scheduler address like tcp://HOST:PORT or HOST:PORT"
+            )
         try:
             from distributed import Client
         except ImportError:
@@ -112,7 +121,7 @@ class DaskExecutor:
             ) from None
         try:
             self.client = Client(address, timeout=timeout_s, set_as_default=False)
-        except (OSError, TimeoutError) as error:
+        except (OSError, TimeoutError, ValueError) as error:
             raise UserError(f"--address {address}: cannot reach a Dask scheduler ({error})") from None
 
     def map(self, function: Callable, tasks: Sequence) -> Iterator[TaskResult]:

@@ -16,7 +16,10 @@ import numpy as np
 from ..data import Dataset
 from ..data.transforms import add_noise, make_scaler
 from ..errors import ConfigError
+from ..model import TargetCoding
 from .splits import ReplicaSplit
+
+__all__ = ["Preprocessors", "SplitBuilder", "SplitData", "TargetCoding"]
 
 
 @dataclass
@@ -37,35 +40,6 @@ class SplitData:
 
     def trainer_set(self) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
         return self.X, self.Y, self.index
-
-
-@dataclass
-class TargetCoding:
-    """How class labels become network targets and outputs become predicted labels.
-
-    One output unit for two classes: targets are the output range's low/high and the decision
-    threshold is the midpoint. Otherwise one unit per class (one-hot in the output range) and
-    the prediction is the argmax.
-    """
-
-    n_classes: int
-    n_units: int
-    low: float
-    high: float
-
-    def encode(self, labels: np.ndarray, dtype) -> np.ndarray:
-        """labels (m,) int -> targets (m, n_units)."""
-        if self.n_units == 1:
-            return np.where(labels == 1, self.high, self.low).astype(dtype).reshape(-1, 1)
-        targets = np.full((len(labels), self.n_units), self.low, dtype=dtype)
-        targets[np.arange(len(labels)), labels] = self.high
-        return targets
-
-    def decode(self, outputs: np.ndarray) -> np.ndarray:
-        """outputs (..., n_units) -> labels (...) int."""
-        if self.n_units == 1:
-            return (outputs[..., 0] > (self.low + self.high) / 2).astype(np.int64)
-        return outputs.argmax(axis=-1)
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import shutil
@@ -13,7 +15,11 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from ..errors import UserError
+from ..paths import unsafe_component_reason
 from ..progress import Progress, report
+from .partials import new_partial, remove_stale_partials
+from .results_dir import read_run_dir
 from .runner import ExperimentResult
 
 
@@ -29,19 +35,15 @@ def new_run_dir(root: Path, config) -> Path:
 
 
 def _write_models(result: ExperimentResult, models_dir: Path, dill: bool) -> None:
+    """models/run<r>_fold<k>/: one complete Model per replica (see perceptron_lab.model)."""
     models_dir.mkdir()
-    for network, replica in zip(result.models, result.manifest["replicas"]):
-        stem = models_dir / f"run{replica['run']}_fold{replica['fold']}"
-        network.save(stem)
-        if dill:
-            import dill as dill_module
-
-            with open(stem.with_suffix(".dill"), "wb") as handle:
-                dill_module.dump(network, handle)
+    for model, replica in zip(result.models, result.manifest["replicas"]):
+        model.save(models_dir / f"run{replica['run']}_fold{replica['fold']}", dill=dill)
 
 
 def _draw_plots(run_dir: Path, manifest: dict, progress: Progress | None = None) -> None:
-    """Draw the run's essential figures; a figure that fails costs a warning, not the results."""
+    """Draw the run's essential figures into the directory being built; a figure that fails
+    costs a warning (and manifest["plot_error"]), not the results."""
     from ..report import plot_run
     from ..report.background import FigureProcessError, current_figure_process
 
@@ -53,14 +55,56 @@ def _draw_plots(run_dir: Path, manifest: dict, progress: Progress | None = None)
             report(progress, "plot", len(drawn), len(drawn))
         else:
             report(progress, "plot", 0, None)  # importing matplotlib and building the figures
-            plot_run(run_dir, run_dir / "plots", essential=True, progress=progress)
+            plot_run(read_run_dir(run_dir), run_dir / "plots", essential=True, progress=progress)
     except Exception as error:  # noqa: BLE001 - the trained results matter more than a figure
         helper_error = isinstance(error, FigureProcessError)  # already "<Type>: <message>"
         manifest["plot_error"] = str(error) if helper_error else f"{type(error).__name__}: {error}"
-        (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
         warnings.warn(
             f"plots were not drawn ({manifest['plot_error']}); `lab report` can retry", stacklevel=3
         )
+
+
+def check_writable(root: str | Path, name: str) -> None:
+    """Before training: UserError (one line, nothing trained, nothing left) unless a results
+    directory can be built under root/<name>/ (a read-only root, a too-long or unsafe name,
+    an output.dir under a file all fail here)."""
+    reason = unsafe_component_reason(name)
+    if reason is not None:
+        raise UserError(f"name: {name!r} {reason}")
+    experiment = Path(root) / name
+    created = [p for p in (experiment, *experiment.parents) if not p.exists()]
+    try:
+        experiment.mkdir(parents=True, exist_ok=True)
+        probe, lock = new_partial(experiment)
+        os.close(lock)
+        probe.rmdir()
+    except (OSError, ValueError) as error:
+        raise UserError(
+            f"output.dir: cannot write results under {experiment} ({_reason(error)}); nothing was trained"
+        ) from None
+    finally:
+        for path in created:  # deepest first: leave no empty folders behind
+            with contextlib.suppress(OSError):
+                path.rmdir()
+
+
+def _reason(error: BaseException) -> str:
+    return getattr(error, "strerror", None) or str(error) or type(error).__name__
+
+
+def _rename_into_place(partial: Path, directory: Path, rename_if_taken: bool) -> Path:
+    """Rename the whole `partial` to `directory` (or `directory`-1, -2, ... when taken and
+    rename_if_taken). rename(2) never replaces a non-empty directory, so nothing is merged or lost."""
+    target, n = directory, 1
+    while True:
+        try:
+            os.rename(partial, target)
+            return target
+        except OSError as error:
+            if error.errno not in (errno.EEXIST, errno.ENOTEMPTY) or not rename_if_taken:
+                raise
+            target = directory.with_name(f"{directory.name}-{n}")
+            n += 1
 
 
 def write_run_dir(
@@ -71,21 +115,29 @@ def write_run_dir(
     dill: bool | None = None,
     progress: Progress | None = None,
     figures: dict[str, bytes] | None = None,
+    rename_if_taken: bool = False,
 ) -> Path:
-    """Write `result` at `directory`: built as `.<name>.partial` beside it, then renamed.
+    """Write `result` at `directory` (returns the path written): built in a uniquely named,
+    locked `.<name>.<random>.partial` beside it, then renamed.
 
-    A leftover `.partial` from an interrupted write is replaced; an existing complete directory
-    is never overwritten. progress: a listener for the write and plot phases. figures: files
-    already drawn elsewhere (name -> bytes), written into plots/ instead of drawing there.
+    Only the rename makes a directory complete: readers skip `.partial` names, and stale ones
+    (whose writer died) are removed here. An existing directory is never overwritten: with
+    rename_if_taken the result goes to `<directory>-1`, `-2`, ..., else FileExistsError.
+    A write that fails raises UserError saying nothing was written. progress: a listener for
+    the write and plot phases. figures: files already drawn elsewhere (name -> bytes), written
+    into plots/ instead of drawing there.
     """
     directory = Path(directory)
-    if directory.exists():
+    if directory.exists() and not rename_if_taken:
         raise FileExistsError(f"{directory} already exists")
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    partial = directory.with_name(f".{directory.name}.partial")
-    if partial.exists():
-        shutil.rmtree(partial)
-    partial.mkdir()
+    try:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_partials(directory.parent)
+        partial, lock = new_partial(directory)
+    except (OSError, ValueError) as error:
+        raise UserError(
+            f"{directory}: cannot write the results ({_reason(error)}); nothing was written"
+        ) from None
     config = result.config
     output = config.output
     steps = 6 + (result.confusion is not None) + (result.weights_history is not None)
@@ -118,7 +170,7 @@ def write_run_dir(
             wrote("history")
         manifest = {
             **result.manifest,
-            "status": "complete",
+            "status": "writing",
             "created": datetime.now().astimezone().isoformat(timespec="seconds"),
             "command": command if command is not None else " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         }
@@ -130,9 +182,16 @@ def write_run_dir(
                 (partial / "plots" / Path(name).name).write_bytes(data)
         elif output.plots if plots is None else plots:
             _draw_plots(partial, manifest, progress)
+        manifest["status"] = "complete"
+        (partial / "manifest.json").write_text(json.dumps(manifest, indent=2))
         # The rename is the commit: only a whole directory ever carries the final name.
-        os.replace(partial, directory)
-    except BaseException:
+        return _rename_into_place(partial, directory, rename_if_taken)
+    except BaseException as error:
         shutil.rmtree(partial, ignore_errors=True)
+        if isinstance(error, OSError):
+            raise UserError(
+                f"{directory}: writing the results failed ({_reason(error)}); nothing was written"
+            ) from None
         raise
-    return directory
+    finally:
+        os.close(lock)

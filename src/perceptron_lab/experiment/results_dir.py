@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import pandas as pd
 import yaml
 
 from ..errors import UserError
+from .partials import is_partial
 
 
 @dataclass
@@ -39,15 +42,45 @@ def _read_csv(path: Path) -> pd.DataFrame | None:
     return pd.read_csv(path) if path.exists() else None
 
 
+@contextmanager
+def _reading(file: Path) -> Iterator[None]:
+    """Any failure to read or parse `file` becomes one UserError line naming it."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise UserError(f"{file}: missing from the results directory") from None
+    except (OSError, ValueError, yaml.YAMLError, pd.errors.ParserError, UnicodeDecodeError) as error:
+        detail = " ".join(str(getattr(error, "problem", None) or error).split())[:200]
+        raise UserError(f"{file}: unreadable ({type(error).__name__}: {detail})") from None
+
+
+def _read_mapping(file: Path, parse) -> dict:
+    with _reading(file):
+        data = parse(file.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise UserError(f"{file}: unreadable (expected a mapping, found {type(data).__name__})")
+    return data
+
+
+def _read_weights(file: Path) -> dict[str, np.ndarray] | None:
+    if not file.exists():
+        return None
+    with _reading(file), np.load(file, allow_pickle=False) as npz:
+        return {key: npz[key] for key in npz.files}
+
+
 def is_run_dir(path: Path) -> bool:
-    """True for a complete run directory (manifest.json with status complete)."""
-    manifest = Path(path) / "manifest.json"
-    if not manifest.is_file():
+    """True for a complete run directory: renamed into place (not a `.partial` build) with a
+    manifest.json whose status is complete."""
+    path = Path(path)
+    manifest = path / "manifest.json"
+    if is_partial(path) or not manifest.is_file():
         return False
     try:
-        return json.loads(manifest.read_text()).get("status") == "complete"
-    except json.JSONDecodeError:
+        data = json.loads(manifest.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError, OSError):
         return False
+    return isinstance(data, dict) and data.get("status") == "complete"
 
 
 def load_results(path: str | Path) -> RunResults:
@@ -57,20 +90,22 @@ def load_results(path: str | Path) -> RunResults:
         raise UserError(f"{path}: no such results directory")
     if not is_run_dir(path):
         raise UserError(f"{path}: not a complete run directory (no manifest.json with status 'complete')")
-    manifest = json.loads((path / "manifest.json").read_text())
-    config = yaml.safe_load((path / "config.yaml").read_text())
-    history_file = path / "history" / "weights.npz"
-    weights_history = None
-    if history_file.exists():
-        with np.load(history_file) as npz:
-            weights_history = {key: npz[key] for key in npz.files}
-    return RunResults(
-        path=path,
-        config=config,
-        manifest=manifest,
-        epochs=pd.read_csv(path / "epochs.csv"),
-        summary=pd.read_csv(path / "summary.csv"),
-        confusion=_read_csv(path / "confusion.csv"),
-        predictions=_read_csv(path / "predictions.csv"),
-        weights_history=weights_history,
-    )
+    return read_run_dir(path)
+
+
+def read_run_dir(path: str | Path) -> RunResults:
+    """Read a run directory's files, complete or still being built (load_results checks that).
+
+    A missing or malformed file (no epochs.csv, a `!!python` tag in config.yaml, an object
+    array in weights.npz, ...) raises UserError naming it; nothing is unpickled.
+    """
+    path = Path(path)
+    manifest = _read_mapping(path / "manifest.json", json.loads)
+    config = _read_mapping(path / "config.yaml", yaml.safe_load)
+    weights_history = _read_weights(path / "history" / "weights.npz")
+    tables = {}
+    for name in ("epochs", "summary", "confusion", "predictions"):
+        file = path / f"{name}.csv"
+        with _reading(file):
+            tables[name] = pd.read_csv(file) if name in ("epochs", "summary") else _read_csv(file)
+    return RunResults(path=path, config=config, manifest=manifest, weights_history=weights_history, **tables)

@@ -18,6 +18,7 @@ import pandas as pd
 from .. import __version__
 from ..config import ExperimentConfig
 from ..errors import ConfigError
+from ..model import Model
 from ..nn import Network
 from ..progress import Progress, report
 from ..train import EarlyStopping, History, Trainer
@@ -42,7 +43,8 @@ PROGRESS_METRICS = ("loss", "accuracy")
 class ExperimentResult:
     """Everything an experiment produced, as data.
 
-    models: one single-replica Network per replica, in manifest["replicas"] order.
+    models: one Model (single-replica network, its fitted preprocessing and class coding) per
+    replica, in manifest["replicas"] order.
     weights_history: {"epochs": (E,), "kernel_<i>": (E, R, fan_in, fan_out), "bias_<i>": ...}
     or None when the config records no weights.
     """
@@ -53,7 +55,7 @@ class ExperimentResult:
     summary: pd.DataFrame
     confusion: pd.DataFrame | None
     predictions: pd.DataFrame
-    models: list[Network] = field(repr=False)
+    models: list[Model] = field(repr=False)
     weights_history: dict[str, np.ndarray] | None = field(default=None, repr=False)
 
     @property
@@ -225,9 +227,7 @@ def execute_experiment(config: ExperimentConfig, progress: Progress | None = Non
 
     classes = dataset.classes if classification else None
     epochs = pd.concat([epochs_table(o.replicas, o.history) for o in outcomes], ignore_index=True)
-    summary = summary_table(
-        epochs, [r for o in outcomes for r in o.replicas], [o.history for o in outcomes], config
-    )
+    summary = summary_table(epochs, [r for o in outcomes for r in o.replicas], [o.history for o in outcomes])
     outputs = [
         final_outputs(o.network, o.splits, output_splits(o.splits, dataset.n_features)) for o in outcomes
     ]
@@ -240,7 +240,7 @@ def execute_experiment(config: ExperimentConfig, progress: Progress | None = Non
         [predictions_table(o, out, coding, classes, dataset.n_features) for o, out in zip(outcomes, outputs)],
         ignore_index=True,
     )
-    models = [o.network.select([r]) for o in outcomes for r in range(len(o.replicas))]
+    models = [m for o in outcomes for m in _replica_models(o, config, dataset, coding)]
 
     replica_rows = []
     for outcome in outcomes:
@@ -260,6 +260,7 @@ def execute_experiment(config: ExperimentConfig, progress: Progress | None = Non
                     "status": str(h.status[r]),
                     "stopped_epoch": int(h.stopped_epoch[r]),
                     "best_epoch": int(h.best_epoch[r]),
+                    "kept_epoch": int(h.kept_epoch[r]),
                     "wall_time_s": outcome.wall_time_s / len(outcome.replicas),
                 }
             )
@@ -293,6 +294,42 @@ def execute_experiment(config: ExperimentConfig, progress: Progress | None = Non
     )
 
 
+def _replica_models(outcome: ChunkOutcome, config: ExperimentConfig, dataset, coding) -> list[Model]:
+    """One Model per replica of a chunk: its network, its own fitted scalers, the class coding."""
+    prep = outcome.evaluator.prep
+    image_shape = dataset.meta.get("image_shape")
+    target = dataset.meta.get("target")
+    target_names = [target] if isinstance(target, str) else target if isinstance(target, list) else None
+    models = []
+    for r, rep in enumerate(outcome.replicas):
+        models.append(
+            Model(
+                network=outcome.network.select([r]),
+                task=dataset.task,
+                n_features=dataset.n_features,
+                classes=dataset.classes if coding is not None else None,
+                coding=coding,
+                input_scaler=prep.inputs[r] if prep.inputs is not None else None,
+                target_scaler=prep.targets[r] if prep.targets is not None else None,
+                feature_names=dataset.feature_names,
+                input_dtype=str(dataset.X.dtype),
+                image_shape=list(image_shape) if image_shape is not None else None,
+                target_names=target_names,
+                loss=resolve_loss(config),
+                output_activation=config.output_activation or config.activation,
+                info={
+                    "name": config.name,
+                    "config_hash": config.config_hash(),
+                    "perceptron_lab": __version__,
+                    "run": rep.run,
+                    "fold": rep.fold,
+                    "seed": rep.seed,
+                },
+            )
+        )
+    return models
+
+
 def _jsonable(meta: dict) -> dict:
     out = {}
     for key, value in meta.items():
@@ -320,9 +357,19 @@ def run_experiment(
     (report/background.py).
     """
     from ..report.background import figures_in_background
-    from .results import new_run_dir, write_run_dir
+    from .results import check_writable, new_run_dir, write_run_dir
 
+    root = Path(out_root or config.output.dir)
+    check_writable(root, config.name)
     with figures_in_background(config.output.plots if plots is None else plots):
         result = execute_experiment(config, progress)
-        directory = new_run_dir(Path(out_root or config.output.dir), config)
-        return write_run_dir(result, directory, command=command, plots=plots, dill=dill, progress=progress)
+        directory = new_run_dir(root, config)
+        return write_run_dir(
+            result,
+            directory,
+            command=command,
+            plots=plots,
+            dill=dill,
+            progress=progress,
+            rename_if_taken=True,
+        )

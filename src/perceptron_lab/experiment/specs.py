@@ -3,10 +3,11 @@ and the metrics of one experiment."""
 
 from __future__ import annotations
 
-from ..config import CLASSIFICATION_METRICS, REGRESSION_METRICS, ExperimentConfig
+from ..config import ExperimentConfig
 from ..data import Dataset, load_dataset
 from ..errors import ConfigError
 from ..nn import Dense, Dropout, Network, get_activation
+from ..train.metric_registry import metrics_for
 from .preparation import TargetCoding
 
 
@@ -92,7 +93,7 @@ def target_coding(config: ExperimentConfig, dataset: Dataset) -> TargetCoding | 
 
 
 def task_metrics(config: ExperimentConfig, task: str) -> list[str]:
-    available = CLASSIFICATION_METRICS if task == "classification" else REGRESSION_METRICS
+    available = metrics_for(task)
     if config.metrics is None:
         return list(available)
     unknown = [m for m in config.metrics if m not in available]

@@ -36,6 +36,7 @@ from ..progress import Progress, report
 from .executors import TaskResult, make_executor
 from .fork_executor import ForkExecutor, warm_imports
 from .grid import Point, grid_of, grid_points, merge_grids, point_names
+from .partials import remove_stale_partials
 from .results_dir import is_run_dir
 from .runner import ExperimentResult, execute_experiment
 
@@ -293,11 +294,11 @@ def check_resumable(sweep_dir: Path, plan: dict, stored: dict) -> None:
 
 
 def _clear_leftovers(run_dir: Path) -> None:
-    """Remove an incomplete point directory and its `.partial` build, if any."""
-    partial = run_dir.with_name(f".{run_dir.name}.partial")
-    for path in (run_dir, partial):
-        if path.exists():
-            shutil.rmtree(path)
+    """Remove an incomplete point directory and its `.partial` builds, if any (the sweep
+    directory is locked: no other process is building them)."""
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    remove_stale_partials(run_dir.parent, run_dir.name, min_age_s=0)
 
 
 # ---------------------------------------------------------------------------------------------

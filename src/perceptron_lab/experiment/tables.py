@@ -25,10 +25,12 @@ def _replica_keys(replicas: list[ReplicaSplit]) -> pd.DataFrame:
 
 
 def epochs_table(replicas: list[ReplicaSplit], history) -> pd.DataFrame:
-    """One row per (replica, evaluated epoch, split) the replica was still training for."""
+    """One row per (replica, evaluated epoch, split) up to the replica's stopped epoch (its
+    last evaluation, kept even when every value is NaN, as when it diverged)."""
     epochs = np.asarray(history.epochs)
     n_epochs, n_replicas = len(epochs), len(replicas)
     keys = _replica_keys(replicas)
+    trained = (epochs[:, None] <= np.asarray(history.stopped_epoch)[None, :]).reshape(-1)  # (E * R,)
     frames = []
     for split, logs in history.logs.items():
         names = list(logs)
@@ -39,36 +41,35 @@ def epochs_table(replicas: list[ReplicaSplit], history) -> pd.DataFrame:
         replica = np.tile(np.arange(n_replicas), n_epochs)
         for i, key in enumerate(KEYS):
             frame.insert(i, key, keys[key].to_numpy()[replica])
-        frames.append(frame.dropna(how="all", subset=names))
+        frames.append(frame[trained])
     table = pd.concat(frames, ignore_index=True)
     split_order = {name: i for i, name in enumerate(history.logs)}
     order = np.lexsort((table["split"].map(split_order), table["epoch"], table["fold"], table["run"]))
     return table.iloc[order].reset_index(drop=True)
 
 
-def _monitor(config, splits: set[str]) -> tuple[str, str, str]:
-    if config.early_stopping is not None:
-        split, _, metric = config.early_stopping.monitor.partition(".")
-        return split, metric, config.early_stopping.mode
-    return ("validation" if "validation" in splits else "train"), "loss", "min"
+def replica_marks(replicas: list[ReplicaSplit], histories: list) -> pd.DataFrame:
+    """run, fold, status, final, best per replica, read from the histories: "final" is the
+    epoch whose weights were kept (see History.kept_epoch), "best" the best monitored epoch."""
+
+    def stacked(attribute: str) -> np.ndarray:
+        return np.concatenate([np.asarray(getattr(h, attribute)) for h in histories])
+
+    marks = _replica_keys(replicas)[["run", "fold"]]
+    return marks.assign(
+        status=stacked("status").astype(object),
+        final=stacked("kept_epoch").astype(int),
+        best=stacked("best_epoch").astype(int),
+    )
 
 
-def summary_table(
-    epochs: pd.DataFrame, replicas: list[ReplicaSplit], histories: list, config
-) -> pd.DataFrame:
-    """Final and best epoch per replica and split, then mean and std (ddof=0) rows."""
+def summary_table(epochs: pd.DataFrame, replicas: list[ReplicaSplit], histories: list) -> pd.DataFrame:
+    """Final (kept weights) and best epoch per replica and split, then mean and std (ddof=0) rows.
+
+    The epochs come from the histories, never recomputed from the metrics.
+    """
     metrics = [c for c in epochs.columns if c not in (*KEYS, "epoch", "split")]
-    status = np.concatenate([np.asarray(h.status, dtype=object) for h in histories])
-    split, metric, mode = _monitor(config, set(epochs["split"]))
-    monitored = epochs[epochs["split"] == split]
-    pick = monitored.groupby(["run", "fold"])[metric]
-    best_rows = pick.idxmin() if mode == "min" else pick.idxmax()
-    best_epoch = monitored.loc[best_rows.dropna(), ["run", "fold", "epoch"]].rename(columns={"epoch": "best"})
-    last_epoch = epochs.groupby(["run", "fold"])["epoch"].max().rename("final").reset_index()
-
-    statuses = _replica_keys(replicas).assign(status=status)[["run", "fold", "status"]]
-    marks = last_epoch.merge(best_epoch, on=["run", "fold"], how="left").merge(statuses, on=["run", "fold"])
-    marks["best"] = marks["best"].fillna(marks["final"]).astype(int)
+    marks = replica_marks(replicas, histories)
     rows = []
     for kind in ("final", "best"):
         chosen = epochs.merge(marks[["run", "fold", kind, "status"]], on=["run", "fold"])
@@ -118,16 +119,14 @@ def _confusion_splits(splits) -> list[str]:
 def final_outputs(network, splits: dict, names: list[str]) -> dict[str, list[np.ndarray]]:
     """Final outputs of each replica on its own rows of each named split: name -> list of (m_r, out).
 
-    Each replica's rows are gathered into one (R, m_max, f) batch (padded with row 0), so a
-    replica predicts only its own rows.
+    Each replica predicts as the single-replica network its saved model holds, so a saved
+    model given the same rows reproduces these outputs to the last bit.
     """
+    singles = [network.select([r]) for r in range(network.replicas)]
     outputs = {}
     for name in names:
         split = splits[name]
-        width = max(len(rows) for rows in split.index)
-        padded = np.stack([np.pad(rows, (0, width - len(rows))) for rows in split.index])
-        predicted = network.predict(split.X[padded])  # (R, m_max, out)
-        outputs[name] = [predicted[r, : len(rows)] for r, rows in enumerate(split.index)]
+        outputs[name] = [singles[r].predict(split.X[rows])[0] for r, rows in enumerate(split.index)]
     return outputs
 
 
@@ -141,9 +140,10 @@ def output_splits(splits: dict, n_features: int) -> list[str]:
 def confusion_table(
     outcome, outputs: dict[str, list[np.ndarray]], coding, classes: list[str]
 ) -> pd.DataFrame:
-    """Confusion matrices at the final epoch and at the recorded snapshot epochs."""
+    """Confusion matrices of the kept weights (labelled with their epoch) and at the recorded
+    snapshot epochs."""
     frames = []
-    final_epochs = np.asarray(outcome.history.stopped_epoch)
+    final_epochs = np.asarray(outcome.history.kept_epoch)
     for split_name in _confusion_splits(outcome.splits):
         split = outcome.splits[split_name]
         final = np.stack(

@@ -1,217 +1,165 @@
-"""A forward and backward pass through a Network with preallocated buffers.
+"""A forward and backward pass through a Network's layer graph, with preallocated buffers.
 
-A `BatchPass` serves batches of one width b: every replica's rows are gathered into
-x (R, b, input_dim), pushed forward into per-layer output buffers (R, b, units), and the
-gradients of the loss are written straight into the network's gradient matrix. Nothing is
-allocated per step apart from a few temporaries of activation derivatives.
+A `BatchPass` serves batches of one width b: one Op per layer (ops.py) holds that layer's
+buffers (R, b, *shape). Nodes are numbered 0 (the network input) and i + 1 (layer i's
+output); layers run in listed order, so every node is computed before it is read.
 
-Backpropagation through Dense layer j with input h (R, b, fan_in), z = h @ K + bias, a = f(z):
-    delta_j = dL/dz_j                         (R, b, units)
-    dL/dK_j = h^T @ delta_j                   (R, fan_in, units)
-    dL/dbias_j = sum over the batch of delta_j
-    dL/dh = delta_j @ K_j^T,   then delta_{j-1} = f'_{j-1} * (dL/dh * dropout mask)
-For a single replica every product is done on 2-D views, so it is one plain GEMM.
+The one forward routine, `run`, serves training (`forward`, on the rows gathered into x),
+inference (`infer`, on up to b rows shared by all replicas or per replica) and
+value_and_gradients. Backward walks the layers in reverse: the loss writes dL/dz of the
+output layer (past its activation, fused with softmax / sigmoid where it can be), and each
+layer writes dL/d(its inputs) into their nodes' gradient buffers, adding where a node feeds
+several layers. Gradient buffers are allocated on the first backward only, so inference
+passes hold none. Nothing is allocated per step apart from a few temporaries.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from .activations import Activation
-from .layers import Dense, Dropout
+from .activations import Identity
 from .losses import Loss
-
-
-@dataclass
-class _DenseStep:
-    index: int  # which Dense layer
-    activation: Activation
-    h: np.ndarray  # input (R, b, fan_in): x, a previous output, or a dropout output
-    h_mat: np.ndarray
-    h_t: np.ndarray  # h^T as matrices: (fan_in, b) for R = 1, else (R, fan_in, b)
-    h_row: np.ndarray | None  # (R, fan_in) view of h when b = 1 and R > 1 (outer products)
-    a: np.ndarray  # output (R, b, units)
-    a_mat: np.ndarray
-    delta: np.ndarray  # dL/dz (R, b, units)
-    delta_mat: np.ndarray
-    back: (
-        np.ndarray | None
-    )  # where dL/dh goes: the previous layer's delta buffer (or an input-gradient buffer)
-    back_mat: np.ndarray | None
-    masks: list[np.ndarray]  # dropout masks applied between the previous layer and h, last first
-    previous: _DenseStep | None
-    l1: float
-    l2: float
-    use_bias: bool
-
-
-@dataclass
-class _DropoutStep:
-    rate: float
-    source: np.ndarray  # (R, b, features) what is dropped
-    mask: np.ndarray  # (R, b, features) 0 or 1 / (1 - rate)
-    out: np.ndarray
-
-
-def _mat(array: np.ndarray, single: bool) -> np.ndarray:
-    """2-D view (b, f) of an (1, b, f) array when there is a single replica."""
-    return array[0] if single else array
+from .ops import Op, OpContext, Run, Target
 
 
 class BatchPass:
     """Forward/backward for batches of `width` rows per replica (see module docstring).
 
-    training: apply dropout (with per-replica generators given to `forward`).
-    input_gradient: also compute dL/dx into `x_grad` (R, width, input_dim).
+    training: dropout (given per-replica generators) and BatchNorm batch statistics.
+    input_gradient: also compute dL/dx into `x_grad` (R, width, *input_shape).
     """
 
     def __init__(self, network, width: int, training: bool = True, input_gradient: bool = False):
         R, dtype = network.replicas, network.dtype
-        single = R == 1
         self.network = network
         self.width = width
-        self.single = single
         self.training = training
-        self.x = np.zeros((R, width, network.input_dim), dtype)
-        self.x_grad = np.zeros_like(self.x) if input_gradient else None
-        self.ops: list[_DenseStep | _DropoutStep] = []  # in forward order
-        self.dense: list[_DenseStep] = []
-        h = self.x
-        pending_masks: list[np.ndarray] = []
-        dense_index = 0
-        for layer in network.layers:
-            if isinstance(layer, Dropout):
-                if not (training and layer.rate > 0):
-                    continue
-                step = _DropoutStep(layer.rate, h, np.ones_like(h), np.empty_like(h))
-                self.ops.append(step)
-                pending_masks.insert(0, step.mask)
-                h = step.out
-                continue
-            assert isinstance(layer, Dense)
-            a = np.zeros((R, width, layer.units), dtype)
-            delta = np.zeros_like(a)
-            previous = self.dense[-1] if self.dense else None
-            back = previous.delta if previous else self.x_grad
-            h_t = h[0].T if single else h.swapaxes(1, 2)
-            h_row = h[:, 0, :] if (width == 1 and not single) else None
-            self.dense.append(
-                _DenseStep(
-                    dense_index,
-                    layer.activation,
-                    h,
-                    _mat(h, single),
-                    h_t,
-                    h_row,
-                    a,
-                    _mat(a, single),
-                    delta,
-                    _mat(delta, single),
-                    back,
-                    None if back is None else _mat(back, single),
-                    pending_masks,
-                    previous,
-                    layer.l1,
-                    layer.l2,
-                    layer.use_bias,
-                )
+        self.input_gradient = input_gradient
+        self.x = np.zeros((R, width, *network.input_shape), dtype)
+        self.graph: list[list[int]] = network.graph
+        shapes = [network.input_shape, *network.shapes]
+        params = network.parameters
+        last = len(network.layers) - 1
+        self.ops: list[Op] = []
+        for i, (layer, name, nodes) in enumerate(zip(network.layers, network.names, self.graph)):
+            context = OpContext(
+                replicas=R,
+                width=width,
+                dtype=dtype,
+                training=training,
+                input_shapes=[shapes[n] for n in nodes],
+                output_shape=shapes[i + 1],
+                params=params.views[name],
+                grads=params.grad_views[name],
+                is_output=i == last,
             )
-            self.ops.append(self.dense[-1])
-            pending_masks = []
-            dense_index += 1
-            h = a
-        self.output = h
+            self.ops.append(layer.make_op(context))
+        self.shapes = shapes
+        self._steps = list(zip(self.ops, self.graph))
+        self._values: list[np.ndarray | None] = [None] * (len(self.ops) + 1)
+        output_layer = network.layers[-1]
+        self.output_activation = getattr(output_layer, "activation", Identity())
+        self._run = Run(training=training)
+        self._grads: list[np.ndarray | None] | None = None
+        self.x_grad: np.ndarray | None = None
+        self.output: np.ndarray | None = None
+        if input_gradient:
+            self._allocate_gradients()
 
-    # -------------------------------------------------------------------------------------
+    # -- forward ---------------------------------------------------------------------------
+    def run(self, x: np.ndarray, run: Run) -> np.ndarray:
+        """The output (R, n, *out) for x (R or 1, n, *input_shape), n <= width."""
+        values = self._values
+        values[0] = x
+        for i, (op, nodes) in enumerate(self._steps):
+            values[i + 1] = op.forward([values[n] for n in nodes], run)
+        return values[-1]
+
     def gather(self, X: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """Fill x (R, b, f) with X[rows] for rows (R, b) (no copy of X)."""
+        """Fill x (R, b, *shape) with X[rows] for rows (R, b) (no copy of X)."""
         return X.take(rows, axis=0, out=self.x, mode="clip")
 
-    def forward(self, rngs=None, counts=None) -> np.ndarray:
+    def forward(self, rngs=None, counts=None, update_state: bool = True) -> np.ndarray:
         """Outputs (R, b, out) for the inputs in `x`.
 
-        rngs: one Generator per replica for dropout masks; counts: (R,) real rows per replica
-        (a replica draws masks only for its real rows, as it would alone), None = all rows.
+        rngs: one Generator per replica for dropout masks (None: no dropout); counts: (R,)
+        real rows per replica (a replica draws masks, and takes batch statistics, only for
+        its real rows, as it would alone), None = all rows; update_state: let a training
+        pass move BatchNorm's running statistics.
         """
-        net = self.network
-        kernels = net._kernel_mats
-        biases = net._bias_mats
-        for step in self.ops:
-            if isinstance(step, _DropoutStep):
-                self._draw_mask(step, rngs, counts)
-                np.multiply(step.source, step.mask, out=step.out)
-                continue
-            np.matmul(step.h_mat, kernels[step.index], out=step.a_mat)
-            if step.use_bias:
-                step.a_mat += biases[step.index]
-            step.activation.forward(step.a, out=step.a)
+        run = self._run
+        run.rngs, run.counts, run.update_state = rngs, counts, update_state and self.training
+        self.output = self.run(self.x, run)
         return self.output
 
     def infer(self, x: np.ndarray, logits: np.ndarray | None = None) -> np.ndarray:
-        """Outputs (R, n, out) for up to `width` rows x, (n, f) shared by every replica or
-        (R, n, f); no dropout. logits: optional (R, n, out) array that receives the output
+        """Outputs (R, n, out) for up to `width` rows x, (n, *shape) shared by every replica or
+        (R, n, *shape); no dropout. logits: optional (R, n, out) array that receives the output
         layer's pre-activation. The result is a view into this pass's buffers."""
         if self.training:
             raise RuntimeError("infer() needs a pass built with training=False")
-        net = self.network
-        n = x.shape[-2]
-        if self.single:
-            h = x[0] if x.ndim == 3 else x
-        else:
-            h = x if x.ndim == 3 else x[None]  # shared rows broadcast over the replicas
-        last = self.dense[-1]
-        for step in self.dense:
-            out = step.a[0, :n] if self.single else step.a[:, :n]
-            np.matmul(h, net._kernel_mats[step.index], out=out)
-            if step.use_bias:
-                out += net._bias_mats[step.index]
-            if logits is not None and step is last:
-                np.copyto(logits, out.reshape(logits.shape))
-            step.activation.forward(out, out=out)
-            h = out
-        return last.a[:, :n]
+        x = x[None] if x.ndim == len(self.network.input_shape) + 1 else x
+        output = self.run(x, Run(training=False, logits=logits))
+        if logits is not None and not hasattr(self.network.layers[-1], "activation"):
+            np.copyto(logits, output)
+        return output
 
-    def _draw_mask(self, dropout: _DropoutStep, rngs, counts) -> None:
-        keep = 1.0 - dropout.rate
-        features = dropout.mask.shape[2]
-        for r, rng in enumerate(rngs):
-            n = dropout.mask.shape[1] if counts is None else int(counts[r])
-            drawn = rng.random((n, features)) < keep
-            dropout.mask[r, :n] = drawn / keep
+    # -- backward --------------------------------------------------------------------------
+    def _allocate_gradients(self) -> None:
+        """dL/d(node) buffers for the nodes that need one, sharing memory where a Dropout,
+        Flatten or Reshape is its input's only reader; and each layer's write targets."""
+        network, R, width = self.network, self.network.replicas, self.width
+        n_nodes = len(self.ops) + 1
+        readers: list[list[int]] = [[] for _ in range(n_nodes)]
+        for i, nodes in enumerate(self.graph):
+            for n in nodes:
+                readers[n].append(i)
+        wants = [self.input_gradient] + [False] * len(self.ops)
+        for i, (layer, nodes) in enumerate(zip(network.layers, self.graph)):
+            has_params = bool(network.parameters.grad_views[network.names[i]])
+            wants[i + 1] = has_params or any(wants[n] for n in nodes)
+        grads: list[np.ndarray | None] = [None] * n_nodes
+        for node in range(n_nodes):
+            if not wants[node]:
+                continue
+            if grads[node] is None:
+                grads[node] = np.zeros((R, width, *self.shapes[node]), self.network.dtype)
+            for i in readers[node]:
+                op, layer = self.ops[i], network.layers[i]
+                if layer.aliases_grad and len(readers[node]) == 1 and wants[i + 1]:
+                    grads[i + 1] = grads[node].reshape(R, width, *self.shapes[i + 1])
+                    op.aliased = True
+        self.targets: list[list[Target]] = []
+        written = [False] * n_nodes
+        for i in reversed(range(len(self.ops))):
+            targets: list[Target] = []
+            for n in self.graph[i]:
+                buffer = grads[n]
+                if buffer is None or not wants[i + 1]:
+                    targets.append(None)
+                    continue
+                targets.append((buffer, written[n]))
+                written[n] = True
+            self.targets.insert(0, targets)
+        self.wants = wants
+        self._grads = grads
+        self.x_grad = grads[0]
+        self._backward_steps = [
+            (op, grads[i + 1], self.targets[i])
+            for i, op in reversed(list(enumerate(self.ops)))
+            if wants[i + 1]
+        ]
 
     def backward(self, target: np.ndarray, scale, loss: Loss) -> None:
-        """Write dL/dparams of every replica into the network's gradient matrix.
+        """Write dL/dparams of every replica into the network's gradient buffer.
 
         target: (R, b, out) encoded targets of the rows in `x`; scale: loss.sample_scale of
         the rows' weights, (R, b, 1) or a scalar.
         """
-        net = self.network
-        kernels, kernels_t, grad_k, grad_b = (
-            net._kernel_mats,
-            net._kernel_mats_t,
-            net._grad_kernel_mats,
-            net._grad_biases,
-        )
-        last = self.dense[-1]
-        loss.delta(last.a, target, scale, last.activation, out=last.delta)
-        for step in reversed(self.dense):
-            j = step.index
-            if step.h_row is not None:  # b = 1: per-replica outer products (einsum beats R tiny GEMMs)
-                np.einsum("ri,ro->rio", step.h_row, step.delta[:, 0, :], out=grad_k[j])
-            else:
-                np.matmul(step.h_t, step.delta_mat, out=grad_k[j])
-            if step.use_bias:
-                np.add.reduce(step.delta, axis=1, keepdims=True, out=grad_b[j])
-            if step.l2:
-                grad_k[j] += (2.0 * step.l2) * kernels[j]
-            if step.l1:
-                grad_k[j] += step.l1 * np.sign(kernels[j])
-            if step.back is None:
-                continue
-            np.matmul(step.delta_mat, kernels_t[j], out=step.back_mat)
-            for mask in step.masks:
-                step.back *= mask
-            if step.previous is not None:
-                step.previous.activation.backward(step.back, step.previous.a, out=step.back)
+        if self._grads is None:
+            self._allocate_gradients()
+        grads = self._grads
+        assert grads is not None and self.output is not None
+        loss.delta(self.output, target, scale, self.output_activation, out=grads[-1])
+        for op, grad, targets in self._backward_steps:
+            op.backward(grad, targets)

@@ -1,18 +1,21 @@
-"""Network: a stack of layers held as R independent replicas trained side by side.
+"""Network: a small graph of layers held as R independent replicas trained side by side.
 
-All parameters live in one (R, P) matrix, row r holding replica r's parameters; each Dense
-layer sees views into it, kernel (R, fan_in, units) and bias (R, 1, units). Activations are
-(R, batch, features). With R = 1 the network uses 2-D views, so it costs what a plain 2-D
-implementation costs.
+All trainable parameters live in one (R, P) matrix, row r holding replica r's parameters, and
+non-trainable state (BatchNorm's moving statistics) in an (R, S) one: `network.parameters`
+(parameters.py), whose named views each layer's Op uses. Activations are (R, batch, *shape).
+With R = 1 the layers use 2-D views, so a step costs what a plain 2-D implementation costs.
+Layers run in listed order; a layer reads the previous layer's output or the layers it names
+in `inputs` (shapes.py), which is how skip connections are written.
 
 Seeds: replica r draws its initial weights from np.random.default_rng(entropy_r), layer by
-layer (kernel, then bias), so a replica gets the same weights alone or stacked. With only
-`seed` given, entropy_r = (seed, r). Dropout draws from child 2 of the replica's
-SeedSequence, SeedSequence(entropy_r, spawn_key=(2,)).
+layer (Dense: kernel, then bias; Conv2D the same; BatchNorm draws nothing), so a replica gets
+the same weights alone or stacked. With only `seed` given, entropy_r = (seed, r). Dropout
+draws from child 2 of the replica's SeedSequence, SeedSequence(entropy_r, spawn_key=(2,)).
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 from typing import Any
@@ -20,16 +23,19 @@ from typing import Any
 import numpy as np
 
 from ..errors import UserError
+from .activations import Activation, Identity
 from .backprop import BatchPass
 from .layers import Dense, Dropout, Layer
 from .losses import Loss, get_loss
-from .threads import MAX_THREADS, SMALL_PRODUCT, BlasThreads, largest_product, pool
+from .parameters import Parameters
+from .shapes import declared_arrays, infer_shapes, layer_inputs, layer_names
+from .threads import MAX_THREADS, SMALL_PRODUCT, BlasThreads, pool
 
 Entropy = int | tuple[int, ...]
 
 _DTYPES = ("float32", "float64")
 _CHUNK_ELEMENTS = 1 << 22
-"""Forward passes on many rows go in chunks of about this many activations (16 MiB float32)."""
+"""Forward passes on many rows go in chunks of about this many values per buffer (16 MiB float32)."""
 
 
 def _entropy(value) -> Entropy:
@@ -50,32 +56,51 @@ def stream(entropy: Entropy, child: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(child,)))
 
 
+def _input_shape(input_dim, input_shape) -> tuple[int, ...]:
+    if input_shape is None:
+        if isinstance(input_dim, bool) or not isinstance(input_dim, numbers.Integral) or input_dim < 1:
+            raise ValueError(f"Network: input_dim must be a positive int, got {input_dim!r}")
+        return (int(input_dim),)
+    if input_dim is not None:
+        raise ValueError("Network: give input_dim or input_shape, not both")
+    if isinstance(input_shape, numbers.Integral):
+        input_shape = (input_shape,)
+    shape = tuple(input_shape)
+    if not shape or not all(
+        isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1 for s in shape
+    ):
+        raise ValueError(f"Network: input_shape must be positive ints, got {input_shape!r}")
+    return tuple(int(s) for s in shape)
+
+
 class Network:
     """A feed-forward network of `replicas` independent copies.
 
-    layers: Dense and Dropout layers, input first; input_dim: features per sample;
-    replicas: R (default: len(seeds), else 1); seed / seeds: see the module docstring;
-    dtype: "float32" (default) or "float64".
+    layers: Layer instances, run in listed order (see shapes.py for names and inputs);
+    input_dim: features per sample (input_shape=(input_dim,)), or input_shape: per-sample shape
+    such as (28, 28, 1); replicas: R (default: len(seeds), else 1); seed / seeds: see the
+    module docstring; dtype: "float32" (default) or "float64". Shapes are checked (infer_shapes)
+    before anything is allocated.
     """
 
     def __init__(
         self,
         layers: Sequence[Layer],
-        input_dim: int,
+        input_dim: int | None = None,
+        *,
+        input_shape: Sequence[int] | None = None,
         replicas: int | None = None,
         seed: int | None = None,
         seeds: Sequence | None = None,
         dtype: str = "float32",
-        *,
         _initialize: bool = True,
     ):
         layers = list(layers)
-        if not layers or not all(isinstance(layer, (Dense, Dropout)) for layer in layers):
-            raise ValueError("Network: layers must be a non-empty list of Dense and Dropout layers")
-        if not isinstance(layers[-1], Dense):
-            raise ValueError("Network: the last layer must be Dense")
-        if isinstance(input_dim, bool) or not isinstance(input_dim, numbers.Integral) or input_dim < 1:
-            raise ValueError(f"Network: input_dim must be a positive int, got {input_dim!r}")
+        if not layers or not all(isinstance(layer, Layer) for layer in layers):
+            raise ValueError("Network: layers must be a non-empty list of layers")
+        if isinstance(layers[-1], Dropout):
+            raise ValueError("Network: the last layer cannot be Dropout")
+        shape = _input_shape(input_dim, input_shape)
         if str(np.dtype(dtype)) not in _DTYPES:
             raise ValueError(f"Network: dtype must be float32 or float64, got {dtype!r}")
         if seeds is not None:
@@ -94,8 +119,10 @@ class Network:
             seeds = [(*base, r) for r in range(replicas)]
 
         self.layers: list[Layer] = layers
-        self._dense: list[Dense] = [layer for layer in layers if isinstance(layer, Dense)]
-        self.input_dim = int(input_dim)
+        self.input_shape: tuple[int, ...] = shape
+        self.shapes = infer_shapes(layers, shape)  # per-layer output shapes (per sample)
+        self.names = layer_names(layers)
+        self.graph = layer_inputs(layers, self.names)
         self.replicas = int(replicas)
         self.dtype = np.dtype(dtype)
         self.seeds: list[Entropy] = seeds
@@ -104,178 +131,216 @@ class Network:
             self._initialize()
         self.reset_noise()
 
-    # -- parameters ------------------------------------------------------------------------
+    # -- shapes and parameters -------------------------------------------------------------
     @property
-    def dense_layers(self) -> list[Dense]:
-        return self._dense
+    def output_shape(self) -> tuple[int, ...]:
+        return self.shapes[-1]
+
+    @property
+    def input_dim(self) -> int:
+        """Values per input sample (the flat width of one row of X)."""
+        return math.prod(self.input_shape)
 
     @property
     def output_dim(self) -> int:
-        return self.dense_layers[-1].units
+        return math.prod(self.output_shape)
+
+    @property
+    def dense_layers(self) -> list[Dense]:
+        return [layer for layer in self.layers if isinstance(layer, Dense)]
+
+    @property
+    def output_activation(self) -> Activation:
+        """The output layer's activation (the identity for a layer without one)."""
+        return getattr(self.layers[-1], "activation", Identity())
 
     @property
     def n_params(self) -> int:
-        """Parameters per replica."""
-        return self._params.shape[1]
+        """Trainable parameters per replica."""
+        return self.parameters.n_trainable
+
+    def input_shapes(self, index: int) -> list[tuple[int, ...]]:
+        """The per-sample shapes layer `index` reads."""
+        shapes = [self.input_shape, *self.shapes]
+        return [shapes[n] for n in self.graph[index]]
 
     def _allocate(self) -> None:
-        """The (R, P) parameter and gradient matrices and every layer's views into them."""
-        shapes, fan_in = [], self.input_dim
-        for layer in self.dense_layers:
-            shapes.append((fan_in, layer.units))
-            fan_in = layer.units
-        self._shapes = shapes
-        total = sum(fi * fo + fo for fi, fo in shapes)
-        R = self.replicas
-        self._params = np.zeros((R, total), self.dtype)
-        self._grads = np.zeros((R, total), self.dtype)
-        self._kernels, self._biases, self._grad_kernels, self._grad_biases = [], [], [], []
-        self.kernel_columns: list[slice] = []
-        offset = 0
-        for fi, fo in shapes:
-            k, b = slice(offset, offset + fi * fo), slice(offset + fi * fo, offset + fi * fo + fo)
-            offset = b.stop
-            self.kernel_columns.append(k)
-            self._kernels.append(self._params[:, k].reshape(R, fi, fo))
-            self._biases.append(self._params[:, b].reshape(R, 1, fo))
-            self._grad_kernels.append(self._grads[:, k].reshape(R, fi, fo))
-            self._grad_biases.append(self._grads[:, b].reshape(R, 1, fo))
-        single = R == 1
-        # Matrix views used by the products: 2-D for one replica (one GEMM), else stacks.
-        self._kernel_mats = [k[0] if single else k for k in self._kernels]
-        self._kernel_mats_t = [k.T if single else k.swapaxes(1, 2) for k in self._kernel_mats]
-        self._bias_mats = [b[0] if single else b for b in self._biases]
-        self._grad_kernel_mats = [g[0] if single else g for g in self._grad_kernels]
+        """The Parameters (values, grads, state) and every layer's views into them."""
+        layout = declared_arrays(self.layers, self.input_shape)
+        self.parameters = Parameters(layout, self.replicas, self.dtype)
         self._passes: dict[tuple, BatchPass] = {}
 
+    # Views used across the package before Parameters existed; kept for callers and tests.
+    @property
+    def _params(self) -> np.ndarray:
+        return self.parameters.values
+
+    @property
+    def _grads(self) -> np.ndarray:
+        return self.parameters.grads
+
+    @property
+    def kernel_columns(self) -> list[slice]:
+        return self.parameters.decay_columns
+
+    def _dense_views(self, views) -> list[dict[str, np.ndarray]]:
+        return [views[name] for name, layer in zip(self.names, self.layers) if isinstance(layer, Dense)]
+
+    @property
+    def _grad_kernels(self) -> list[np.ndarray]:
+        return [v["kernel"] for v in self._dense_views(self.parameters.grad_views)]
+
+    @property
+    def _grad_biases(self) -> list[np.ndarray]:
+        return [v["bias"] for v in self._dense_views(self.parameters.grad_views)]
+
     def _initialize(self) -> None:
+        views = self.parameters.views
         for r, entropy in enumerate(self.seeds):
             rng = np.random.default_rng(entropy)
-            for layer, (fi, fo), kernel, bias in zip(
-                self.dense_layers, self._shapes, self._kernels, self._biases
-            ):
-                kernel[r] = layer.kernel_initializer((fi, fo), fi, fo, rng)
-                if layer.use_bias:
-                    bias[r] = layer.bias_initializer((1, fo), fi, fo, rng)
+            for i, (name, layer) in enumerate(zip(self.names, self.layers)):
+                layer.initialize({k: v[r] for k, v in views[name].items()}, self.input_shapes(i), rng)
 
     def reset_noise(self, seeds: Sequence | None = None) -> None:
         """Restart the per-replica dropout generators (from `seeds` entropies, default the network's)."""
         seeds = self.seeds if seeds is None else [_entropy(s) for s in seeds]
         self._noise_rngs = [stream(entropy, 2) for entropy in seeds]
 
-    def get_weights(self) -> list[np.ndarray]:
-        """[kernel_0 (R, fan_in, units), bias_0 (R, 1, units), kernel_1, ...] (copies).
+    def weight_names(self) -> list[str]:
+        """Names of get_weights()'s arrays: each kind numbered on its own (kernel_0, bias_0, kernel_1, ...)."""
+        return _numbered([entry.name for entry in self.parameters.entries])
 
-        A layer with use_bias=False has an all-zero bias that never changes.
+    def state_names(self) -> list[str]:
+        """Names of get_state()'s arrays (moving_mean_0, moving_variance_0, ...)."""
+        return _numbered([entry.name for entry in self.parameters.state_entries])
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Every trainable array (R, *shape) in layout order (copies): for Dense layers
+        [kernel_0 (R, fan_in, units), bias_0 (R, 1, units), kernel_1, ...].
+
+        A Dense layer with use_bias=False has an all-zero bias that never changes.
         """
-        weights = []
-        for kernel, bias in zip(self._kernels, self._biases):
-            weights += [kernel.copy(), bias.copy()]
-        return weights
+        views = self.parameters.views
+        return [views[e.layer][e.name].copy() for e in self.parameters.entries]
 
     def set_weights(self, weights: Sequence[np.ndarray]) -> None:
         """Set the parameters from a get_weights()-style list (each entry may broadcast,
         e.g. one (fan_in, units) kernel for every replica)."""
-        views = [v for pair in zip(self._kernels, self._biases) for v in pair]
-        if len(weights) != len(views):
+        self._set(self.parameters.entries, self.weight_names(), weights, "set_weights")
+        for name, layer in zip(self.names, self.layers):
+            if isinstance(layer, Dense) and not layer.use_bias:
+                self.parameters.views[name]["bias"][...] = 0
+
+    def get_state(self) -> list[np.ndarray]:
+        """Every non-trainable array (R, *shape) in layout order (copies)."""
+        views = self.parameters.views
+        return [views[e.layer][e.name].copy() for e in self.parameters.state_entries]
+
+    def set_state(self, state: Sequence[np.ndarray]) -> None:
+        """Set the non-trainable state from a get_state()-style list."""
+        self._set(self.parameters.state_entries, self.state_names(), state, "set_state")
+
+    def _set(self, entries, names, arrays, what: str) -> None:
+        if len(arrays) != len(entries):
             raise ValueError(
-                f"set_weights: expected {len(views)} arrays (kernel and bias per Dense layer), got {len(weights)}"
+                f"{what}: expected {len(entries)} arrays ({', '.join(names)}), got {len(arrays)}"
             )
-        for i, (view, value) in enumerate(zip(views, weights)):
+        views = self.parameters.views
+        for entry, name, value in zip(entries, names, arrays):
+            view = views[entry.layer][entry.name]
             value = np.asarray(value)
             try:
                 np.copyto(view, np.broadcast_to(value, view.shape), casting="same_kind")
             except (ValueError, TypeError):
-                kind = ("kernel", "bias")[i % 2]
-                raise ValueError(
-                    f"set_weights: {kind}_{i // 2} has shape {value.shape}, expected {view.shape}"
-                ) from None
-        for layer, bias in zip(self.dense_layers, self._biases):
-            if not layer.use_bias:
-                bias[...] = 0
+                raise ValueError(f"{what}: {name} has shape {value.shape}, expected {view.shape}") from None
 
     def penalty(self) -> np.ndarray:
-        """(R,) sum over Dense layers of l1 sum|kernel| + l2 sum kernel^2."""
+        """(R,) sum over layers of their l1 / l2 penalties on kernels."""
         total = np.zeros(self.replicas, self.dtype)
-        for layer, kernel in zip(self.dense_layers, self._kernels):
-            if layer.l1:
-                total += layer.l1 * np.abs(kernel).sum(axis=(1, 2))
-            if layer.l2:
-                total += layer.l2 * np.square(kernel).sum(axis=(1, 2))
+        for name, layer in zip(self.names, self.layers):
+            value = layer.penalty(self.parameters.views[name])
+            if value is not None:
+                total += value
         return total
+
+    def summary(self):
+        """A Keras-like table of layers, output shapes and parameter counts (summary.py)."""
+        from .summary import summarize
+
+        return summarize(self.layers, self.input_shape)
 
     # -- inference -------------------------------------------------------------------------
     def _as_input(self, X) -> np.ndarray:
+        """X as (n, *input_shape) shared by all replicas or (R, n, *input_shape), in the
+        network's dtype; flat rows (n, prod(input_shape)) and (R, n, prod) are reshaped."""
         X = np.asarray(X)
-        if (
-            X.ndim not in (2, 3)
-            or X.shape[-1] != self.input_dim
-            or (X.ndim == 3 and X.shape[0] != self.replicas)
-        ):
-            raise ValueError(
-                f"inputs must be (n, {self.input_dim}) or ({self.replicas}, n, {self.input_dim}), got {X.shape}"
-            )
+        shape, k = self.input_shape, len(self.input_shape)
+        flat = (self.input_dim,)
+        if X.ndim == k + 1 and X.shape[1:] == shape:
+            pass
+        elif X.ndim == k + 2 and X.shape[2:] == shape and X.shape[0] == self.replicas:
+            pass
+        elif k > 1 and X.ndim == 2 and X.shape[1:] == flat:
+            X = X.reshape(X.shape[0], *shape)
+        elif k > 1 and X.ndim == 3 and X.shape[2:] == flat and X.shape[0] == self.replicas:
+            X = X.reshape(*X.shape[:2], *shape)
+        else:
+            dims = ", ".join(str(s) for s in shape)
+            raise ValueError(f"inputs must be (n, {dims}) or ({self.replicas}, n, {dims}), got {X.shape}")
         return X.astype(self.dtype, copy=False)
 
     def forward(self, X, training: bool = False, return_logits: bool = False):
-        """Outputs (R, n, out) for X (n, f) shared by all replicas or (R, n, f) per replica.
+        """Outputs (R, n, *out) for X (n, *in) shared by all replicas or (R, n, *in) per replica.
 
-        training: apply dropout. return_logits: also return the output layer's
-        pre-activation z (R, n, out).
+        training: apply dropout (from the network's dropout generators) and BatchNorm batch
+        statistics (which also moves its running statistics). return_logits: also return the
+        output layer's pre-activation z (R, n, *out).
         """
-        h = self._as_input(X)
+        if not training:
+            return self.predict(X, return_logits=return_logits)
+        X = self._as_input(X)
+        n = X.shape[-len(self.input_shape) - 1]
+        batch = BatchPass(self, n, training=True)
+        np.copyto(batch.x, np.broadcast_to(X, batch.x.shape))
+        logits = np.empty((self.replicas, n, *self.output_shape), self.dtype) if return_logits else None
+        batch._run.logits = logits
         with np.errstate(over="ignore", invalid="ignore"):
-            return self._forward(h, training, return_logits)
-
-    def _forward(self, h: np.ndarray, training: bool, return_logits: bool):
-        dense_index, logits = 0, None
-        last = len(self._kernels) - 1
-        for layer in self.layers:
-            if isinstance(layer, Dropout):
-                if training and layer.rate > 0:
-                    h = np.broadcast_to(h, (self.replicas, *h.shape[-2:]))
-                    keep = 1.0 - layer.rate
-                    mask = np.stack([rng.random(h.shape[1:]) < keep for rng in self._noise_rngs])
-                    h = h * (mask / keep).astype(self.dtype)
-                continue
-            z = np.matmul(h, self._kernels[dense_index])
-            if layer.use_bias:
-                z += self._biases[dense_index]
-            if return_logits and dense_index == last:
-                logits = z.copy()
-            h = layer.activation.forward(z, out=z)
-            dense_index += 1
-        return (h, logits) if return_logits else h
+            out = batch.forward(self._noise_rngs).copy()
+        return (out, logits) if return_logits else out
 
     def predict(self, X, batch_size: int | None = None, return_logits: bool = False):
-        """Outputs (R, n, out) without dropout, computed `batch_size` rows at a time
-        (default: chunks of about 4M activations) in reused buffers; with return_logits also
-        the output layer's pre-activation (R, n, out). Large inputs are split into chunks run
-        in parallel threads (see threads.py)."""
+        """Outputs (R, n, *out) in inference mode (no dropout, BatchNorm's running statistics),
+        computed `batch_size` rows at a time (default: chunk_rows()) in reused buffers; with
+        return_logits also the output layer's pre-activation. Large inputs are split into
+        chunks run in parallel threads (see threads.py)."""
         X = self._as_input(X)
-        n = X.shape[-2]
+        k = len(self.input_shape)
+        n = X.shape[-k - 1]
         batch_size = min(n, batch_size or self.chunk_rows())
-        out = np.empty((self.replicas, n, self.output_dim), self.dtype)
+        out = np.empty((self.replicas, n, *self.output_shape), self.dtype)
         logits = np.empty_like(out) if return_logits else None
         if n == 0:
             return (out, logits) if return_logits else out
-        blas = BlasThreads() if largest_product(self._shapes, batch_size) >= SMALL_PRODUCT else None
+        blas = BlasThreads() if self.largest_product(batch_size) >= SMALL_PRODUCT else None
         lanes = 1 if blas is None else min(blas.threads, MAX_THREADS)
         if lanes > 1:
             batch_size = min(batch_size, -(-n // lanes))
         starts = range(0, n, batch_size)
         lanes = min(lanes, len(starts))
+        rows_axis = X.ndim - k - 1
 
         def run(lane: int) -> None:
             batch = self._inference_pass(batch_size, lane)
             with np.errstate(over="ignore", invalid="ignore", under="ignore"):
                 for start in starts[lane::lanes]:
                     rows = slice(start, start + batch_size)
-                    out[:, rows] = batch.infer(X[..., rows, :], None if logits is None else logits[:, rows])
+                    chunk = X[(slice(None),) * rows_axis + (rows,)]
+                    out[:, rows] = batch.infer(chunk, None if logits is None else logits[:, rows])
 
         if lanes == 1:
             run(0)
         else:
+            assert blas is not None
             with blas.limit(1):
                 pending = [pool().submit(run, lane) for lane in range(1, lanes)]
                 run(0)
@@ -290,9 +355,26 @@ class Network:
         return self._passes[key]
 
     def chunk_rows(self) -> int:
-        """Rows per chunk in predict: about 4M activations (16 MiB in float32) per layer."""
-        widest = max(self.input_dim, *(layer.units for layer in self._dense))
+        """Rows per chunk in predict: about 4M values (16 MiB in float32) in the largest buffer."""
+        widest = max(
+            self.input_dim,
+            *(
+                layer.buffer_elements(self.input_shapes(i), shape)
+                for i, (layer, shape) in enumerate(zip(self.layers, self.shapes))
+            ),
+        )
         return max(1, _CHUNK_ELEMENTS // (self.replicas * widest))
+
+    def largest_product(self, rows: int) -> int:
+        """Multiply-adds of the largest matrix product of a pass over `rows` rows per replica."""
+        return rows * max(
+            layer.multiply_adds(self.input_shapes(i), shape)
+            for i, (layer, shape) in enumerate(zip(self.layers, self.shapes))
+        )
+
+    def release_buffers(self) -> None:
+        """Drop the cached batch buffers (they are rebuilt on demand)."""
+        self._passes.clear()
 
     __call__ = predict
 
@@ -304,31 +386,36 @@ class Network:
             self._passes[key] = BatchPass(self, width, training)
         return self._passes[key]
 
-    def value_and_gradients(self, X, Y, loss="sse", weight=None, input_gradient: bool = False):
+    def value_and_gradients(
+        self, X, Y, loss="sse", weight=None, input_gradient: bool = False, training: bool = False
+    ):
         """Loss and its gradients on one batch, without dropout (for checks and notebooks).
 
-        X (n, f) or (R, n, f); Y (n, out) or (R, n, out); weight (R, n) or None.
+        X (n, *in) or (R, n, *in); Y (n, *out) or (R, n, *out); weight (R, n) or None;
+        training: BatchNorm uses the batch's statistics (its running state is left as it is).
         Returns (value (R,) = data loss + layer penalties, grads like get_weights()), plus
-        dL/dX (R, n, f) when input_gradient.
+        dL/dX (R, n, *in) when input_gradient.
         """
         loss: Loss = get_loss(loss)
         X = self._as_input(X)
         Y = np.asarray(Y, dtype=self.dtype)
-        n = X.shape[-2]
-        target = np.broadcast_to(Y, (self.replicas, n, self.output_dim))
-        batch = BatchPass(self, n, training=False, input_gradient=input_gradient)
+        n = X.shape[-len(self.input_shape) - 1]
+        target = np.broadcast_to(Y, (self.replicas, n, *self.output_shape))
+        batch = BatchPass(self, n, training=training, input_gradient=input_gradient)
         np.copyto(batch.x, np.broadcast_to(X, batch.x.shape))
-        self._grads[...] = 0
+        self.parameters.grads[...] = 0
         with np.errstate(over="ignore", invalid="ignore"):
-            output = batch.forward()
+            output = batch.forward(update_state=False)
             value = loss.value(output, target, weight) + self.penalty()
             if weight is None:
                 scale = 1.0 / n if loss.per_sample_mean else 1.0
             else:
                 scale = loss.sample_scale(weight, self.dtype)
             batch.backward(target, scale, loss)
-        grads = [g.copy() for pair in zip(self._grad_kernels, self._grad_biases) for g in pair]
+        views = self.parameters.grad_views
+        grads = [views[e.layer][e.name].copy() for e in self.parameters.entries]
         if input_gradient:
+            assert batch.x_grad is not None
             return value, grads, batch.x_grad.copy()
         return value, grads
 
@@ -342,50 +429,90 @@ class Network:
         config["replicas"] = len(index)
         config["seeds"] = [config["seeds"][r] for r in index]
         network = Network.from_config(config, initialize=False)
-        network._params[...] = self._params[index]
+        network.parameters.values[...] = self.parameters.values[index]
+        network.parameters.state[...] = self.parameters.state[index]
         return network
 
     def get_config(self) -> dict[str, Any]:
-        """JSON-able description (architecture, seeds, dtype) from which from_config rebuilds it."""
-        return {
-            "input_dim": self.input_dim,
-            "replicas": self.replicas,
-            "seeds": [list(s) if isinstance(s, tuple) else s for s in self.seeds],
-            "dtype": str(self.dtype),
-            "layers": [layer.get_config() for layer in self.layers],
-        }
+        """JSON-able description (input shape, layers, seeds, dtype) from which from_config rebuilds it."""
+        config: dict[str, Any] = {}
+        if len(self.input_shape) == 1:
+            config["input_dim"] = self.input_shape[0]
+        else:
+            config["input_shape"] = list(self.input_shape)
+        config.update(
+            {
+                "replicas": self.replicas,
+                "seeds": [list(s) if isinstance(s, tuple) else s for s in self.seeds],
+                "dtype": str(self.dtype),
+                "layers": [layer.get_config() for layer in self.layers],
+            }
+        )
+        return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any], initialize: bool = True) -> Network:
         """The network `config` describes, with initial weights from its seeds (or, with
         initialize=False, all-zero weights to be set)."""
+        layers, shape = cls.layers_from_config(config)
         try:
-            layers = [Layer.from_config(c) for c in config["layers"]]
             return cls(
                 layers,
-                config["input_dim"],
+                input_shape=shape,
                 replicas=config.get("replicas"),
                 seeds=config.get("seeds"),
                 dtype=config.get("dtype", "float32"),
                 _initialize=initialize,
             )
-        except (KeyError, TypeError) as error:
+        except (KeyError, TypeError, ValueError) as error:
+            raise UserError(f"invalid network config: {error}") from None
+
+    @staticmethod
+    def layers_from_config(config: dict[str, Any]) -> tuple[list[Layer], tuple[int, ...]]:
+        """The layers and per-sample input shape of a get_config() dict (nothing allocated)."""
+        try:
+            layers = [Layer.from_config(c) for c in config["layers"]]
+            if "input_shape" in config:
+                shape = _input_shape(None, config["input_shape"])
+            else:
+                shape = _input_shape(config["input_dim"], None)
+            infer_shapes(layers, shape)
+            return layers, shape
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise UserError(f"invalid network config: {error}") from None
 
     def save(self, path_stem) -> None:
-        """Write <stem>.json ({"class": "Network", "config": ...}) and <stem>.npz (kernel_i, bias_i)."""
+        """Write <stem>.json ({"class": "Network", "config": ...}) and <stem>.npz (see io.py)."""
         from .io import save_network
 
         save_network(self, path_stem)
 
     def __getstate__(self):
-        return {"config": self.get_config(), "params": self._params}
+        return {
+            "config": self.get_config(),
+            "params": self.parameters.values,
+            "state": self.parameters.state,
+        }
 
     def __setstate__(self, state):
         restored = Network.from_config(state["config"], initialize=False)
         self.__dict__.update(restored.__dict__)
-        self._params[...] = state["params"]
+        self.parameters.values[...] = state["params"]
+        if "state" in state:
+            self.parameters.state[...] = state["state"]
 
     def __repr__(self) -> str:
-        sizes = "-".join(str(s) for s in [self.input_dim, *(layer.units for layer in self.dense_layers)])
+        if len(self.input_shape) == 1 and all(isinstance(layer, (Dense, Dropout)) for layer in self.layers):
+            sizes = "-".join(str(s) for s in [self.input_dim, *(layer.units for layer in self.dense_layers)])
+        else:
+            sizes = " -> ".join(["x".join(map(str, self.input_shape))] + [f"{name}" for name in self.names])
         return f"Network({sizes}, replicas={self.replicas}, dtype={self.dtype})"
+
+
+def _numbered(names: list[str]) -> list[str]:
+    counts: dict[str, int] = {}
+    out = []
+    for name in names:
+        out.append(f"{name}_{counts.get(name, 0)}")
+        counts[name] = counts.get(name, 0) + 1
+    return out

@@ -47,12 +47,15 @@ class Optimizer:
         self._decay_columns: list[slice] = [slice(None)]
 
     # -- lifecycle -------------------------------------------------------------------------
-    def prepare(self, params: np.ndarray, decay_columns: list[slice] | None = None) -> None:
-        """Reset the state for an (R, P) parameter matrix.
+    def prepare(self, params, decay_columns: list[slice] | None = None) -> None:
+        """Reset the state for a network's Parameters (its values, with weight decay and L1
+        on its kernels) or an (R, P) parameter matrix.
 
-        decay_columns: the column ranges that weight_decay and l1 act on (the kernels);
+        decay_columns: for a matrix, the column ranges that weight_decay and l1 act on;
         None = every column.
         """
+        if not isinstance(params, np.ndarray):
+            params, decay_columns = params.values, params.decay_columns
         self._states = [np.zeros_like(params) for _ in range(self.n_states)]
         self._scratch = np.empty_like(params) if self.n_states else None
         # Replica r has taken _base[r] + _shared steps; _shared counts the steps all replicas took.

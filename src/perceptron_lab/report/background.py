@@ -20,10 +20,12 @@ _current: contextvars.ContextVar[FigureProcess | None] = contextvars.ContextVar(
 
 
 def _serve(connection) -> None:
-    """The helper: import the figure code, then draw each (run_dir, out_dir) it is sent."""
+    """The helper: import the figure code, then draw each (run_dir, out_dir) it is sent (the run
+    directory is still being built: read without requiring status complete)."""
     import signal
 
     from .. import report
+    from ..experiment.results_dir import read_run_dir
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it closes us
 
@@ -33,7 +35,7 @@ def _serve(connection) -> None:
         if request is None:
             return
         try:
-            paths = report.plot_run(request[0], request[1], essential=True)
+            paths = report.plot_run(read_run_dir(request[0]), request[1], essential=True)
             connection.send(("ok", [str(path) for path in paths]))
         except Exception as error:  # noqa: BLE001 - reported to the caller, which decides
             connection.send(("error", f"{type(error).__name__}: {error}"))

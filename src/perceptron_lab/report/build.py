@@ -30,6 +30,7 @@ from .noise import noise_plots
 from .overview import confusion_overview, curves_overview
 from .regions import region_plots
 from .roc import roc_plots
+from .safe_files import save_files
 from .style import Plot, check_format
 from .sweep_plots import (
     best_point,
@@ -68,13 +69,18 @@ def run_plots(results: RunResults, metric: str | None = None, split: str | None 
 def _save(
     plots: list[Plot], out_dir: Path, fmt: str, prefix: str = "", progress: Progress | None = None
 ) -> list[tuple[Plot, Path]]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    saved = []
+    """Save each figure into out_dir (never through a symlink there, see safe_files)."""
     for plot in plots:
         plot.name = prefix + plot.name
-        saved.append((plot, plot.save(out_dir, fmt)))
-        report(progress, "plot", len(saved), len(plots), figure=plot.name)
-    return saved
+
+    def save_all(staging: Path) -> list[Path]:
+        paths = []
+        for plot in plots:
+            paths.append(plot.save(staging, fmt))
+            report(progress, "plot", len(paths), len(plots), figure=plot.name)
+        return paths
+
+    return list(zip(plots, save_files(out_dir, save_all)))
 
 
 def essential_plots(results: RunResults) -> list[Plot]:
@@ -87,19 +93,20 @@ def essential_plots(results: RunResults) -> list[Plot]:
 
 
 def plot_run(
-    run_dir: str | Path,
+    run_dir: str | Path | RunResults,
     out_dir: str | Path | None = None,
     fmt: str = "png",
     essential: bool = False,
     progress: Progress | None = None,
 ) -> list[Path]:
-    """Draw the single-run figures of `run_dir` into `out_dir` (default run_dir/plots); returns the files.
+    """Draw the single-run figures of `run_dir` (a path or loaded RunResults) into `out_dir`
+    (default run_dir/plots); returns the files.
 
     essential: the panel figures of `essential_plots` (what `lab run` draws); `lab report` draws
     everything. progress: a listener for the plot phase (one event per saved figure).
     """
     check_format(fmt)
-    results = load_results(run_dir)
+    results = run_dir if isinstance(run_dir, RunResults) else load_results(run_dir)
     out = Path(out_dir) if out_dir is not None else results.path / "plots"
     plots = essential_plots(results) if essential else run_plots(results)
     return [path for _, path in _save(plots, out, fmt, progress=progress)]

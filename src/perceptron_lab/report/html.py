@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .safe_files import write_text
+
 MIME_TYPES = {".png": "image/png", ".svg": "image/svg+xml", ".gif": "image/gif"}
 
 CSS = """
@@ -132,6 +134,4 @@ def render_html(title: str, subtitle: str, sections: list[Section]) -> str:
 
 
 def write_html(path: Path, title: str, subtitle: str, sections: list[Section]) -> Path:
-    path = Path(path)
-    path.write_text(render_html(title, subtitle, sections), encoding="utf-8")
-    return path
+    return write_text(Path(path), render_html(title, subtitle, sections))

@@ -12,13 +12,19 @@ import pandas as pd
 
 from ..errors import UserError
 from ..experiment.results_dir import RunResults
+from ..train.metric_registry import METRICS, ORIGINAL_UNITS_SUFFIX
 
 KEY_COLUMNS = ("run", "fold", "seed", "epoch", "split")
 SUMMARY_COLUMNS = ("run", "fold", "seed", "split", "kind", "epoch", "status")
 BASE_SPLITS = ("train", "validation", "test")
 NOISE_SPLIT = re.compile(r"^test_noise_(?P<alpha>[0-9.eE+-]+)$")
 # Metrics where a larger value is better (the rest are errors/losses: smaller is better).
-HIGHER_IS_BETTER = {"accuracy", "precision", "recall", "f1", "r2", "r2_orig"}
+HIGHER_IS_BETTER = frozenset(
+    name + suffix
+    for name, entry in METRICS.items()
+    if entry.higher_is_better
+    for suffix in ("", ORIGINAL_UNITS_SUFFIX)
+)
 PREFERRED_METRICS = ("accuracy", "mse", "loss")
 PREFERRED_SPLITS = ("test", "validation", "train")
 

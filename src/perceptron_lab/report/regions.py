@@ -1,6 +1,6 @@
 """Decision regions of the final models on 2-D inputs.
 
-The saved model of each replica (models/run<r>_fold<k>.json) is evaluated on a grid spanning
+The saved network of each replica (models/run<r>_fold<k>/network.json) is evaluated on a grid spanning
 the inputs of predictions.csv (as the network saw them) and coloured by predicted class.
 """
 
@@ -21,7 +21,7 @@ MAX_PANELS = 6
 
 
 def model_path(results: RunResults, run: int, fold: int):
-    return results.path / "models" / f"run{run}_fold{fold}.json"
+    return results.path / "models" / f"run{run}_fold{fold}" / "network.json"
 
 
 def has_regions(results: RunResults) -> bool:

@@ -16,23 +16,12 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from ..errors import UserError
+from ..train import metric_registry
 
 FORMATS = ("png", "svg")
 DPI = 100
 SPLIT_COLORS = {"train": "tab:blue", "validation": "tab:orange", "test": "tab:green"}
 NOISE_COLORS = ("tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan")
-BOUNDED_METRICS = {"accuracy", "precision", "recall", "f1"}
-METRIC_LABELS = {
-    "loss": "loss",
-    "accuracy": "accuracy",
-    "precision": "precision (macro)",
-    "recall": "recall (macro)",
-    "f1": "F1 (macro)",
-    "sse": "SSE",
-    "mse": "MSE",
-    "mae": "MAE",
-    "r2": "R²",
-}
 
 
 def check_format(fmt: str) -> str:
@@ -51,10 +40,8 @@ def new_figure(
 
 
 def metric_label(metric: str) -> str:
-    """'mse_orig' -> 'MSE (original units)'."""
-    base = metric.removesuffix("_orig")
-    label = METRIC_LABELS.get(base, base)
-    return f"{label} (original units)" if metric.endswith("_orig") else label
+    """'mse_orig' -> 'MSE (original units)' (the metrics registry's label)."""
+    return metric_registry.metric_label(metric)
 
 
 def split_style(split: str, splits: list[str]) -> dict:
@@ -67,8 +54,8 @@ def split_style(split: str, splits: list[str]) -> dict:
 
 
 def metric_bounds(metric: str) -> tuple[float, float]:
-    """The range a metric can take: [0, 1] for scores, unbounded otherwise."""
-    return (0.0, 1.0) if metric in BOUNDED_METRICS else (-np.inf, np.inf)
+    """The range a metric can take (the metrics registry's bounds; unbounded if unknown)."""
+    return metric_registry.metric_bounds(metric)
 
 
 def band(

@@ -45,27 +45,30 @@ class EarlyStopping:
     def __repr__(self) -> str:
         return "EarlyStopping(" + ", ".join(f"{k}={v!r}" for k, v in self.get_config().items()) + ")"
 
-    def tracker(self, params: np.ndarray) -> StoppingTracker:
-        """Fresh per-replica state for one training of the (R, P) parameters `params`."""
+    def tracker(self, params) -> StoppingTracker:
+        """Fresh per-replica state for one training of `params`: a network's Parameters
+        (weights and non-trainable state are restored together) or an (R, P) array."""
         return StoppingTracker(self, params)
 
 
 class StoppingTracker:
-    """Per-replica best value, best epoch, evaluations without improvement and best weights."""
+    """Per-replica best value, best epoch, evaluations without improvement and best weights
+    (and best non-trainable state, such as BatchNorm's moving statistics)."""
 
-    def __init__(self, rule: EarlyStopping, params: np.ndarray):
-        R = params.shape[0]
+    def __init__(self, rule: EarlyStopping, params):
+        arrays = _arrays(params)
+        R = arrays[0].shape[0]
         self.rule = rule
         sign = 1.0 if rule.mode == "min" else -1.0
         self._sign = sign
         self.best = np.full(R, np.inf)  # of sign * value, so lower is always better
         self.best_epoch = np.zeros(R, dtype=np.int64)
         self.wait = np.zeros(R, dtype=np.int64)
-        self.best_params = params.copy() if rule.restore_best else None
+        self.best_params = [a.copy() for a in arrays] if rule.restore_best else None
 
-    def update(self, epoch: int, values: np.ndarray, active: np.ndarray, params: np.ndarray) -> np.ndarray:
-        """Record this evaluation of the (R, P) parameters; returns (R,) bool: the active
-        replicas whose patience ran out."""
+    def update(self, epoch: int, values: np.ndarray, active: np.ndarray, params) -> np.ndarray:
+        """Record this evaluation of the parameters (as given to the tracker); returns (R,)
+        bool: the active replicas whose patience ran out."""
         score = self._sign * np.asarray(values, dtype=np.float64)
         with np.errstate(invalid="ignore"):
             improved = active & (score < self.best - self.rule.min_delta)
@@ -74,10 +77,19 @@ class StoppingTracker:
         self.wait[improved] = 0
         self.wait[active & ~improved] += 1
         if self.best_params is not None and improved.any():
-            self.best_params[improved] = params[improved]
+            for best, current in zip(self.best_params, _arrays(params)):
+                best[improved] = current[improved]
         return active & (self.wait >= self.rule.patience)
 
-    def restore(self, which: np.ndarray, params: np.ndarray) -> None:
-        """Put the best weights back into the rows `which` of params, when restore_best."""
+    def restore(self, which: np.ndarray, params) -> None:
+        """Put the best weights (and state) back into the rows `which` of params, when restore_best."""
         if self.best_params is not None and which.any():
-            params[which] = self.best_params[which]
+            for best, current in zip(self.best_params, _arrays(params)):
+                current[which] = best[which]
+
+
+def _arrays(params) -> list[np.ndarray]:
+    """The (R, ...) arrays to track: a Parameters' values and state, or one array."""
+    if isinstance(params, np.ndarray):
+        return [params]
+    return [params.values, params.state]

@@ -14,8 +14,11 @@ class History:
     epochs: evaluated epochs (0 = untrained). logs[split][metric]: (E, R) array, NaN where a
     replica had already stopped. stopped_epoch (R,): last epoch each replica trained.
     best_epoch (R,): epoch of the best monitored value (the early-stopping monitor, else the
-    lowest validation loss, else the lowest train loss). status (R,): "ok", "early_stopped" or
-    "diverged". weights_epochs / weights: recorded epochs and one get_weights() list each.
+    lowest validation loss, else the lowest train loss). kept_epoch (R,): the epoch whose
+    weights the network holds after fit (best_epoch for a replica early-stopped with
+    restore_best, else stopped_epoch); every table's "final" values describe this epoch.
+    status (R,): "ok", "early_stopped" or "diverged". weights_epochs / weights: recorded
+    epochs and one get_weights() list each.
     """
 
     epochs: list[int]
@@ -26,6 +29,17 @@ class History:
     weights_epochs: list[int] = field(default_factory=list)
     weights: list[list[np.ndarray]] = field(default_factory=list, repr=False)
     wall_time_s: float = 0.0
+    kept_epoch: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.kept_epoch is None:
+            self.kept_epoch = np.asarray(self.stopped_epoch).copy()
+
+    def kept(self, split: str, metric: str) -> np.ndarray:
+        """(R,) the metric at each replica's kept epoch (the weights fit left in the network)."""
+        values = self.logs[split][metric]
+        rows = np.searchsorted(np.asarray(self.epochs), self.kept_epoch)
+        return values[rows, np.arange(values.shape[1])]
 
     def final(self, split: str, metric: str) -> np.ndarray:
         """(R,) the metric at each replica's last evaluated epoch."""

@@ -21,7 +21,7 @@ from ..errors import UserError
 from ..nn.losses import Loss, get_loss
 from ..nn.network import Network, stream
 from ..nn.optimizers import get_optimizer
-from ..nn.threads import SMALL_PRODUCT, BlasThreads, largest_product
+from ..nn.threads import SMALL_PRODUCT, BlasThreads
 from .batches import BatchSchedule
 from .early_stopping import EarlyStopping
 from .history import History
@@ -58,8 +58,7 @@ def _split(name: str, X, Y, index, network: Network) -> _Split:
     R = network.replicas
     X = np.asarray(X, dtype=network.dtype)
     Y = np.asarray(Y, dtype=network.dtype)
-    if X.ndim != 2 or X.shape[1] != network.input_dim:
-        raise ValueError(f"{name}: X must be (n, {network.input_dim}), got {X.shape}")
+    X = _samples(name, X, network.input_shape)
     if Y.ndim != 2 or Y.shape != (X.shape[0], network.output_dim):
         raise ValueError(f"{name}: Y must be ({X.shape[0]}, {network.output_dim}), got {Y.shape}")
     n = X.shape[0]
@@ -74,6 +73,16 @@ def _split(name: str, X, Y, index, network: Network) -> _Split:
         padded[r, : len(rows)] = rows
         mask[r, : len(rows)] = True
     return _Split(X, Y, padded, mask, width * 2 >= n, False)
+
+
+def _samples(name: str, X: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """X as (n, *shape); flat rows (n, prod(shape)) are reshaped."""
+    if X.ndim == len(shape) + 1 and X.shape[1:] == shape:
+        return X
+    if X.ndim == 2 and X.shape[1] == int(np.prod(shape)):
+        return X.reshape(X.shape[0], *shape)
+    dims = ", ".join(str(s) for s in shape)
+    raise ValueError(f"{name}: X must be (n, {dims}), got {X.shape}")
 
 
 def _index_list(name: str, index, R: int, n: int) -> list[np.ndarray]:
@@ -189,21 +198,21 @@ class Trainer:
             self.loss.per_sample_mean,
             network.dtype,
         )
-        self.optimizer.prepare(network._params, network.kernel_columns)
+        self.optimizer.prepare(network.parameters)
         run = _Run(self, network, splits, schedule)
         # Small training products run on one BLAS thread (see nn/threads.py); evaluation passes
         # whose products are large get the threads back.
         blas = BlasThreads()
-        small_steps = largest_product(network._shapes, schedule.batch_size) < SMALL_PRODUCT
+        small_steps = network.largest_product(schedule.batch_size) < SMALL_PRODUCT
         eval_rows = min(network.chunk_rows(), max(split.index.shape[1] for split in splits.values()))
-        if small_steps and largest_product(network._shapes, eval_rows) >= SMALL_PRODUCT:
+        if small_steps and network.largest_product(eval_rows) >= SMALL_PRODUCT:
             run.evaluation_threads = blas.restore
         with (
             np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"),
             blas.limit(1) if small_steps else contextlib.nullcontext(),
         ):
             run.train()
-        network._passes.clear()  # free the batch buffers
+        network.release_buffers()
         history = run.history()
         history.wall_time_s = time.perf_counter() - started
         return history
@@ -232,9 +241,8 @@ class _Run:
             raise UserError(
                 f"early stopping monitor {rule.monitor!r}: no split {rule.split!r}; splits: {', '.join(splits)}"
             )
-        self.tracker = rule.tracker(network._params) if rule is not None else None
-        output_layer = network.dense_layers[-1]
-        self.output_activation = output_layer.activation
+        self.tracker = rule.tracker(network.parameters) if rule is not None else None
+        self.output_activation = network.output_activation
         self.needs_logits = trainer.loss.fuses(self.output_activation)
         self.evaluation_threads = contextlib.nullcontext
 
@@ -246,7 +254,7 @@ class _Run:
             self.evaluate(0)
         X, Y = self.splits["train"].X, self.splits["train"].Y
         loss, optimizer = trainer.loss, trainer.optimizer
-        params, grads = network._params, network._grads
+        params, grads = network.parameters.values, network.parameters.grads
         rngs = network._noise_rngs
         targets: dict[int, np.ndarray] = {}
         for epoch in range(1, trainer.epochs + 1):
@@ -255,7 +263,7 @@ class _Run:
                 width = step.width
                 batch = network.batch_pass(width)
                 if width not in targets:
-                    targets[width] = np.empty((network.replicas, width, Y.shape[1]), network.dtype)
+                    targets[width] = np.empty((network.replicas, width, *Y.shape[1:]), network.dtype)
                 target = Y.take(rows, axis=0, out=targets[width], mode="clip")
                 batch.gather(X, rows)
                 batch.forward(rngs, step.counts)
@@ -324,7 +332,7 @@ class _Run:
             )
         R, m = split.index.shape
         chunk = network.chunk_rows()
-        outputs = np.empty((R, m, network.output_dim), network.dtype)
+        outputs = np.empty((R, m, *network.output_shape), network.dtype)
         logits = np.empty_like(outputs) if self.needs_logits else None
         for start in range(0, m, chunk):
             cols = slice(start, start + chunk)
@@ -339,7 +347,8 @@ class _Run:
 
     def _check(self, epoch: int, logs: dict) -> None:
         """Divergence, then early stopping, for the replicas still training."""
-        params = self.network._params
+        parameters = self.network.parameters
+        params = parameters.values
         # A sum over a replica's parameters is finite only if every one of them is.
         finite = np.isfinite(logs["train"]["loss"]) & np.isfinite(np.add.reduce(params, axis=1))
         diverged = self.active & ~finite
@@ -351,9 +360,9 @@ class _Run:
                     f"early stopping monitor {rule.monitor!r}: no metric {rule.metric!r} in split "
                     f"{rule.split!r}; metrics: {', '.join(logs[rule.split])}"
                 )
-            stop = self.tracker.update(epoch, logs[rule.split][rule.metric], self.active, params)
+            stop = self.tracker.update(epoch, logs[rule.split][rule.metric], self.active, parameters)
             if epoch < self.trainer.epochs:  # at the last epoch a replica simply finishes
-                self.tracker.restore(stop, params)
+                self.tracker.restore(stop, parameters)
                 self._stop(stop, epoch, "early_stopped")
 
     def _stop(self, which: np.ndarray, epoch: int, status: str) -> None:
@@ -376,11 +385,15 @@ class _Run:
             }
         last_epoch = self.epochs[-1] if self.epochs else self.trainer.epochs
         stopped = np.where(self.status == "ok", last_epoch, self.stopped_epoch)
+        best = self._best_epoch(logs)
+        rule = self.trainer.early_stopping
+        restored = (self.status == "early_stopped") & (rule is not None and rule.restore_best)
         return History(
             epochs=list(self.epochs),
             logs=logs,
             stopped_epoch=stopped,
-            best_epoch=self._best_epoch(logs),
+            best_epoch=best,
+            kept_epoch=np.where(restored, best, stopped),
             status=self.status.copy(),
             weights_epochs=self.weights_epochs,
             weights=self.weights,

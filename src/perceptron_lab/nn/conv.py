@@ -1,0 +1,401 @@
+"""Channels-last 2-D layers: Conv2D (im2col + GEMM), MaxPool2D and AveragePooling2D.
+
+Images are (R, b, H, W, C). Output sizes follow Keras: "valid" gives floor((n - k) / s) + 1;
+"same" gives ceil(n / s), padding (out - 1) s + k - n zeros split as evenly as possible, the
+extra one after.
+
+Conv2D with kernel (R, kh, kw, C, F):
+    patches P (R, b*H'*W', kh*kw*C), the input windows copied once per batch
+    (numpy.lib.stride_tricks.sliding_window_view), then z = P @ K (one GEMM over all replicas,
+    a plain 2-D GEMM for R = 1), a = activation(z + bias)
+    dL/dK = P^T @ delta,  dL/dbias = sum of delta,  dL/dP = delta @ K^T, and dL/dx is the
+    scatter-add of dL/dP over the same windows (col2im: one strided add per kernel offset).
+The patch buffer is reused for dL/dP, so a Conv2D holds one (R, b, H', W', kh*kw*C) buffer.
+
+Pooling, window p x p, stride s: max keeps each window's maximum and routes its gradient to
+the first position holding it; average divides by the number of real (unpadded) values in
+the window (Keras "same" semantics).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .activations import Activation, get_activation
+from .initializers import Initializer, get_initializer
+from .layers import Layer, add_penalty_gradient, check_penalties, kernel_penalty, positive_int
+from .ops import Op, OpContext, emit
+from .parameters import ParamSpec
+from .shapes import Shape, describe
+
+_PADDINGS = ("valid", "same")
+
+
+def _pair(value, what: str) -> tuple[int, int]:
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = (value, value)
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise ValueError(f"{what} must be an int or a pair of ints, got {value!r}")
+    return positive_int(value[0], what), positive_int(value[1], what)
+
+
+def _padding(value, owner: str) -> str:
+    if value not in _PADDINGS:
+        raise ValueError(f"{owner}: padding must be 'valid' or 'same', got {value!r}")
+    return value
+
+
+def _image(shape: Shape, what: str) -> tuple[int, int, int]:
+    if len(shape) != 3:
+        raise ValueError(f"{what} needs (height, width, channels) images, got {describe(shape)}")
+    return shape[0], shape[1], shape[2]
+
+
+class Geometry:
+    """Window geometry on (H, W): output size, padding before/after, per axis."""
+
+    def __init__(
+        self, size: tuple[int, int], window: tuple[int, int], strides: tuple[int, int], padding: str
+    ):
+        self.size, self.window, self.strides = size, window, strides
+        self.out: list[int] = []
+        self.pads: list[tuple[int, int]] = []
+        for n, k, s in zip(size, window, strides):
+            if padding == "valid":
+                self.out.append((n - k) // s + 1 if n >= k else 0)
+                self.pads.append((0, 0))
+            else:
+                o = -(-n // s)
+                total = max((o - 1) * s + k - n, 0)
+                self.out.append(o)
+                self.pads.append((total // 2, total - total // 2))
+        self.padded = any(p != (0, 0) for p in self.pads)
+        self.padded_size = tuple(n + a + b for n, (a, b) in zip(size, self.pads))
+
+    def check(self, what: str, channels: int) -> None:
+        (H, W), (kh, kw) = self.size, self.window
+        if 0 in self.out:
+            raise ValueError(f"{what} {kh}x{kw} is larger than its input {H}x{W}x{channels}")
+
+    def interior(self) -> tuple[slice, ...]:
+        """Index of the unpadded input inside a padded (R, b, H+, W+, C) buffer."""
+        (top, _), (left, _) = self.pads
+        H, W = self.size
+        return (slice(None), slice(None), slice(top, top + H), slice(left, left + W))
+
+    def offset(self, i: int, j: int) -> tuple[slice, ...]:
+        """Index of the input values at window offset (i, j) of every output position."""
+        (Ho, Wo), (sh, sw) = self.out, self.strides
+        return (
+            slice(None),
+            slice(None),
+            slice(i, i + sh * (Ho - 1) + 1, sh),
+            slice(j, j + sw * (Wo - 1) + 1, sw),
+        )
+
+
+# -- Conv2D -----------------------------------------------------------------------------------
+class Conv2D(Layer):
+    """2-D convolution of channels-last images with `filters` kernels of kernel_size."""
+
+    kind = "conv2d"
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size,
+        strides=1,
+        padding: str = "valid",
+        activation="identity",
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        l1: float = 0.0,
+        l2: float = 0.0,
+        use_bias: bool = True,
+        *,
+        name: str | None = None,
+        inputs: Sequence[str] | None = None,
+    ):
+        super().__init__(name, inputs)
+        self.filters = positive_int(filters, "Conv2D: filters")
+        self.kernel_size = _pair(kernel_size, "Conv2D: kernel_size")
+        self.strides = _pair(strides, "Conv2D: strides")
+        self.padding = _padding(padding, "Conv2D")
+        self.activation: Activation = get_activation(activation)
+        self.kernel_initializer: Initializer = get_initializer(kernel_initializer)
+        self.bias_initializer: Initializer = get_initializer(bias_initializer)
+        self.l1, self.l2 = check_penalties("Conv2D", l1, l2)
+        self.use_bias = bool(use_bias)
+
+    def _config(self) -> dict[str, Any]:
+        return {
+            "filters": self.filters,
+            "kernel_size": list(self.kernel_size),
+            "strides": list(self.strides),
+            "padding": self.padding,
+            "activation": self.activation.get_config(),
+            "kernel_initializer": self.kernel_initializer.get_config(),
+            "bias_initializer": self.bias_initializer.get_config(),
+            "l1": self.l1,
+            "l2": self.l2,
+            "use_bias": self.use_bias,
+        }
+
+    def geometry(self, input_shape: Shape) -> Geometry:
+        H, W, _ = _image(input_shape, "conv2d")
+        return Geometry((H, W), self.kernel_size, self.strides, self.padding)
+
+    def output_shape(self, input_shapes):
+        shape = self._single(input_shapes)
+        geometry = self.geometry(shape)
+        geometry.check("kernel", shape[2])
+        return (*geometry.out, self.filters)
+
+    def param_specs(self, input_shapes):
+        kh, kw = self.kernel_size
+        C = input_shapes[0][2]
+        specs = [ParamSpec("kernel", (kh, kw, C, self.filters), decays=True)]
+        if self.use_bias:
+            specs.append(ParamSpec("bias", (self.filters,)))
+        return specs
+
+    def _fans(self, input_shapes) -> tuple[int, int]:
+        kh, kw = self.kernel_size
+        return kh * kw * input_shapes[0][2], kh * kw * self.filters
+
+    def initialize(self, views, input_shapes, rng):
+        fan_in, fan_out = self._fans(input_shapes)
+        kernel = views["kernel"]
+        kernel[...] = self.kernel_initializer((fan_in, self.filters), fan_in, fan_out, rng).reshape(
+            kernel.shape
+        )
+        if self.use_bias:
+            views["bias"][...] = self.bias_initializer((self.filters,), fan_in, fan_out, rng)
+
+    def penalty(self, views):
+        return kernel_penalty(views["kernel"], self.l1, self.l2)
+
+    def multiply_adds(self, input_shapes, output_shape):
+        return math.prod(output_shape) * self._fans(input_shapes)[0]
+
+    def buffer_elements(self, input_shapes, output_shape):
+        geometry = self.geometry(input_shapes[0])
+        patches = math.prod(geometry.out) * self._fans(input_shapes)[0]
+        return patches + math.prod(output_shape) + math.prod((*geometry.padded_size, input_shapes[0][2]))
+
+    def make_op(self, ctx):
+        return Conv2DOp(self, ctx)
+
+
+class Conv2DOp(Op):
+    def __init__(self, layer: Conv2D, ctx: OpContext):
+        super().__init__(ctx)
+        R, b = ctx.replicas, ctx.width
+        H, W, C = ctx.input_shapes[0]
+        self.geometry = g = layer.geometry(ctx.input_shapes[0])
+        (kh, kw), (Ho, Wo), F = layer.kernel_size, g.out, layer.filters
+        self.kh, self.kw, self.C, self.F = kh, kw, C, F
+        self.columns = kh * kw * C
+        self.activation = layer.activation
+        self.use_bias = layer.use_bias
+        self.l1, self.l2 = layer.l1, layer.l2
+        self.K = ctx.params["kernel"]
+        self.K_mat = self.K.reshape(R, self.columns, F)
+        self.K_t = self.K_mat.swapaxes(1, 2)
+        self.B = ctx.params["bias"].reshape(R, 1, F) if self.use_bias else None
+        grad_k = ctx.grads.get("kernel")
+        self.gK = grad_k
+        self.gK_mat = None if grad_k is None else grad_k.reshape(R, self.columns, F)
+        self.gB = ctx.grads.get("bias")
+        self.padded = ctx.zeros(R, b, *g.padded_size, C) if g.padded else None
+        self.patches = ctx.zeros(R, b, Ho, Wo, kh, kw, C)
+        self.out = ctx.zeros(R, b, Ho, Wo, F)
+        self.input_shape = (H, W, C)
+
+    def _im2col(self, x: np.ndarray, n: int) -> np.ndarray:
+        g = self.geometry
+        source = x
+        if self.padded is not None:
+            source = self.rows(self.padded, n)
+            source[g.interior()] = x
+        windows = sliding_window_view(source, (self.kh, self.kw), axis=(2, 3))
+        sh, sw = g.strides
+        Ho, Wo = g.out
+        windows = windows[:, :, : sh * (Ho - 1) + 1 : sh, : sw * (Wo - 1) + 1 : sw]
+        patches = self.rows(self.patches, n)
+        np.copyto(patches, windows.transpose(0, 1, 2, 3, 5, 6, 4))
+        return patches
+
+    def forward(self, inputs, run):
+        x = inputs[0]
+        n = x.shape[1]
+        R = self.replicas
+        patches = self._im2col(x, n).reshape(R, -1, self.columns)
+        out = self.rows(self.out, n)
+        z = out.reshape(R, -1, self.F)
+        if self.single:
+            np.matmul(patches[0], self.K_mat[0], out=z[0])
+        else:
+            np.matmul(patches, self.K_mat, out=z)
+        if self.use_bias:
+            z += self.B
+        if self.is_output and run.logits is not None:
+            np.copyto(run.logits, out)
+        self.activation.forward(out, out=out)
+        return out
+
+    def backward(self, grad, targets):
+        if not self.is_output:
+            self.activation.backward(grad, self.out, out=grad)
+        R = self.replicas
+        G = grad.reshape(R, -1, self.F)
+        P = self.patches.reshape(R, -1, self.columns)
+        if self.single:
+            np.matmul(P[0].T, G[0], out=self.gK_mat[0])
+        else:
+            np.matmul(P.swapaxes(1, 2), G, out=self.gK_mat)
+        if self.use_bias:
+            np.add.reduce(G, axis=1, out=self.gB)
+        add_penalty_gradient(self.gK, self.K, self.l1, self.l2)
+        target = targets[0]
+        if target is None:
+            return
+        if self.single:  # dL/dP into the patch buffer, no longer needed
+            np.matmul(G[0], self.K_t[0], out=P[0])
+        else:
+            np.matmul(G, self.K_t, out=P)
+        self._col2im(target)
+
+    def _col2im(self, target) -> None:
+        buffer, accumulate = target
+        g = self.geometry
+        direct = self.padded is None and not accumulate
+        image = buffer if direct else (self.padded if self.padded is not None else np.empty_like(buffer))
+        image[...] = 0
+        patches = self.patches
+        for i in range(self.kh):
+            for j in range(self.kw):
+                image[g.offset(i, j)] += patches[:, :, :, :, i, j, :]
+        if not direct:
+            emit(target, image[g.interior()] if self.padded is not None else image)
+
+
+# -- pooling ----------------------------------------------------------------------------------
+class _Pool2D(Layer):
+    def __init__(
+        self,
+        pool_size=2,
+        strides=None,
+        padding: str = "valid",
+        *,
+        name: str | None = None,
+        inputs: Sequence[str] | None = None,
+    ):
+        super().__init__(name, inputs)
+        owner = type(self).__name__
+        self.pool_size = _pair(pool_size, f"{owner}: pool_size")
+        self.strides = self.pool_size if strides is None else _pair(strides, f"{owner}: strides")
+        self.padding = _padding(padding, owner)
+
+    def _config(self):
+        return {"pool_size": list(self.pool_size), "strides": list(self.strides), "padding": self.padding}
+
+    def geometry(self, input_shape: Shape) -> Geometry:
+        H, W, _ = _image(input_shape, self.kind)
+        return Geometry((H, W), self.pool_size, self.strides, self.padding)
+
+    def output_shape(self, input_shapes):
+        shape = self._single(input_shapes)
+        geometry = self.geometry(shape)
+        geometry.check("pool", shape[2])
+        return (*geometry.out, shape[2])
+
+    def buffer_elements(self, input_shapes, output_shape):
+        geometry = self.geometry(input_shapes[0])
+        return 2 * math.prod(output_shape) + math.prod((*geometry.padded_size, input_shapes[0][2]))
+
+    def make_op(self, ctx):
+        return PoolOp(self, ctx)
+
+
+class MaxPool2D(_Pool2D):
+    """The maximum of each pool_size window (strides default to pool_size)."""
+
+    kind = "maxpool2d"
+    maximum = True
+
+
+class AveragePooling2D(_Pool2D):
+    """The mean of each pool_size window's real values (strides default to pool_size)."""
+
+    kind = "avgpool2d"
+    maximum = False
+
+
+class PoolOp(Op):
+    def __init__(self, layer: _Pool2D, ctx: OpContext):
+        super().__init__(ctx)
+        R, b = ctx.replicas, ctx.width
+        self.geometry = g = layer.geometry(ctx.input_shapes[0])
+        self.maximum = isinstance(layer, MaxPool2D)
+        C = ctx.input_shapes[0][2]
+        self.offsets = [g.offset(i, j) for i in range(g.window[0]) for j in range(g.window[1])]
+        self.padded = None
+        if g.padded:
+            self.padded = np.full((R, b, *g.padded_size, C), -np.inf if self.maximum else 0.0, ctx.dtype)
+        self.out = ctx.zeros(R, b, *ctx.output_shape)
+        self.source: np.ndarray | None = None
+        if not self.maximum:
+            # Real (unpadded) values per window, (H', W', 1).
+            ones = np.zeros((1, 1, *g.padded_size, 1))
+            ones[g.interior()] = 1.0
+            count = sum(ones[index] for index in self.offsets)[0, 0]
+            self.inverse_count = (1.0 / count).astype(ctx.dtype)
+
+    def forward(self, inputs, run):
+        x = inputs[0]
+        n = x.shape[1]
+        source = x
+        if self.padded is not None:
+            source = self.rows(self.padded, n)
+            source[self.geometry.interior()] = x
+        out = self.rows(self.out, n)
+        first, *rest = self.offsets
+        np.copyto(out, source[first])
+        combine = np.maximum if self.maximum else np.add
+        for index in rest:
+            combine(out, source[index], out=out)
+        if not self.maximum:
+            out *= self.inverse_count
+        self.source = source
+        return out
+
+    def backward(self, grad, targets):
+        target = targets[0]
+        if target is None:
+            return
+        buffer, accumulate = target
+        direct = self.padded is None and not accumulate
+        image = buffer if direct else np.zeros(self.source.shape, self.source.dtype)
+        if direct:
+            image[...] = 0
+        if self.maximum:
+            free = np.ones(self.out.shape, bool)
+            hit = np.empty_like(free)
+            for index in self.offsets:
+                np.equal(self.source[index], self.out, out=hit)
+                hit &= free
+                free &= ~hit
+                image[index] += grad * hit
+        else:
+            share = grad * self.inverse_count
+            for index in self.offsets:
+                image[index] += share
+        if not direct:
+            emit(target, image[self.geometry.interior()] if self.padded is not None else image)

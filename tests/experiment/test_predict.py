@@ -1,0 +1,225 @@
+"""`lab predict` and predict_run: saved models of a run on new rows, alone or as an ensemble."""
+
+import io
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from perceptron_lab import load_config, load_model, run_experiment
+from perceptron_lab.cli import app
+from perceptron_lab.data import load_dataset
+from perceptron_lab.experiment.predict import best_replica, ensemble_predict, predict_run, run_models
+
+runner = CliRunner()
+
+IRIS = ["runs=1", "kfolds=3", "epochs=15", "eval_every=5", "output.plots=false"]
+EJ2 = ["runs=1", "kfolds=3", "epochs=10", "eval_every=5", "output.plots=false"]
+
+
+def lab(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def iris_run(tmp_path_factory):
+    return run_experiment(load_config("configs/iris.yaml", IRIS), out_root=tmp_path_factory.mktemp("iris"))
+
+
+@pytest.fixture(scope="module")
+def ej2_run(tmp_path_factory):
+    config = load_config("configs/ej2_linear_vs_nonlinear.yaml", EJ2)
+    return run_experiment(config, out_root=tmp_path_factory.mktemp("ej2"))
+
+
+def _final_test(run_dir, run, fold, metric):
+    summary = pd.read_csv(run_dir / "summary.csv")
+    row = summary[
+        (summary["run"].astype(str) == str(run))
+        & (summary["fold"] == fold)
+        & (summary["split"] == "test")
+        & (summary["kind"] == "final")
+    ]
+    return float(row[metric].iloc[0])
+
+
+def _replica_test_rows(run_dir, replica: int) -> pd.DataFrame:
+    predictions = pd.read_csv(run_dir / "predictions.csv", dtype={"target": object, "predicted": object})
+    # runs=1: replica k is run 0, fold k
+    return predictions[
+        (predictions["run"] == 0) & (predictions["fold"] == replica) & (predictions["split"] == "test")
+    ]
+
+
+def _printed(result, name: str) -> float:
+    line = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else result.stdout
+    return float(line.split(f"{name} ")[1].split(",")[0])
+
+
+def test_a_copied_run_predicts_its_replicas_test_rows_from_another_cwd(iris_run, tmp_path, monkeypatch):
+    copy = shutil.copytree(iris_run, tmp_path / "moved" / "run")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    data = load_dataset("iris")
+    for replica in range(3):
+        rows = _replica_test_rows(iris_run, replica)
+        frame = pd.DataFrame(data.X[rows["index"]], columns=data.feature_names)
+        frame["target"] = rows["target"].to_numpy()
+        frame.to_csv(f"rows{replica}.csv", index=False)
+        result = lab("predict", copy, "--data", f"rows{replica}.csv", "--replica", replica, "--out", "p.csv")
+        assert result.exit_code == 0, result.output
+        written = pd.read_csv(elsewhere / "p.csv")
+        np.testing.assert_array_equal(written["predicted"], rows["predicted"])
+        scores = [c for c in rows if c.startswith("score_")]
+        np.testing.assert_array_equal(written[scores].to_numpy(np.float32), rows[scores].to_numpy(np.float32))
+        accuracy = _final_test(iris_run, 0, replica, "accuracy")
+        assert _printed(result, "accuracy") == pytest.approx(accuracy, abs=1e-6)
+
+
+def test_a_regression_run_reproduces_its_test_mse_in_original_units(ej2_run, tmp_path):
+    data = load_dataset("ej2_regression")
+    rows = _replica_test_rows(ej2_run, 1)
+    frame = pd.DataFrame(data.X[rows["index"]], columns=data.feature_names)
+    frame["y"] = data.y[rows["index"], 0]
+    frame.to_csv(tmp_path / "rows.csv", index=False)
+    result = lab(
+        "predict", ej2_run, "--data", tmp_path / "rows.csv", "--replica", 1, "--out", tmp_path / "p.csv"
+    )
+    assert result.exit_code == 0, result.output
+    written = pd.read_csv(tmp_path / "p.csv")
+    np.testing.assert_array_equal(
+        written["predicted"].to_numpy(np.float32), rows["predicted"].to_numpy(np.float32)
+    )
+    assert _printed(result, "mse") == pytest.approx(_final_test(ej2_run, 0, 1, "mse_orig"), rel=1e-5)
+
+
+def test_the_ensemble_is_the_mean_of_its_models_outputs(iris_run, ej2_run):
+    X = load_dataset("iris").X
+    models, chosen = run_models(iris_run)
+    assert chosen == [0, 1, 2]
+    each = np.stack([m.predict_proba(X) for m in models])  # (R, n, C)
+    predicted = predict_run(iris_run, X)
+    np.testing.assert_array_equal(predicted.values, each.mean(axis=0))
+    classes = np.asarray(models[0].classes, dtype=object)
+    np.testing.assert_array_equal(predicted.labels, classes[each.mean(axis=0).argmax(axis=1)])
+    # chunking changes nothing
+    values, _ = ensemble_predict(models, X, chunk_rows=7)
+    np.testing.assert_array_equal(values, predicted.values)
+
+    X2 = load_dataset("ej2_regression").X
+    regressors, _ = run_models(ej2_run)
+    np.testing.assert_array_equal(
+        predict_run(ej2_run, X2).values, np.stack([m.predict(X2) for m in regressors]).mean(axis=0)
+    )
+
+
+def test_vote_counts_each_replicas_class(iris_run):
+    X = load_dataset("iris").X
+    models, _ = run_models(iris_run)
+    votes = np.stack([m.predict_index(X) for m in models])  # (R, n)
+    predicted = predict_run(iris_run, X, ensemble="vote")
+    for i in range(0, len(X), 10):
+        counts = np.bincount(votes[:, i], minlength=3)
+        np.testing.assert_array_equal(predicted.values[i], counts / 3)
+        assert predicted.labels[i] == models[0].classes[counts.argmax()]
+
+
+def test_best_replica_has_the_best_final_test_accuracy(iris_run):
+    best = best_replica(iris_run, "classification")
+    accuracies = [_final_test(iris_run, 0, fold, "accuracy") for fold in range(3)]
+    assert accuracies[best] == max(accuracies)
+    models, chosen = run_models(iris_run, "best")
+    assert chosen == [best] and len(models) == 1
+
+
+def test_dataset_spec_predicts_every_row_with_targets(iris_run):
+    result = lab("predict", iris_run, "--dataset", "iris", "--replica", "0")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == "predicted,score_setosa,score_versicolor,score_virginica,target"
+    assert len(lines) == 151
+    assert "150 rows" in result.stderr and "accuracy" in result.stderr
+
+
+def _write(tmp_path, text):
+    path = tmp_path / "rows.csv"
+    path.write_text(text)
+    return path
+
+
+IRIS_HEADER = "sepal length (cm),sepal width (cm),petal length (cm),petal width (cm)"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            f"{IRIS_HEADER}\n5.1,3.5,1.4,0.2\n5.0,x,1.4,0.2\n",
+            "rows.csv:3: column 'sepal width (cm)' has non-numeric",
+        ),
+        ("a,b,c,d\n1,2,3,4\n", "rows.csv:1: no column 'sepal length (cm)'"),
+        (f"{IRIS_HEADER},colour\n5.1,3.5,1.4,0.2,red\n", "rows.csv:1: column 'colour' is neither a feature"),
+        (
+            f"{IRIS_HEADER},target\n5.1,3.5,1.4,0.2,setosa\n5.1,3.5,1.4,0.2,rose\n",
+            "rows.csv:3: column 'target' has class 'rose'",
+        ),
+        (
+            f"{IRIS_HEADER}\n5.1,3.5,1.4,0.2\n5.1,3.5,,0.2\n",
+            "rows.csv:3: missing value in column 'petal length (cm)'",
+        ),
+    ],
+)
+def test_bad_rows_exit_2_with_one_line_naming_file_row_and_column(iris_run, tmp_path, text, expected):
+    result = lab("predict", iris_run, "--data", _write(tmp_path, text), "--out", tmp_path / "p.csv")
+    assert result.exit_code == 2
+    assert expected in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "p.csv").exists()
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--dataset", "digits"], "64 features, the model takes 4"),
+        (["--dataset", "iris", "--replica", "7"], "replica: 7 is not a replica"),
+        (["--dataset", "iris", "--replica", "first"], "--replica: 'first'"),
+        ([], "exactly one of --data"),
+        (["--dataset", "iris,bogus"], "not key=value"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(iris_run, args, expected):
+    result = lab("predict", iris_run, *args)
+    assert result.exit_code == 2
+    assert expected in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_vote_needs_a_classifier_and_a_run_needs_models(ej2_run, tmp_path):
+    result = lab("predict", ej2_run, "--dataset", "ej2_regression", "--ensemble", "vote")
+    assert result.exit_code == 2 and "needs a classifier" in result.stderr
+    result = lab("predict", tmp_path, "--dataset", "iris")
+    assert result.exit_code == 2 and "not a complete run directory" in result.stderr
+
+
+def test_predictions_of_run_models_are_load_model_predictions(iris_run):
+    X = load_dataset("iris").X[:9]
+    model = load_model(iris_run / "models" / "run0_fold2")
+    np.testing.assert_array_equal(predict_run(iris_run, X, replica=2).values, model.predict_proba(X))
+
+
+def test_the_iris_example_predicts_the_same_from_the_cli_and_from_python(tmp_path):
+    config = load_config("configs/iris_predict.yaml", ["epochs=20", "output.plots=false"])
+    run_dir = run_experiment(config, out_root=tmp_path)
+    rows = pd.read_csv("examples/iris_new_rows.csv")
+    result = lab("predict", run_dir, "--data", "examples/iris_new_rows.csv", "--out", tmp_path / "cli.csv")
+    assert result.exit_code == 0, result.output
+    from_cli = pd.read_csv(tmp_path / "cli.csv")
+    from_python = predict_run(run_dir, rows).table(rows["target"].to_numpy())
+    pd.testing.assert_frame_equal(from_cli, from_python, check_exact=True)
+    single = load_model(run_dir / "models" / "run0_fold0")
+    solo = lab("predict", run_dir, "--data", "examples/iris_new_rows.csv", "--replica", "0")
+    np.testing.assert_array_equal(
+        pd.read_csv(io.StringIO(solo.stdout))[[f"score_{c}" for c in single.classes]].to_numpy(),
+        single.predict_proba(rows).astype(np.float64),
+    )

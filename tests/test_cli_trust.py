@@ -1,0 +1,86 @@
+"""`lab` commands keep their promises: config defaults honoured, failures reported, one line."""
+
+import pytest
+from typer.testing import CliRunner
+
+from perceptron_lab.cli import app
+
+TINY = """\
+name: tiny
+dataset: {name: gates, function: and}
+architecture: [2, 1]
+activation: step
+epochs: 3
+runs: 2
+test_size: 0
+output: {plots: %s}
+"""
+
+
+def lab(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+@pytest.mark.parametrize(
+    "config_plots, flags, drawn",
+    [("false", [], False), ("false", ["--plots"], True), ("true", ["--no-plots"], False), ("true", [], True)],
+)
+def test_run_plots_follow_the_config_unless_a_flag_says_otherwise(tmp_path, config_plots, flags, drawn):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY % config_plots)
+    result = lab("run", config, "--out", tmp_path / "results", "-q", *flags)
+    assert result.exit_code == 0, result.output
+    (run_dir,) = (tmp_path / "results" / "tiny").iterdir()
+    assert (run_dir / "plots").is_dir() == drawn
+
+
+def test_a_sweep_whose_every_point_failed_exits_non_zero_with_a_summary(tmp_path, monkeypatch):
+    def broken(config):
+        raise RuntimeError(f"no memory for {config.epochs} epochs")
+
+    monkeypatch.setattr("perceptron_lab.experiment.sweep.execute_experiment", broken)
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY % "false")
+    result = lab("sweep", config, "--grid", "epochs=2,3", "--out", tmp_path / "results", "-q")
+    assert result.exit_code == 1
+    assert "all 2 points failed" in result.output and "RuntimeError: no memory for" in result.output
+
+
+def test_a_sweep_with_some_points_ok_exits_0(tmp_path, monkeypatch):
+    from perceptron_lab.experiment import sweep
+
+    real = sweep.execute_experiment
+
+    def fails_at_3(config):
+        if config.epochs == 3:
+            raise RuntimeError("boom")
+        return real(config)
+
+    monkeypatch.setattr("perceptron_lab.experiment.sweep.execute_experiment", fails_at_3)
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY % "false")
+    result = lab("sweep", config, "--grid", "epochs=2,3", "--out", tmp_path / "results", "-q")
+    assert result.exit_code == 0 and "point epochs-3 failed: RuntimeError: boom" in result.output
+
+
+def test_dask_address_that_is_not_an_address_is_one_line(tmp_path):
+    import time
+
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY % "false")
+    started = time.monotonic()
+    result = lab(
+        "sweep",
+        config,
+        "--grid",
+        "epochs=2,3",
+        "--backend",
+        "dask",
+        "--address",
+        "not a url",
+        "--out",
+        tmp_path / "results",
+    )
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+    assert "address" in result.output and time.monotonic() - started < 15  # no hang (it used to wait 30 s)
+    assert not (tmp_path / "results").exists()
