@@ -118,7 +118,8 @@ def test_run_reports_each_phase_with_the_latest_mean_loss_and_accuracy(tmp_path)
     last = epochs[(epochs["split"] == "train") & (epochs["epoch"] == 12)]
     assert train[-1].status["loss"] == pytest.approx(last["loss"].mean(), rel=1e-5)
     assert train[-1].status["accuracy"] == pytest.approx(last["accuracy"].mean())
-    write = [e for e in events if e.phase == "write"]
+    assert [e.status.get("step") for e in events if e.phase == "write"][0] == "building the tables"
+    write = [e for e in events if e.phase == "write" and e.total is not None]
     assert write[-1].done == write[-1].total and np.all(np.diff([e.done for e in write]) == 1)
     plot = [e for e in events if e.phase == "plot"]
     assert plot[-1].done == plot[-1].total == len(list((run_dir / "plots").iterdir())) == 2

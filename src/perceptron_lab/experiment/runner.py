@@ -220,10 +220,14 @@ def execute_experiment(config: ExperimentConfig, progress: Progress | None = Non
         separate_test=test_dataset is not None,
     )
     chunks = _chunks(replicas, config.max_replicas)
+    report(
+        progress, "load", 0, None, dataset=f"{config.dataset.name}: splits, preprocessing, first evaluation"
+    )
     outcomes = [
         _train_chunk(config, chunk, dataset, test_dataset, coding, metrics, progress, i, len(chunks))
         for i, chunk in enumerate(chunks)
     ]
+    report(progress, "write", 0, None, step="building the tables")
 
     classes = dataset.classes if classification else None
     epochs = pd.concat([epochs_table(o.replicas, o.history) for o in outcomes], ignore_index=True)
