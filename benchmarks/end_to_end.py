@@ -11,6 +11,8 @@ Per config, in fresh interpreters, as a user runs it:
   - the ratio of the whole command to its training time, against the goal
     end to end <= 2 x training + 1 s (checked for ej3_digits).
 Also `lab --help` (goal < 0.3 s). With --repeat N each number is the fastest of N runs.
+With --baseline DIR (another checkout, e.g. `git archive <commit> src configs | tar -x -C DIR`)
+the same commands run on DIR/src with DIR/configs first, for a before/after in one run.
 """
 
 from __future__ import annotations
@@ -53,9 +55,9 @@ print(json.dumps(phases))
 """
 
 
-def environment() -> dict[str, str]:
+def environment(root: Path = ROOT) -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["PYTHONPATH"] = os.pathsep.join([str(root / "src"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return env
 
 
@@ -69,10 +71,20 @@ def wall(command: list[str], cwd: Path) -> float:
 
 
 def timed(command: list[str], cwd: Path) -> tuple[float, float]:
-    """(wall seconds, CPU seconds) of a command."""
+    """(wall seconds, CPU seconds) of a command run with cwd/src first on the path."""
     cpu, started = children_cpu(), time.perf_counter()
-    subprocess.run(command, cwd=cwd, env=environment(), check=True, capture_output=True)
+    subprocess.run(command, cwd=cwd, env=environment(cwd), check=True, capture_output=True)
     return time.perf_counter() - started, children_cpu() - cpu
+
+
+def measure_baseline(root: Path, config: str, out: Path, repeat: int) -> tuple[float, float, float]:
+    """(lab run wall, its CPU, training seconds) of `config` on the checkout at `root`."""
+    runs = []
+    for _ in range(repeat):
+        path = root / "configs" / f"{config}.yaml"
+        run_wall, run_cpu = timed([*LAB, "run", str(path), "-q", "--out", str(out)], root)
+        runs.append((run_wall, run_cpu, newest_manifest(out, config)["train_time_s"]))
+    return min(runs)
 
 
 def newest_manifest(out: Path, name: str) -> dict:
@@ -108,11 +120,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=1, help="runs of everything; the fastest counts")
     parser.add_argument("--configs", nargs="+", default=CONFIGS, help="config names under configs/")
+    parser.add_argument(
+        "--baseline", type=Path, help="another checkout (with src/ and configs/) to time first"
+    )
     args = parser.parse_args()
 
     print(f"load average at start: {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs")
     help_s = min(wall([*LAB, "--help"], ROOT) for _ in range(max(3, args.repeat)))
     print(f"lab --help: {help_s:.3f} s (goal < 0.3 s: {'met' if help_s < 0.3 else 'NOT met'})")
+    if args.baseline:
+        base_help = min(wall([*LAB, "--help"], args.baseline) for _ in range(max(3, args.repeat)))
+        print(f"baseline {args.baseline}: lab --help {base_help:.3f} s")
+        with tempfile.TemporaryDirectory() as tmp:
+            for config in args.configs:
+                run_wall, run_cpu, train = measure_baseline(args.baseline, config, Path(tmp), args.repeat)
+                print(
+                    f"  baseline {config:<24} lab run {run_wall:6.2f} s wall, {run_cpu:6.2f} s CPU, "
+                    f"train {train:5.2f} s: {run_wall / train:6.1f}x"
+                )
     header = (
         f"{'config':<24} {'lab run':>8} {'CPU':>6} {'no plots':>8} {'train':>6} | {'import':>6} {'load':>6} "
         f"{'train':>6} {'write':>6} {'plot':>6} | {'run/train':>9} {'goal':>6}"

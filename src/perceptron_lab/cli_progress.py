@@ -51,7 +51,7 @@ def describe(event: ProgressEvent) -> tuple[str, str]:
     if event.phase == "plot" and event.total is None:
         if status.get("where") == "helper":
             return count, "in a helper process"
-        return count, "importing matplotlib, building figures"
+        return count, str(status.get("figure") or "importing matplotlib, building figures")
     if event.phase == "load":
         return count, str(status.get("dataset", ""))
     return count, str(status.get("file") or status.get("figure") or status.get("step") or "")
