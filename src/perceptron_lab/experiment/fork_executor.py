@@ -26,12 +26,13 @@ def fork_available() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-def warm_imports(config: ExperimentConfig) -> None:
+def warm_imports(config: ExperimentConfig, figures: bool = False) -> None:
     """Import in this process the modules a run of `config` imports on use (scikit-learn's
-    splitters, scalers and dataset loaders), so forked workers do not import them each."""
+    splitters, scalers and dataset loaders; matplotlib and the figure code when the workers draw
+    `figures`), so forked workers do not import them each."""
     from ..data import DATASETS
 
-    modules = ["perceptron_lab.experiment.results"]
+    modules = ["perceptron_lab.experiment.results", *(["perceptron_lab.report.build"] if figures else [])]
     if config.kfolds > 1 or config.split.test_size > 0 or config.split.validation_split > 0:
         modules.append("sklearn.model_selection")
     if (config.preprocessing.inputs, config.preprocessing.targets) != ("none", "none"):

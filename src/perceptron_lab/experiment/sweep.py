@@ -431,7 +431,7 @@ def run_sweep(
         write_table(sweep_dir, rows)
         _report_points(progress, sweep_dir, plan, rows, len(points))
         if isinstance(executor, ForkExecutor) and todo:
-            warm_imports(configs[todo[0]])
+            warm_imports(configs[todo[0]], figures=mode is PlotsMode.ALL)
         try:
             for outcome in executor.map(task, [configs[i] for i in todo]):
                 i = todo[outcome.index]
