@@ -130,7 +130,9 @@ def test_dataset_params_are_validated_by_the_dataset_schema():
 
 
 def test_layers_must_match_architecture():
-    with pytest.raises(ConfigError, match=r"<config>: layers: 1 entry given; architecture \[4, 5, 3\] has 2 non-input layers"):
+    with pytest.raises(
+        ConfigError, match=r"<config>: layers: 1 entry given; architecture \[4, 5, 3\] has 2 non-input layers"
+    ):
         build_config({**BASE, "layers": [{"activation": "tanh"}]})
 
 
@@ -169,7 +171,9 @@ def test_bad_params_of_a_known_activation_or_initializer_name_the_key(tmp_path):
         activation: {name: tanh, gamma: 2}
         """,
     )
-    with pytest.raises(ConfigError, match=r"cfg.yaml:3: unknown key 'activation.gamma'; activation 'tanh' takes: beta"):
+    with pytest.raises(
+        ConfigError, match=r"cfg.yaml:3: unknown key 'activation.gamma'; activation 'tanh' takes: beta"
+    ):
         load_config(path)
     with pytest.raises(ConfigError, match=r"layers.1.initializer: unknown name 'glorot'.*glorot_"):
         build_config({**BASE, "layers": [{}, {"initializer": "glorot"}]})

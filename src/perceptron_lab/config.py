@@ -27,6 +27,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -37,7 +38,7 @@ from .config_errors import (
     message_of,
     valid_keys,
 )
-from .config_yaml import LineIndex, parse_yaml, read_config_text
+from .config_yaml import LineIndex, parse_yaml
 from .errors import ConfigError, UserError
 from .paths import unsafe_component_reason
 from .train.metric_registry import METRICS, find_metric, get_metric
@@ -221,8 +222,24 @@ class OutputConfig(Section):
     plots: bool = True
 
 
+class ObjectiveConfig(Section):
+    metric: str = Field("loss", description="the final metric a search optimizes (mean over replicas)")
+    split: str | None = Field(None, description="default: validation if held out, else test, else train")
+    direction: Literal["minimize", "maximize"] | None = Field(None, description="default: the metric's")
+
+
 class SweepConfig(Section):
     grid: dict[str, list[Any]] = Field(default_factory=dict, description="dotted key -> values")
+    space: dict[str, Any] | None = Field(
+        None, description="dotted key -> {uniform|log_uniform|int: [low, high]} or a list of choices"
+    )
+    objective: ObjectiveConfig | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_unset_search(self, handler):
+        # A grid-only sweep block serializes (and hashes) as it did before search existed.
+        data = handler(self)
+        return {k: v for k, v in data.items() if not (k in ("space", "objective") and v is None)}
 
 
 class ExperimentConfig(Section):
@@ -445,7 +462,7 @@ def format_validation_error(
 
 def build_config(
     raw: dict[str, Any],
-    overrides: list[str] | None = None,
+    overrides: list[str] | dict[str, Any] | None = None,
     source: str = "<config>",
     text: str | None = None,
     lines: LineIndex | None = None,
@@ -576,10 +593,10 @@ class RegistryCheck:
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
-    """Read and validate a YAML config file; errors name the file, line and key."""
-    path = Path(path)
-    text = read_config_text(path)
-    document = parse_yaml(text, str(path))
-    if document.data is None:
-        raise ConfigError(f"{path}: the config file is empty")
-    return build_config(document.data, overrides, source=str(path), lines=document.lines)
+    """Read and validate a YAML config file (with its `extends` bases, see config_files).
+
+    Errors name the file, line and key."""
+    from .config_files import read_config_file
+
+    raw, text = read_config_file(path)
+    return build_config(raw, overrides, source=str(path), text=text)

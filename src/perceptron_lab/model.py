@@ -250,8 +250,9 @@ class Model:
         # model.json last: a directory without it is not (yet) a model.
         (directory / MODEL_FILE).write_text(json.dumps(self.describe(), indent=1))
         if dill:
-            import dill as dill_module
+            from .extras import require
 
+            dill_module = require("dill", "output.dill (--dill)")
             with open(directory / "model.dill", "wb") as handle:
                 dill_module.dump(self, handle)
         return directory

@@ -3,10 +3,10 @@
 from pathlib import Path
 
 import pytest
-import yaml
 from data_files import make_cifar_archive, make_mnist_files
 
-from perceptron_lab.config import ExperimentConfig, normalize
+from perceptron_lab.config import ExperimentConfig
+from perceptron_lab.config_files import read_config_file
 from perceptron_lab.data import DATASETS, load_dataset
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
@@ -14,8 +14,8 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 @pytest.mark.parametrize("name", ["mnist_784_32_10", "mnist_deep", "fashion_mnist", "cifar10"])
 def test_image_config_fits_its_dataset(name, tmp_path):
-    raw = yaml.safe_load((CONFIGS / f"{name}.yaml").read_text())
-    config = ExperimentConfig.model_validate(normalize(raw))
+    raw, _ = read_config_file(CONFIGS / f"{name}.yaml")
+    config = ExperimentConfig.model_validate(raw)
     assert config.name == name and config.test_dataset is not None
     for spec in (config.dataset, config.test_dataset):
         DATASETS[spec.name].params(**spec.params())

@@ -97,7 +97,7 @@ def test_dask_backend_without_the_extra_says_how_to_install_it(monkeypatch):
 
 
 def test_dask_backend_with_an_unreachable_scheduler_is_a_user_error():
-    pytest.importorskip("distributed")
+    pytest.importorskip("distributed", reason="the dask extra is not installed: pip install -e '.[dask]'")
     from perceptron_lab.experiment.executors import DaskExecutor
 
     with pytest.raises(UserError, match="cannot reach a Dask scheduler"):

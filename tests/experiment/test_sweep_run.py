@@ -76,7 +76,9 @@ def test_parallel_jobs_write_the_same_sweep_csv(config, points, serial_sweep, tm
 @pytest.fixture(scope="module")
 def cluster():
     """A real two-worker Dask cluster in local processes."""
-    distributed = pytest.importorskip("distributed")
+    distributed = pytest.importorskip(
+        "distributed", reason="the dask extra is not installed: pip install -e '.[dask]'"
+    )
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     ) as local:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,6 +19,7 @@ import pandas as pd
 from .. import __version__
 from ..config import ExperimentConfig
 from ..errors import ConfigError
+from ..extras import require
 from ..model import Model
 from ..nn import Network
 from ..progress import Progress, report
@@ -37,6 +39,9 @@ from .tables import (
 
 PROGRESS_METRICS = ("loss", "accuracy")
 """Shown while training: the latest evaluated value on the train split, mean over replicas."""
+EpochHook = Callable[[int, dict, np.ndarray], None]
+"""epoch_hook(epoch, logs, active) after each evaluation: logs[split][metric] (R,), as Trainer's
+callback. It may raise to stop the experiment (a search pruning a trial)."""
 
 
 @dataclass
@@ -115,7 +120,7 @@ class ChunkOutcome:
 
 
 def _train_chunk(
-    config, replicas, dataset, test_dataset, coding, metrics, progress, chunk, chunks
+    config, replicas, dataset, test_dataset, coding, metrics, progress, chunk, chunks, epoch_hook=None
 ) -> ChunkOutcome:
     builder = SplitBuilder(config, dataset, test_dataset, coding)
     splits, prep = builder.build(replicas)
@@ -143,6 +148,8 @@ def _train_chunk(
                 replicas=len(replicas),
                 **latest,
             )
+        if epoch_hook is not None:
+            epoch_hook(epoch, logs, active)
 
     trainer = Trainer(
         loss=resolve_loss(config),
@@ -194,11 +201,14 @@ def _weights_history(outcomes: list[ChunkOutcome]) -> dict[str, np.ndarray] | No
     return stacked
 
 
-def execute_experiment(config: ExperimentConfig, progress: Progress | None = None) -> ExperimentResult:
+def execute_experiment(
+    config: ExperimentConfig, progress: Progress | None = None, epoch_hook: EpochHook | None = None
+) -> ExperimentResult:
     """Train every run x fold of `config` and collect the results (no files written).
 
     progress: a listener for the load and train phases; training events come after each
     evaluation (every `eval_every` epochs) with the train split's mean loss and accuracy.
+    epoch_hook sees the first chunk of replicas only (all of them unless max_replicas is set).
     """
     started_at = datetime.now(timezone.utc)
     started = time.perf_counter()
@@ -224,7 +234,18 @@ def execute_experiment(config: ExperimentConfig, progress: Progress | None = Non
         progress, "load", 0, None, dataset=f"{config.dataset.name}: splits, preprocessing, first evaluation"
     )
     outcomes = [
-        _train_chunk(config, chunk, dataset, test_dataset, coding, metrics, progress, i, len(chunks))
+        _train_chunk(
+            config,
+            chunk,
+            dataset,
+            test_dataset,
+            coding,
+            metrics,
+            progress,
+            i,
+            len(chunks),
+            epoch_hook if i == 0 else None,
+        )
         for i, chunk in enumerate(chunks)
     ]
     report(progress, "write", 0, None, step="building the tables")
@@ -365,6 +386,8 @@ def run_experiment(
 
     root = Path(out_root or config.output.dir)
     check_writable(root, config.name)
+    if config.output.dill if dill is None else dill:
+        require("dill", "output.dill (--dill)")  # before training, not after
     with figures_in_background(config.output.plots if plots is None else plots):
         result = execute_experiment(config, progress)
         directory = new_run_dir(root, config)

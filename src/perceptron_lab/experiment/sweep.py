@@ -38,7 +38,7 @@ from .fork_executor import ForkExecutor, warm_imports
 from .grid import Point, grid_of, grid_points, merge_grids, point_names
 from .partials import remove_stale_partials
 from .results_dir import is_run_dir
-from .runner import ExperimentResult, execute_experiment
+from .runner import EpochHook, ExperimentResult, execute_experiment
 
 PLAN_FILE = "sweep.json"
 TABLE_FILE = "sweep.csv"
@@ -65,6 +65,8 @@ def sweep_points(
     Every point's config is validated here, so a bad value fails (ConfigError naming the key)
     before anything trains.
     """
+    if resume is not None:
+        _refuse_search(Path(resume), read_plan(Path(resume)))
     if resume is not None and not grid_overrides:
         grid = read_plan(Path(resume)).get("grid") or {}
     else:
@@ -124,12 +126,19 @@ def draw_point_figures(result: ExperimentResult) -> dict[str, bytes]:
         return {path.name: path.read_bytes() for path in sorted(plots.iterdir())} if plots.is_dir() else {}
 
 
-def execute_point(config: ExperimentConfig, draw_figures: bool = False) -> PointOutcome:
+def execute_point(
+    config: ExperimentConfig, draw_figures: bool = False, epoch_hook: EpochHook | None = None
+) -> PointOutcome:
     """Run one point's experiment (and draw its figures when asked); a failure becomes data so
-    the sweep goes on."""
+    the sweep goes on. epoch_hook: see execute_experiment (a search's pruning)."""
     started = time.perf_counter()
     try:
-        result = execute_experiment(config)
+        # Without a hook the call is the plain one (executors may stand in for execute_experiment).
+        result = (
+            execute_experiment(config)
+            if epoch_hook is None
+            else execute_experiment(config, epoch_hook=epoch_hook)
+        )
     except Exception as error:  # any failure of one point is recorded, not raised
         message = " ".join(f"{type(error).__name__}: {error}".split())
         return PointOutcome(None, message, time.perf_counter() - started)
@@ -191,6 +200,11 @@ def point_row(point: Point, name: str, run_dir: Path) -> dict[str, Any]:
 
 def failed_row(point: Point, name: str, error: str, wall_time_s: float | None) -> dict[str, Any]:
     return _row(point, name, "failed", wall_time_s, error)
+
+
+def pruned_row(point: Point, name: str, epoch: int, wall_time_s: float | None) -> dict[str, Any]:
+    """The row of a search trial stopped early for its poor objective (no run directory)."""
+    return _row(point, name, "pruned", wall_time_s, f"pruned after epoch {epoch}")
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
@@ -273,8 +287,18 @@ def _grid_options(grid: dict[str, list[Any]]) -> str:
     )
 
 
+def _refuse_search(sweep_dir: Path, stored: dict) -> None:
+    """A search directory (search.py) is resumed by a search, not as a grid."""
+    if stored.get("search"):
+        sampler, trials = stored["search"].get("sampler"), stored["search"].get("trials")
+        raise UserError(
+            f"--resume {sweep_dir}: that sweep is a search; resume it with --search {sampler} --trials {trials}"
+        )
+
+
 def check_resumable(sweep_dir: Path, plan: dict, stored: dict) -> None:
     """Raise UserError unless `stored` (the sweep.json found) plans the same points as `plan`."""
+    _refuse_search(sweep_dir, stored)
     planned = [(p["name"], p["config_hash"]) for p in plan["points"]]
     found = [(p["name"], p["config_hash"]) for p in stored.get("points", [])]
     if planned == found:

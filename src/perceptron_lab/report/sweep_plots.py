@@ -3,7 +3,7 @@
 The layout is in docs/results-format.md ("The sweep directory"): sweep.json (the plan: name,
 status, grid), config.yaml (the base config) and sweep.csv, one row per finished point:
 `point` (its run directory, inside the sweep directory), one column per swept key (dotted name),
-`status` (ok/diverged/failed), `wall_time_s`, `error`, then `<split>_<metric>_mean` and
+`status` (ok/diverged/failed/pruned), `wall_time_s`, `error`, then `<split>_<metric>_mean` and
 `<split>_<metric>_std` of the final epoch. Only points with status ok count for the best point.
 """
 

@@ -1,0 +1,25 @@
+"""Optional dependencies: import them on first use, or say which extra installs them."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from .errors import UserError
+
+EXTRAS = {"dill": "dill", "optuna": "optuna", "mlflow": "mlflow", "distributed": "dask"}
+"""importable module -> the perceptron_lab extra that installs it."""
+
+
+def require(module: str, feature: str) -> ModuleType:
+    """Import `module` for `feature`, or raise UserError naming the pip command that installs it.
+
+    require("optuna", "--search tpe") -> the optuna module
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        extra = EXTRAS.get(module.partition(".")[0], module)
+        raise UserError(
+            f"{feature} needs the optional {extra!r} extra: pip install 'perceptron_lab[{extra}]'"
+        ) from None
