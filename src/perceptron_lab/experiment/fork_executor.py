@@ -4,13 +4,14 @@ A fresh interpreter per worker (joblib's loky) spends about a second of CPU impo
 pandas, pydantic and scikit-learn before its first point; on two cores that is most of what a
 small sweep gains from a second worker. Forked workers inherit the driver's modules, and
 `warm_imports` loads beforehand what a point of the sweep will import. Where fork is unavailable
-(macOS, Windows) the sweep uses the joblib executor instead.
+or unsafe (macOS, Windows) the sweep uses the joblib executor instead.
 """
 
 from __future__ import annotations
 
 import importlib
 import multiprocessing
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
@@ -23,7 +24,9 @@ from .executors import TaskResult, threads_per_worker
 
 
 def fork_available() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods()
+    """Fork where it is safe with threads and system libraries: Linux (macOS's frameworks are
+    not fork-safe, Windows cannot fork)."""
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
 
 
 def warm_imports(config: ExperimentConfig, figures: bool = False) -> None:

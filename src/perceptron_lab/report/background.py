@@ -2,8 +2,8 @@
 
 Importing matplotlib and the figure modules costs about half a second; a helper forked before
 training pays it on the other core, and then draws `lab run`'s figures when the files are
-written. Where the platform cannot fork, `figures_in_background` yields None and the figures are
-drawn in this process.
+written. Where forking is unavailable or unsafe (experiment/fork_executor.py), the block yields
+None and the figures are drawn in this process.
 """
 
 from __future__ import annotations
@@ -86,7 +86,9 @@ def current_figure_process() -> FigureProcess | None:
 def figures_in_background(enabled: bool = True) -> Iterator[FigureProcess | None]:
     """Within the block, `lab run`'s figures are drawn by a helper started now (None when not
     enabled or the platform cannot fork)."""
-    if not enabled or "fork" not in multiprocessing.get_all_start_methods():
+    from ..experiment.fork_executor import fork_available
+
+    if not enabled or not fork_available():
         yield None
         return
     helper = FigureProcess()
