@@ -28,6 +28,7 @@ from .hyperplane import has_hyperplanes, hyperplane_grid, hyperplane_plots
 from .inputs import choose, metric_names, split_names
 from .noise import noise_plots
 from .overview import confusion_overview, curves_overview
+from .parallel_save import save_plots
 from .regions import region_plots
 from .roc import roc_plots
 from .safe_files import save_files
@@ -69,16 +70,19 @@ def run_plots(results: RunResults, metric: str | None = None, split: str | None 
 def _save(
     plots: list[Plot], out_dir: Path, fmt: str, prefix: str = "", progress: Progress | None = None
 ) -> list[tuple[Plot, Path]]:
-    """Save each figure into out_dir (never through a symlink there, see safe_files)."""
+    """Save each figure into out_dir (never through a symlink there, see safe_files), on every
+    core when there are enough of them (parallel_save.py)."""
     for plot in plots:
         plot.name = prefix + plot.name
 
+    done: list[Plot] = []
+
+    def saved(plot: Plot) -> None:
+        done.append(plot)
+        report(progress, "plot", len(done), len(plots), figure=plot.name)
+
     def save_all(staging: Path) -> list[Path]:
-        paths = []
-        for plot in plots:
-            paths.append(plot.save(staging, fmt))
-            report(progress, "plot", len(paths), len(plots), figure=plot.name)
-        return paths
+        return save_plots(plots, staging, fmt, saved)
 
     return list(zip(plots, save_files(out_dir, save_all)))
 
