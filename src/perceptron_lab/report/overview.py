@@ -24,22 +24,33 @@ def curves_overview(results: RunResults) -> Plot:
     metrics = metric_names(results.epochs)
     columns = min(PANEL_COLUMNS, len(metrics))
     rows = math.ceil(len(metrics) / columns)
-    width, height = 3.6 * columns, 2.7 * rows + 0.4
+    width, height = 3.6 * columns, 2.7 * rows + 0.6
     figure = new_figure(width, height, layout=None, dpi=OVERVIEW_DPI)
     figure.subplots_adjust(
         left=0.75 / width,
         right=1 - 0.15 / width,
         bottom=0.5 / height,
-        top=1 - 0.45 / height,
+        top=1 - 0.65 / height,
         wspace=0.38,
         hspace=0.35,
     )
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
     for ax, metric in zip(axes, metrics):
-        draw_curve(ax, results, metric, legend_size=6)
+        draw_curve(ax, results, metric, legend_size=None)
     for ax in axes[len(metrics) :]:
         ax.set_visible(False)
-    figure.suptitle(f"{results.name}: mean ± std over {n_replicas(results)} replicas", fontsize=10)
+    figure.suptitle(
+        f"{results.name}: mean ± std over {n_replicas(results)} replicas", fontsize=10, y=1 - 0.08 / height
+    )
+    handles, labels = axes[0].get_legend_handles_labels()  # the splits, once for every panel
+    figure.legend(
+        handles,
+        labels,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 1 - 0.3 / height),
+        ncol=len(labels),
+        fontsize=8,
+    )
     return Plot("curves", "Learning curves, every metric", "Learning curves", figure)
 
 
