@@ -19,19 +19,26 @@ _current: contextvars.ContextVar[FigureProcess | None] = contextvars.ContextVar(
 )
 
 
-def _serve(connection) -> None:
+def _serve(connection, parent_end) -> None:
     """The helper: import the figure code, then draw each (run_dir, out_dir) it is sent (the run
-    directory is still being built: read without requiring status complete)."""
+    directory is still being built: read without requiring status complete). It ends when told
+    (None) or when the parent's end of the pipe closes."""
     import signal
 
     from .. import report
     from ..experiment.results_dir import read_run_dir
+    from . import parallel_save
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it closes us
+    parent_end.close()  # so that the parent's exit reaches us as the end of the pipe
+    parallel_save.MIN_FIGURES = 2  # the parent only waits for us: even two figures use both cores
 
     report.plot_run  # noqa: B018 - imports matplotlib and the figure modules now, during training
     while True:
-        request = connection.recv()
+        try:
+            request = connection.recv()
+        except EOFError:
+            return
         if request is None:
             return
         try:
@@ -51,7 +58,8 @@ class FigureProcess:
     def __init__(self) -> None:
         context = multiprocessing.get_context("fork")
         self.connection, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child,), daemon=True)
+        # Not a daemon: it may fork workers to render its figures (report/parallel_save.py).
+        self.process = context.Process(target=_serve, args=(child, self.connection))
         self.process.start()
         child.close()
 
