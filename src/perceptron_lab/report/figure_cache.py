@@ -2,7 +2,7 @@
 
 Each group of figures (a run's, a sweep's, an overlay) is stored with a stamp of its inputs:
 the size and modification time of every file in the results directories it reads, the figure
-format, the chosen metric and split, and the package version. `lab report` run again on the same
+format, the chosen metric and split, and the package version and figure code. `lab report` run again on the same
 directories finds the stamp in figures.json beside report.html and skips drawing that group.
 """
 
@@ -37,9 +37,15 @@ class SavedFigure:
     section: str
 
 
+def _code_stamp() -> list[tuple[str, int]]:
+    """The figure code's files and modification times: edited figure code draws anew."""
+    return [(path.name, path.stat().st_mtime_ns) for path in sorted(Path(__file__).parent.glob("*.py"))]
+
+
 def inputs_stamp(directories: list[Path], **options: object) -> str:
-    """A digest of the results files in `directories` (size, mtime) and of `options`."""
-    entries: list[object] = [__version__, sorted((k, str(v)) for k, v in options.items())]
+    """A digest of the results files in `directories` (size, mtime), of `options` and of the
+    version and files of the figure code."""
+    entries: list[object] = [__version__, _code_stamp(), sorted((k, str(v)) for k, v in options.items())]
     for directory in directories:
         directory = Path(directory)
         files = [directory / name for name in INPUT_FILES] + sorted(directory.glob("history/*"))
