@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -129,10 +130,14 @@ def run(
     """Train the configured network on every run x fold and write a results directory."""
     from .config import load_config
     from .experiment import run_experiment
+    from .experiment.specs import load_data, network_plan, network_summary, static_input_shape
 
     with user_errors():
         overrides = [*set_, *([f"max_replicas={max_replicas}"] if max_replicas else [])]
         cfg = load_config(config, overrides)
+        if not quiet and not as_json:
+            shape = static_input_shape(cfg) or network_plan(cfg, load_data(cfg)[0]).input_shape
+            console.print(str(network_summary(cfg, shape)), markup=False, highlight=False)
         with progress_view(err_console, quiet) as progress:
             run_dir = run_experiment(
                 cfg, out_root=out, progress=progress, command=_command_line(), plots=plots, dill=dill or None
@@ -147,10 +152,11 @@ def run(
 def validate(
     config: Path = typer.Argument(..., help="Experiment YAML file."),
     set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help=SET_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No network summary."),
 ) -> None:
     """Check a config (schema, names, dataset and architecture) without training."""
     from .config import load_config
-    from .experiment.specs import load_data, target_coding, task_metrics
+    from .experiment.specs import load_data, network_plan, network_summary, target_coding, task_metrics
 
     with user_errors():
         cfg = load_config(config, set_)
@@ -161,6 +167,9 @@ def validate(
         dataset, _ = load_data(cfg)
         target_coding(cfg, dataset)
         task_metrics(cfg, dataset.task)
+        if not quiet:
+            summary = network_summary(cfg, network_plan(cfg, dataset).input_shape)
+            console.print(str(summary), markup=False, highlight=False)
     console.print(
         f"{config}: ok ({cfg.n_replicas} replicas, dataset {cfg.dataset.name} {dataset.X.shape})",
         highlight=False,
@@ -190,7 +199,9 @@ def datasets() -> None:
 
 @app.command(short_help="One experiment per grid point or search trial.", epilog=EXIT_CODES)
 def sweep(
-    config: Path = typer.Argument(..., help="Experiment YAML file (its `sweep.grid` block is used too)."),
+    config: Path = typer.Argument(
+        ..., help="Experiment YAML file (its `sweep.grid` or `sweep.points` block is used too)."
+    ),
     grid: list[str] = typer.Option(
         [], "--grid", metavar="KEY=V1,V2", help="Values of a key (repeatable); points: their product."
     ),
@@ -236,6 +247,7 @@ def sweep(
                 raise UserError("--grid is for --search grid; a search samples the config's sweep.space")
             if trials is None:
                 raise UserError(f"--search {search.value} needs --trials N")
+            n_trials = trials
             dimensions = parse_space(cfg)
             total = f"{trials} trials"
         if dry_run:
@@ -252,7 +264,7 @@ def sweep(
             return
         try:
             with progress_view(err_console, quiet) as progress:
-                common = dict(
+                common: dict[str, Any] = dict(
                     out_root=out,
                     jobs=jobs,
                     backend=backend.value,
@@ -268,7 +280,7 @@ def sweep(
                     from .experiment.search import run_search
 
                     sweep_dir = run_search(
-                        cfg, sampler=search.value, trials=trials, pruner=pruner.value, **common
+                        cfg, sampler=search.value, trials=n_trials, pruner=pruner.value, **common
                     )
         except SweepInterrupted as stop:
             again = "" if search is Search.grid else f" --search {search.value} --trials {trials}"
@@ -311,7 +323,9 @@ app.add_typer(export_app, name="export", short_help="Export results to a trackin
 
 @export_app.command("mlflow", short_help="Log runs and sweeps to an MLflow store.", epilog=EXIT_CODES)
 def export_mlflow(
-    paths: list[Path] = typer.Argument(..., metavar="DIR", help="Run or sweep directories."),
+    paths: list[Path] = typer.Argument(
+        ..., metavar="DIR", help="Run or sweep directories, or results/<name> folders."
+    ),
     tracking_uri: str = typer.Option(
         "sqlite:///mlruns.db",
         "--tracking-uri",
@@ -386,7 +400,7 @@ def predict(
     out: Path | None = typer.Option(None, "--out", help="Write the predictions CSV here (default: stdout)."),
 ) -> None:
     """Predict new rows with a run's saved models; print metrics when the rows have targets."""
-    from .experiment.predict import predict_with, prediction_metrics, run_models
+    from .experiment.predict import predict_with, prediction_metrics, run_models, write_table
     from .experiment.predict_inputs import read_rows_csv, read_rows_dataset
 
     with user_errors():
@@ -400,9 +414,7 @@ def predict(
         if out is None:
             sys.stdout.write(table.to_csv(index=False))
         else:
-            partial = out.with_name(f".{out.name}.partial")
-            table.to_csv(partial, index=False)
-            partial.replace(out)
+            write_table(table, out)
     report = err_console if out is None else console
     if rows.truth is not None:
         scores = prediction_metrics(predictions, rows.truth)

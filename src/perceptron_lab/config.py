@@ -24,6 +24,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -36,10 +37,12 @@ from .config_errors import (
     did_you_mean,
     error_path,
     message_of,
+    original_line,
     valid_keys,
 )
 from .config_yaml import LineIndex, parse_yaml
 from .errors import ConfigError, UserError
+from .layer_specs import LayerListError
 from .paths import unsafe_component_reason
 from .train.metric_registry import METRICS, find_metric, get_metric
 
@@ -230,6 +233,9 @@ class ObjectiveConfig(Section):
 
 class SweepConfig(Section):
     grid: dict[str, list[Any]] = Field(default_factory=dict, description="dotted key -> values")
+    points: list[dict[str, Any]] | None = Field(
+        None, description="explicit points {dotted key: value, ...}, run as listed (not a product)"
+    )
     space: dict[str, Any] | None = Field(
         None, description="dotted key -> {uniform|log_uniform|int: [low, high]} or a list of choices"
     )
@@ -239,7 +245,13 @@ class SweepConfig(Section):
     def _without_unset_search(self, handler):
         # A grid-only sweep block serializes (and hashes) as it did before search existed.
         data = handler(self)
-        return {k: v for k, v in data.items() if not (k in ("space", "objective") and v is None)}
+        return {k: v for k, v in data.items() if not (k in ("points", "space", "objective") and v is None)}
+
+    @model_validator(mode="after")
+    def _grid_or_points(self):
+        if self.points is not None and self.grid:
+            raise ValueError("give sweep.grid or sweep.points, not both")
+        return self
 
 
 class ExperimentConfig(Section):
@@ -249,7 +261,12 @@ class ExperimentConfig(Section):
     seed: int = Field(0, ge=0, le=SEED_MAX)
     dataset: NamedSpec
     test_dataset: NamedSpec | None = None
-    architecture: list[int] = Field(..., min_length=2, description="layer sizes, input first, output last")
+    task: Literal["auto", "reconstruction"] = Field(
+        "auto", description="auto: the dataset's targets; reconstruction: the clean inputs (autoencoders)"
+    )
+    architecture: list[int] | list[str | dict[str, Any]] = Field(
+        ..., min_length=1, description="layer sizes, input first, output last; or a typed layer list"
+    )
     activation: Spec = "sigmoid"
     output_activation: Spec | None = None
     layers: list[LayerOptions] | None = None
@@ -274,6 +291,9 @@ class ExperimentConfig(Section):
     output: OutputConfig = Field(default_factory=OutputConfig)
     sweep: SweepConfig | None = None
 
+    _source: str = PrivateAttr("<config>")
+    _layer_lines: dict[int, int] = PrivateAttr(default_factory=dict)
+
     @field_validator("name")
     @classmethod
     def _one_directory_name(cls, name: str):
@@ -284,16 +304,20 @@ class ExperimentConfig(Section):
 
     @field_validator("architecture")
     @classmethod
-    def _positive_sizes(cls, sizes: list[int]):
-        if any(s < 1 for s in sizes):
-            raise ValueError("every layer size must be >= 1")
+    def _positive_sizes(cls, sizes: list):
+        if all(isinstance(s, int) for s in sizes):  # the MLP shorthand; layer lists: layer_specs
+            if len(sizes) < 2:
+                raise ValueError("the layer sizes need an input and an output size")
+            if any(s < 1 for s in sizes):
+                raise ValueError("every layer size must be >= 1")
         return sizes
 
     @field_validator("layers")
     @classmethod
     def _one_entry_per_layer(cls, layers: list[LayerOptions] | None, info: ValidationInfo):
         sizes = info.data.get("architecture")
-        if layers is not None and sizes is not None and len(layers) != len(sizes) - 1:
+        typed = sizes is not None and any(not isinstance(entry, int) for entry in sizes)
+        if layers is not None and sizes is not None and not typed and len(layers) != len(sizes) - 1:
             given = f"{len(layers)} entr{'y' if len(layers) == 1 else 'ies'}"
             raise ValueError(
                 f"{given} given; architecture {sizes} has {len(sizes) - 1} non-input layers, one entry each"
@@ -331,6 +355,24 @@ class ExperimentConfig(Section):
             if epochs is not None and not 0 <= epoch <= epochs:
                 raise ValueError(f"epochs: {epoch} is not an epoch of this run (0 to {epochs})")
         return record
+
+    @model_validator(mode="after")
+    def _layer_options_need_sizes(self):
+        if self.layers is not None and self.is_layer_list:
+            raise ValueError("layers: a typed layer list takes its per-layer options in its entries")
+        return self
+
+    @property
+    def is_layer_list(self) -> bool:
+        """True when `architecture` is a typed layer list rather than MLP sizes."""
+        return any(not isinstance(entry, int) for entry in self.architecture)
+
+    def layer_error(self, error: LayerListError) -> ConfigError:
+        """A layer list problem found after loading (e.g. against the data), with its YAML line."""
+        path = error.path
+        index = int(path[1]) if len(path) > 1 and path[0] == "architecture" and path[1].isdigit() else None
+        line = self._layer_lines.get(index) if index is not None else None
+        return ConfigError(f"{self._source}:{line}: {error}" if line else f"{self._source}: {error}")
 
     @property
     def n_replicas(self) -> int:
@@ -485,6 +527,8 @@ def build_config(
     except ValidationError as error:
         raise ConfigError(format_validation_error(error.errors(), source, locate=locate)) from None
     RegistryCheck(locate).check(config)
+    if config.is_layer_list:
+        _check_layer_list(config, source, locate)
     return config
 
 
@@ -494,6 +538,75 @@ def _override_labels(overrides: list[str] | dict[str, Any]) -> tuple[tuple[str, 
         return tuple((canonical_path(key), key) for key in overrides)
     keys = [text.partition("=")[0].strip() for text in overrides]
     return tuple((canonical_path(key), f"--set {key}") for key in keys)
+
+
+def _layer_list_message(error: LayerListError) -> str:
+    """The text of a layer list error; pydantic problems name the key path, with a suggestion."""
+    if not error.errors:
+        return str(error)
+    from .layer_specs import LAYER_KINDS
+
+    item = error.errors[0]
+    path = error.path + tuple(str(p) for p in item["loc"])
+    dotted = ".".join(path)
+    if item["type"] == "extra_forbidden":
+        fields = list(LAYER_KINDS[error.path[-1]].params.model_fields)
+        hint = (
+            did_you_mean(path[-1], fields, list_known=False)
+            or f"; {error.path[-1]} takes {', '.join(fields)}"
+        )
+        return f"unknown key '{dotted}'{hint}"
+    if item["type"] == "missing":
+        return f"missing required key '{dotted}'"
+    value = item.get("input")
+    shown = f" (got {value!r})" if not isinstance(value, (dict, list)) else ""
+    return f"{dotted}: {item['msg']}{shown}"
+
+
+def _check_layer_list(config: ExperimentConfig, source: str, locate: Locator) -> None:
+    """Parse a typed layer list with the layer registry, store it in canonical form, remember its
+    entries' lines, and check its shapes now when the input shape is known without the data."""
+    import math
+
+    from . import layer_specs
+    from .data import DATASETS
+
+    lines = locate.lines
+    config._source = source
+    config._layer_lines = {
+        i: line
+        for i in range(len(config.architecture))
+        if (line := original_line(("architecture", str(i)), lines, SHORTHANDS)) is not None
+    }
+    try:
+        specs = layer_specs.parse_layer_list(config.architecture)
+        if config.regularization.dropout:
+            raise LayerListError(
+                ("regularization", "dropout"),
+                "regularization.dropout: a typed layer list takes dropout as `- {dropout: rate}` entries",
+            )
+        layers = layer_specs.build_layers(specs, layer_defaults(config))
+        image = layer_specs.image_input_shape(DATASETS[config.dataset.name].image_shape)
+        n_features = math.prod(image) if image is not None else None
+        shape = layer_specs.resolve_input_shape(specs, n_features, image)
+        if shape is not None:
+            layer_specs.check_shapes(specs, layers, shape)
+    except LayerListError as error:
+        raise ConfigError(locate(error.path, _layer_list_message(error))) from None
+    config.architecture = [spec.canonical() for spec in specs]
+
+
+def layer_defaults(config: ExperimentConfig):
+    """The globals a layer list's dense and conv2d entries fall back on."""
+    from .layer_specs import LayerDefaults
+
+    return LayerDefaults(
+        activation=config.activation,
+        output_activation=config.output_activation,
+        initializer=config.initializer.spec(),
+        l1=config.regularization.l1,
+        l2=config.regularization.l2,
+    )
 
 
 class RegistryCheck:
@@ -598,5 +711,5 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Experim
     Errors name the file, line and key."""
     from .config_files import read_config_file
 
-    raw, text = read_config_file(path)
-    return build_config(raw, overrides, source=str(path), text=text)
+    raw, lines = read_config_file(path)
+    return build_config(raw, overrides, source=str(path), lines=lines)

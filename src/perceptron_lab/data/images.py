@@ -155,6 +155,7 @@ def _load_idx_set(
     ImageParams,
     "classification",
     "handwritten digits 28x28 (60000 train / 10000 test), downloaded and cached",
+    image_shape=(28, 28, 1),
 )
 def load_mnist(**params) -> Dataset:
     """X (n, 784) float32, y (n,) digit."""
@@ -166,6 +167,7 @@ def load_mnist(**params) -> Dataset:
     ImageParams,
     "classification",
     "Zalando's clothing images 28x28 (60000 train / 10000 test), downloaded and cached",
+    image_shape=(28, 28, 1),
 )
 def load_fashion_mnist(**params) -> Dataset:
     """X (n, 784) float32, y (n,) clothing type."""
@@ -177,6 +179,7 @@ def load_fashion_mnist(**params) -> Dataset:
     ImageParams,
     "classification",
     "32x32 colour images of 10 classes (50000 train / 10000 test), downloaded and cached",
+    image_shape=(32, 32, 3),
 )
 def load_cifar10(
     *, split: str, data_dir: str | None, download: bool, sha256: dict | None, **shaping

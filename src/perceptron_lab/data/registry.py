@@ -31,16 +31,25 @@ class DatasetEntry:
     params: type[DatasetParams]
     task: EntryTask
     description: str
+    image_shape: tuple[int, ...] | None = None
+    """(H, W, C) of every sample, when known before loading (image datasets)."""
 
 
 DATASETS: dict[str, DatasetEntry] = {}
 
 
-def register(name: str, params: type[DatasetParams], task: EntryTask, description: str):
-    """Decorator: register `loader(**params) -> Dataset` under `name`."""
+def register(
+    name: str,
+    params: type[DatasetParams],
+    task: EntryTask,
+    description: str,
+    image_shape: tuple[int, ...] | None = None,
+):
+    """Decorator: register `loader(**params) -> Dataset` under `name`; image_shape: (H, W, C)
+    of its samples when every load has it (it is also in the loaded Dataset's meta)."""
 
     def wrap(loader: Callable[..., Dataset]) -> Callable[..., Dataset]:
-        DATASETS[name] = DatasetEntry(name, loader, params, task, description)
+        DATASETS[name] = DatasetEntry(name, loader, params, task, description, image_shape)
         return loader
 
     return wrap

@@ -38,6 +38,7 @@ def load_iris() -> Dataset:
     NoParams,
     "classification",
     "8x8 handwritten digits (scikit-learn's optdigits test set): 1797 samples, 64 pixels in 0..16, 10 classes",
+    image_shape=(8, 8, 1),
 )
 def load_digits() -> Dataset:
     from sklearn.datasets import load_digits as sk_load

@@ -2,7 +2,7 @@
 
 A grid maps canonical dotted config keys to lists of values; its points are the cartesian
 product, one dict {key: value} per point, in the grid's key order with the last key varying
-fastest.
+fastest. A `sweep.points` list gives the points themselves instead: run as listed, in order.
 
 Point directory names
 ---------------------
@@ -148,6 +148,34 @@ def grid_points(grid: dict[str, list[Any]]) -> list[Point]:
     """Cartesian product of the grid: one {key: value} per point, last key varying fastest."""
     keys = list(grid)
     return [dict(zip(keys, combo)) for combo in itertools.product(*grid.values())]
+
+
+def listed_points(points: list[dict[str, Any]]) -> list[Point]:
+    """The `sweep.points` list as points with canonical dotted keys, in the listed order.
+
+    [{"learning_rate": 0.1, "batch_size": 16}] -> [{"optimizer.learning_rate": 0.1, "batch_size": 16}].
+    A point listed twice (the same keys and values, in any key order) is a ConfigError.
+    """
+    out: list[Point] = []
+    first_index: dict[str, int] = {}
+    for i, raw in enumerate(points):
+        if not raw:
+            raise ConfigError(f"sweep.points.{i}: a point needs at least one key: value")
+        point: Point = {}
+        for key, value in raw.items():
+            canonical = canonical_path(str(key))
+            _check_key(canonical, f"sweep.points.{i}:")
+            if canonical in point:
+                raise ConfigError(f"sweep.points.{i}: {key} and {canonical} name the same key")
+            point[canonical] = value
+        identity = _identity(point)
+        if identity in first_index:
+            raise ConfigError(
+                f"sweep.points.{i}: the same point as sweep.points.{first_index[identity]} ({raw})"
+            )
+        first_index[identity] = i
+        out.append(point)
+    return out
 
 
 def grid_of(points: list[Point]) -> dict[str, list[Any]]:

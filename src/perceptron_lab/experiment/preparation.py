@@ -58,9 +58,43 @@ def _noisy_split(
     return noisy.astype(X.dtype, copy=False), source
 
 
+def _take_rows(X: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """X[rows], without a copy when `rows` is every row in order."""
+    if len(rows) == len(X) and np.array_equal(rows, np.arange(len(X))):
+        return X
+    return X[rows]
+
+
 def _rows_of(source: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """Rows whose source sample is in `wanted` (1-D int arrays)."""
     return np.flatnonzero(np.isin(source, wanted))
+
+
+def _noisy_per_seed(
+    X: np.ndarray,
+    alpha: float,
+    copies: int,
+    stream: tuple[int, ...],
+    seeds: list[int],
+    rows: list[np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Noisy copies of X drawn once per distinct replica seed, from (seed, *stream) alone, so
+    run r gets the same noise stacked as alone (`seed: seed + r, runs: 1`).
+
+    seeds: (R,) each replica's seed; rows: per replica, the rows of X it uses.
+    Returns noisy X (m, f), its source rows of X (m,) and per replica its rows of noisy X.
+    """
+    blocks, sources, index = [], [], [np.zeros(0, np.intp)] * len(seeds)
+    offset = 0
+    for seed in dict.fromkeys(seeds):
+        noisy, source = _noisy_split(X, alpha, copies, (seed, *stream))
+        for r, replica_seed in enumerate(seeds):
+            if replica_seed == seed:
+                index[r] = offset + _rows_of(source, rows[r])
+        blocks.append(noisy)
+        sources.append(source)
+        offset += len(noisy)
+    return np.concatenate(blocks), np.concatenate(sources), index
 
 
 class SplitBuilder:
@@ -75,7 +109,13 @@ class SplitBuilder:
 
     # -- targets -------------------------------------------------------------------------------
     def _targets(self, data: Dataset, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(encoded targets (m, out), truth) of `rows` of `data`, before target scaling."""
+        """(encoded targets (m, out), truth) of `rows` of `data`, before target scaling.
+
+        A reconstruction's targets and truth are the clean inputs of those rows.
+        """
+        if self.config.task == "reconstruction":
+            clean = _take_rows(data.X, rows)
+            return clean.astype(self.dtype, copy=False), clean
         truth = data.y[rows]
         if self.coding is not None:
             return self.coding.encode(truth, self.dtype), truth
@@ -116,7 +156,10 @@ class SplitBuilder:
                 return None
             return [make_scaler(kind).fit(matrix[rows]) for rows in index]
 
-        return Preprocessors(fit(kinds.inputs, X_train), fit(kinds.targets, Y_train))
+        inputs = fit(kinds.inputs, X_train)
+        if self.config.task == "reconstruction":  # targets are inputs: the same scaler maps both
+            return Preprocessors(inputs, inputs)
+        return Preprocessors(inputs, fit(kinds.targets, Y_train))
 
     # -- splits --------------------------------------------------------------------------------
     def build(self, replicas: list[ReplicaSplit]) -> tuple[dict[str, SplitData], Preprocessors]:
@@ -124,14 +167,15 @@ class SplitBuilder:
         cfg = self.config
         data, X = self.dataset, self.dataset.X.astype(self.dtype, copy=False)
         noise = cfg.noise
-        seed = cfg.seed
+        seeds = [rep.seed for rep in replicas]
 
         # Training rows: the clean matrix, or noisy copies of it when noise applies to training.
         if noise.alpha and noise.apply_to in ("train", "both"):
             if len(noise.alpha) != 1:
                 raise ConfigError("noise.alpha: training on noisy copies takes exactly one alpha")
-            train_X, train_source = _noisy_split(X, noise.alpha[0], noise.copies, (seed, 1, 0))
-            train_index = [_rows_of(train_source, rep.train) for rep in replicas]
+            train_X, train_source, train_index = _noisy_per_seed(
+                X, noise.alpha[0], noise.copies, (1, 0), seeds, [rep.train for rep in replicas]
+            )
         else:
             train_X, train_source = X, np.arange(len(X))
             train_index = [rep.train for rep in replicas]
@@ -157,8 +201,9 @@ class SplitBuilder:
         splits["test"] = self._assemble(test_X, test_data, test_source, test_rows, prep)
         if noise.alpha and noise.apply_to in ("test", "both"):
             for k, alpha in enumerate(noise.alpha):
-                noisy_X, noisy_source = _noisy_split(test_X, alpha, noise.copies, (seed, 2, k))
-                index = [_rows_of(noisy_source, rows) for rows in test_rows]
+                noisy_X, noisy_source, index = _noisy_per_seed(
+                    test_X, alpha, noise.copies, (2, k), seeds, test_rows
+                )
                 splits[f"test_noise_{alpha:g}"] = self._assemble(
                     noisy_X, test_data, noisy_source, index, prep
                 )

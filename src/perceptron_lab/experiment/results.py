@@ -164,6 +164,9 @@ def write_run_dir(
         if output.save_models:
             _write_models(result, partial / "models", output.dill if dill is None else dill)
         wrote("models")
+        if result.reconstructions is not None:
+            np.savez_compressed(partial / "reconstructions.npz", **result.reconstructions)
+            wrote("reconstructions.npz")
         if result.weights_history is not None:
             (partial / "history").mkdir()
             np.savez_compressed(partial / "history" / "weights.npz", **result.weights_history)

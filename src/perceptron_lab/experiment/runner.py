@@ -26,7 +26,8 @@ from ..progress import Progress, report
 from ..train import EarlyStopping, History, Trainer
 from .evaluation import Evaluator
 from .preparation import SplitBuilder, SplitData
-from .specs import build_network, load_data, resolve_loss, target_coding, task_metrics
+from .reconstruction import reconstruction_arrays
+from .specs import build_network, experiment_task, load_data, resolve_loss, target_coding, task_metrics
 from .splits import ReplicaSplit, make_splits
 from .tables import (
     confusion_table,
@@ -62,6 +63,8 @@ class ExperimentResult:
     predictions: pd.DataFrame
     models: list[Model] = field(repr=False)
     weights_history: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    reconstructions: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    """A reconstruction task's test images and codes (see experiment/reconstruction.py)."""
 
     @property
     def status(self) -> str:
@@ -163,7 +166,7 @@ def _train_chunk(
         evaluator=evaluator,
         callback=on_epoch,
     )
-    network = build_network(config, [(rep.seed, rep.fold) for rep in replicas])
+    network = build_network(config, [(rep.seed, rep.fold) for rep in replicas], dataset)
     eval_sets = {name: split.trainer_set() for name, split in splits.items() if name != "train"}
     train = splits["train"]
     started = time.perf_counter()
@@ -250,21 +253,32 @@ def execute_experiment(
     ]
     report(progress, "write", 0, None, step="building the tables")
 
-    classes = dataset.classes if classification else None
+    task = experiment_task(config, dataset)
+    classes = dataset.classes if coding is not None else None
     epochs = pd.concat([epochs_table(o.replicas, o.history) for o in outcomes], ignore_index=True)
     summary = summary_table(epochs, [r for o in outcomes for r in o.replicas], [o.history for o in outcomes])
     outputs = [
         final_outputs(o.network, o.splits, output_splits(o.splits, dataset.n_features)) for o in outcomes
     ]
     confusion = None
-    if classification:
+    if coding is not None:
         confusion = pd.concat(
             [confusion_table(o, out, coding, classes) for o, out in zip(outcomes, outputs)], ignore_index=True
         )
     predictions = pd.concat(
-        [predictions_table(o, out, coding, classes, dataset.n_features) for o, out in zip(outcomes, outputs)],
+        [
+            predictions_table(
+                o, out, coding, classes, dataset.n_features, reconstruction=task == "reconstruction"
+            )
+            for o, out in zip(outcomes, outputs)
+        ],
         ignore_index=True,
     )
+    reconstructions = None
+    if task == "reconstruction" and "test" in outcomes[0].splits:
+        first = outcomes[0]
+        scaler = first.evaluator.prep.inputs[0] if first.evaluator.prep.inputs is not None else None
+        reconstructions = reconstruction_arrays(first.network, first.splits, scaler, test_dataset or dataset)
     models = [m for o in outcomes for m in _replica_models(o, config, dataset, coding)]
 
     replica_rows = []
@@ -298,11 +312,11 @@ def execute_experiment(
         "train_time_s": round(sum(o.wall_time_s for o in outcomes), 4),
         "versions": _package_versions(),
         "config_hash": config.config_hash(),
-        "task": dataset.task,
+        "task": task,
         "loss": resolve_loss(config),
         "classes": classes,
         "n_features": dataset.n_features,
-        "n_outputs": config.architecture[-1],
+        "n_outputs": int(outcomes[0].network.output_dim),
         "splits": list(outcomes[0].splits),
         "dataset": {"name": config.dataset.name, "n_samples": dataset.n_samples, **_jsonable(dataset.meta)},
         "replicas": replica_rows,
@@ -316,26 +330,31 @@ def execute_experiment(
         predictions=predictions,
         models=models,
         weights_history=_weights_history(outcomes),
+        reconstructions=reconstructions,
     )
 
 
 def _replica_models(outcome: ChunkOutcome, config: ExperimentConfig, dataset, coding) -> list[Model]:
-    """One Model per replica of a chunk: its network, its own fitted scalers, the class coding."""
+    """One Model per replica of a chunk: its network, its own fitted scalers, the class coding.
+
+    A reconstruction is a regression of the inputs: its targets are scaled by the input scaler."""
     prep = outcome.evaluator.prep
+    reconstruction = config.task == "reconstruction"
     image_shape = dataset.meta.get("image_shape")
-    target = dataset.meta.get("target")
+    target = None if reconstruction else dataset.meta.get("target")
     target_names = [target] if isinstance(target, str) else target if isinstance(target, list) else None
+    target_scalers = prep.inputs if reconstruction else prep.targets
     models = []
     for r, rep in enumerate(outcome.replicas):
         models.append(
             Model(
                 network=outcome.network.select([r]),
-                task=dataset.task,
+                task="regression" if reconstruction else dataset.task,
                 n_features=dataset.n_features,
                 classes=dataset.classes if coding is not None else None,
                 coding=coding,
                 input_scaler=prep.inputs[r] if prep.inputs is not None else None,
-                target_scaler=prep.targets[r] if prep.targets is not None else None,
+                target_scaler=target_scalers[r] if target_scalers is not None else None,
                 feature_names=dataset.feature_names,
                 input_dtype=str(dataset.X.dtype),
                 image_shape=list(image_shape) if image_shape is not None else None,
@@ -344,6 +363,7 @@ def _replica_models(outcome: ChunkOutcome, config: ExperimentConfig, dataset, co
                 output_activation=config.output_activation or config.activation,
                 info={
                     "name": config.name,
+                    "experiment_task": experiment_task(config, dataset),
                     "config_hash": config.config_hash(),
                     "perceptron_lab": __version__,
                     "run": rep.run,

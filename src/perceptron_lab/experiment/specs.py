@@ -3,7 +3,11 @@ and the metrics of one experiment."""
 
 from __future__ import annotations
 
-from ..config import ExperimentConfig
+import math
+from dataclasses import dataclass
+
+from .. import layer_specs
+from ..config import ExperimentConfig, Spec, layer_defaults
 from ..data import Dataset, load_dataset
 from ..errors import ConfigError
 from ..nn import Dense, Dropout, Network, get_activation
@@ -32,11 +36,11 @@ def _layer_option(config: ExperimentConfig, i: int, key: str, default):
     return default
 
 
-def build_network(config: ExperimentConfig, seeds: list[tuple[int, int]]) -> Network:
-    """The configured network with one replica per seed entropy."""
+def _mlp_layers(config: ExperimentConfig) -> list:
+    """Dense (and Dropout) layers of the MLP shorthand `architecture: [in, hidden..., out]`."""
     sizes = config.architecture
     n_layers = len(sizes) - 1
-    layers = []
+    layers: list = []
     for i, units in enumerate(sizes[1:]):
         is_output = i == n_layers - 1
         default_activation = (
@@ -54,27 +58,129 @@ def build_network(config: ExperimentConfig, seeds: list[tuple[int, int]]) -> Net
                 l2=_layer_option(config, i, "l2", config.regularization.l2),
             )
         )
-    return Network(layers, input_dim=sizes[0], seeds=seeds, dtype=config.dtype)
+    return layers
+
+
+@dataclass
+class NetworkPlan:
+    """The configured network checked against the data: its nn layers, the per-sample input
+    shape, every layer's output shape and the width of the output."""
+
+    layers: list
+    input_shape: tuple[int, ...]
+    shapes: list[tuple[int, ...]]
+
+    @property
+    def output_units(self) -> int:
+        return self.shapes[-1][0]
+
+
+def network_plan(config: ExperimentConfig, dataset: Dataset) -> NetworkPlan:
+    """The network `config` describes for inputs of `dataset`; ConfigError naming the layer (and
+    its line) when a shape does not fit."""
+    if not config.is_layer_list:
+        sizes = config.architecture
+        if sizes[0] != dataset.n_features:
+            raise ConfigError(
+                f"architecture: input size {sizes[0]} does not match dataset '{config.dataset.name}' "
+                f"with {dataset.n_features} features"
+            )
+        layers = _mlp_layers(config)
+        return NetworkPlan(layers, (sizes[0],), [(n,) for n in sizes[1:]])
+    try:
+        specs = layer_specs.parse_layer_list(config.architecture)
+        layers = layer_specs.build_layers(specs, layer_defaults(config))
+        image = layer_specs.image_input_shape(dataset.meta.get("image_shape"))
+        input_shape = layer_specs.resolve_input_shape(specs, dataset.n_features, image)
+        assert input_shape is not None  # n_features is known
+        shapes = layer_specs.check_shapes(specs, layers, input_shape)
+        last = layer_specs.layer_specs(specs)[-1]
+        if len(shapes[-1]) != 1:
+            raise layer_specs.LayerListError(
+                ("architecture", str(last.index)),
+                f"{last.label}: the network's output must be flat, got {'x'.join(map(str, shapes[-1]))}; "
+                "end with flatten and dense",
+            )
+    except layer_specs.LayerListError as error:
+        raise config.layer_error(error) from None
+    return NetworkPlan(layers, input_shape, shapes)
+
+
+def static_input_shape(config: ExperimentConfig) -> tuple[int, ...] | None:
+    """The per-sample input shape when the config alone gives it (MLP sizes, an `input` entry, an
+    image dataset); None when it comes from the loaded data."""
+    if not config.is_layer_list:
+        return (config.architecture[0],)
+    from ..data import DATASETS
+
+    entry = DATASETS[config.dataset.name]
+    image = layer_specs.image_input_shape(entry.image_shape)
+    n_features = math.prod(image) if image is not None else None
+    return layer_specs.resolve_input_shape(
+        layer_specs.parse_layer_list(config.architecture), n_features, image
+    )
+
+
+def network_summary(config: ExperimentConfig, input_shape: tuple[int, ...]):
+    """The Keras-like summary (nn Summary: rows, totals, str()) of one replica of the network."""
+    if config.is_layer_list:
+        layers = layer_specs.build_layers(
+            layer_specs.parse_layer_list(config.architecture), layer_defaults(config)
+        )
+    else:
+        layers = _mlp_layers(config)
+    network = Network(layers, input_shape=input_shape, seed=config.seed, dtype=config.dtype)
+    return network.summary()
+
+
+def output_activation(config: ExperimentConfig) -> Spec:
+    """The activation of the network's output."""
+    if not config.is_layer_list:
+        return config.output_activation or config.activation
+    specs = layer_specs.parse_layer_list(config.architecture)
+    return layer_specs.output_activation(specs, layer_defaults(config))
+
+
+def build_network(config: ExperimentConfig, seeds: list[tuple[int, int]], dataset: Dataset) -> Network:
+    """The configured network for `dataset`'s inputs with one replica per seed entropy."""
+    plan = network_plan(config, dataset)
+    if not config.is_layer_list:
+        return Network(plan.layers, input_dim=plan.input_shape[0], seeds=seeds, dtype=config.dtype)
+    return Network(plan.layers, input_shape=plan.input_shape, seeds=seeds, dtype=config.dtype)
+
+
+def experiment_task(config: ExperimentConfig, dataset: Dataset) -> str:
+    """The task the network learns: reconstruction when the config asks for it, else the dataset's."""
+    return "reconstruction" if config.task == "reconstruction" else dataset.task
 
 
 def resolve_loss(config: ExperimentConfig) -> str:
-    """'auto' is categorical cross-entropy under a softmax output, else SSE (the course's loss)."""
+    """'auto' is MSE for a reconstruction, categorical cross-entropy under a softmax output, else
+    SSE (the course's loss)."""
     if config.loss != "auto":
         return config.loss
-    output = config.output_activation or config.activation
+    if config.task == "reconstruction":
+        return "mse"
+    output = output_activation(config)
     name = output if isinstance(output, str) else output.get("name")
     return "categorical_crossentropy" if name == "softmax" else "sse"
 
 
 def target_coding(config: ExperimentConfig, dataset: Dataset) -> TargetCoding | None:
     """How labels map to output units; checks the architecture fits the dataset."""
-    sizes = config.architecture
-    if sizes[0] != dataset.n_features:
-        raise ConfigError(
-            f"architecture: input size {sizes[0]} does not match dataset '{config.dataset.name}' "
-            f"with {dataset.n_features} features"
-        )
-    units = sizes[-1]
+    units = network_plan(config, dataset).output_units
+    if config.task == "reconstruction":
+        if units != dataset.n_features:
+            raise ConfigError(
+                f"architecture: output size {units} does not match the {dataset.n_features} inputs "
+                "a reconstruction task rebuilds"
+            )
+        if config.preprocessing.targets != "none":
+            raise ConfigError(
+                "preprocessing.targets: a reconstruction's targets are its clean inputs, scaled as the "
+                "inputs are; leave targets 'none'"
+            )
+        return None
     if dataset.task == "regression":
         if units != dataset.n_outputs:
             raise ConfigError(
@@ -87,12 +193,14 @@ def target_coding(config: ExperimentConfig, dataset: Dataset) -> TargetCoding | 
             f"architecture: output size {units} does not fit {n_classes} classes "
             f"(use {n_classes} units{', or 1 for two classes' if n_classes == 2 else ''})"
         )
-    output = config.output_activation or config.activation
-    low, high = get_activation(output).output_range
+    low, high = get_activation(output_activation(config)).output_range
     return TargetCoding(n_classes, units, low, high)
 
 
 def task_metrics(config: ExperimentConfig, task: str) -> list[str]:
+    """The metrics recorded per epoch; a reconstruction is scored as a regression of the inputs."""
+    if config.task == "reconstruction":
+        task = "regression"
     available = metrics_for(task)
     if config.metrics is None:
         return list(available)

@@ -31,11 +31,12 @@ import yaml
 
 from ..config import ExperimentConfig, build_config
 from ..errors import UserError
+from ..locking import SweepLock
 from ..modes import PlotsMode
 from ..progress import Progress, report
 from .executors import TaskResult, make_executor
 from .fork_executor import ForkExecutor, warm_imports
-from .grid import Point, grid_of, grid_points, merge_grids, point_names
+from .grid import Point, grid_of, grid_points, listed_points, merge_grids, point_names
 from .partials import remove_stale_partials
 from .results_dir import is_run_dir
 from .runner import EpochHook, ExperimentResult, execute_experiment
@@ -59,22 +60,34 @@ class SweepInterrupted(KeyboardInterrupt):
 def sweep_points(
     config: ExperimentConfig, grid_overrides: list[str] | None = None, resume: str | Path | None = None
 ) -> list[Point]:
-    """The grid points of `config.sweep.grid` extended by `--grid key=v1,v2` options.
+    """The grid points of `config.sweep.grid` extended by `--grid key=v1,v2` options, or the
+    `config.sweep.points` list as given.
 
-    With `resume` and no grid options, the grid is the one stored in that sweep directory.
+    With `resume` and no grid options, the points are the ones stored in that sweep directory.
     Every point's config is validated here, so a bad value fails (ConfigError naming the key)
     before anything trains.
     """
     if resume is not None:
         _refuse_search(Path(resume), read_plan(Path(resume)))
+    listed = config.sweep.points if config.sweep is not None else None
     if resume is not None and not grid_overrides:
-        grid = read_plan(Path(resume)).get("grid") or {}
+        points = [p["params"] for p in read_plan(Path(resume)).get("points", [])]
+    elif listed is not None:
+        if grid_overrides:
+            raise UserError("--grid cannot extend a sweep.points list; add the points to the list")
+        points = listed_points(listed)
     else:
         yaml_grid = config.sweep.grid if config.sweep is not None else {}
         grid = merge_grids(yaml_grid, grid_overrides or [])
-    if not grid:
-        raise UserError("nothing to sweep: give --grid key=v1,v2,... or a sweep.grid block in the config")
-    points = grid_points(grid)
+        points = grid_points(grid) if grid else []
+    if not points:
+        if config.sweep is not None and config.sweep.space:
+            raise UserError(
+                "nothing to sweep on a grid: the config declares sweep.space; use --search tpe|random"
+            )
+        raise UserError(
+            "nothing to sweep: give --grid key=v1,v2,... or a sweep.grid or sweep.points block in the config"
+        )
     point_configs(config, points)
     return points
 
@@ -252,6 +265,7 @@ def make_plan(
         "status": "running",
         "created": datetime.now().astimezone().isoformat(timespec="seconds"),
         "grid": grid_of(points),
+        "listed": config.sweep is not None and config.sweep.points is not None,
         "points": [
             {"name": name, "params": point, "config_hash": cfg.config_hash()}
             for point, name, cfg in zip(points, names, configs)
@@ -311,9 +325,14 @@ def check_resumable(sweep_dir: Path, plan: dict, stored: dict) -> None:
     else:
         changed = next(name for name, digest in planned if hashes[name] != digest)
         reason = f"point {changed} has a different config"
+    same = (
+        "the same config"
+        if stored.get("listed")
+        else f"the same config and {_grid_options(stored.get('grid', {}))}"
+    )
     raise UserError(
         f"--resume {sweep_dir}: that sweep was started with another config or grid ({reason}); "
-        f"resume it with the same config and {_grid_options(stored.get('grid', {}))}"
+        f"resume it with {same}"
     )
 
 
@@ -346,12 +365,19 @@ def _record(outcome: TaskResult, point: Point, name: str, run_dir: Path, command
     return point_row(point, name, run_dir)
 
 
-def _open_sweep_dir(plan: dict, root: Path, resume: str | Path | None) -> Path:
-    """A new sweep directory under root/<name>/, or the `resume` one after checking its plan."""
+def _open_sweep_dir(plan: dict, root: Path, resume: str | Path | None, lock: SweepLock) -> Path:
+    """A new sweep directory under root/<name>/, or the `resume` one after checking its plan;
+    `lock` holds it from before its plan is read or written (UserError when another process has it)."""
     if resume is None:
+        from .results import check_writable
+
+        check_writable(root, plan["name"])
         sweep_dir = new_sweep_dir(root, plan["name"])
+        lock.acquire(sweep_dir)
     else:
         sweep_dir = Path(resume)
+        read_plan(sweep_dir)  # a sweep directory at all
+        lock.acquire(sweep_dir)
         stored = read_plan(sweep_dir)
         check_resumable(sweep_dir, plan, stored)
         plan["created"] = stored.get("created", plan["created"])
@@ -449,8 +475,9 @@ def run_sweep(
     task = partial(execute_point, draw_figures=mode is PlotsMode.ALL)
 
     executor = make_executor(backend, jobs, address)
+    lock = SweepLock()
     try:
-        sweep_dir = _open_sweep_dir(plan, Path(out_root or config.output.dir), resume)
+        sweep_dir = _open_sweep_dir(plan, Path(out_root or config.output.dir), resume, lock)
         rows, todo = _kept_points(sweep_dir, points, names)
         write_table(sweep_dir, rows)
         _report_points(progress, sweep_dir, plan, rows, len(points))
@@ -463,15 +490,21 @@ def run_sweep(
                 write_table(sweep_dir, rows)
                 _report_points(progress, sweep_dir, plan, rows, len(points))
         except KeyboardInterrupt:
+            for outcome in executor.finished():  # finished while interrupted: keep them too
+                i = todo[outcome.index]
+                rows[i] = _record(outcome, points[i], names[i], sweep_dir / names[i], command)
+                write_table(sweep_dir, rows)
             raise SweepInterrupted(sweep_dir) from None
-    finally:
         executor.close()
 
-    plan["status"] = "complete"
-    plan["finished"] = datetime.now().astimezone().isoformat(timespec="seconds")
-    write_plan(sweep_dir, plan)
-    if mode is not PlotsMode.NONE and any(row["status"] != "failed" for row in rows.values()):
-        _draw_sweep_figures(sweep_dir, plan, rows, mode, progress)
+        plan["status"] = "complete"
+        plan["finished"] = datetime.now().astimezone().isoformat(timespec="seconds")
+        write_plan(sweep_dir, plan)
+        if mode is not PlotsMode.NONE and any(row["status"] != "failed" for row in rows.values()):
+            _draw_sweep_figures(sweep_dir, plan, rows, mode, progress)
+    finally:
+        executor.close()
+        lock.release()
     return sweep_dir
 
 

@@ -174,10 +174,16 @@ def confusion_table(
 
 
 def predictions_table(
-    outcome, outputs: dict[str, list[np.ndarray]], coding, classes: list[str] | None, n_features: int
+    outcome,
+    outputs: dict[str, list[np.ndarray]],
+    coding,
+    classes: list[str] | None,
+    n_features: int,
+    reconstruction: bool = False,
 ) -> pd.DataFrame:
     """Final outputs on the clean test rows of every replica, and on its train rows when
-    `outputs` holds them (see output_splits)."""
+    `outputs` holds them (see output_splits). A reconstruction keeps one column per sample
+    instead of its many outputs: `mse`, the sample's reconstruction error in original units."""
     targets_prep = outcome.evaluator.prep.targets
     frames = []
     for split_name in ("train", "test"):
@@ -199,13 +205,12 @@ def predictions_table(
                 names = np.asarray(classes, dtype=object)
                 frame["target"] = names[split.truth[rows]]
                 frame["predicted"] = names[coding.decode(out)]
-                if out.shape[1] > 1:
-                    scores = out
-                else:  # one unit: its range (low, high) maps to a (0, 1) score of the positive class
-                    positive = (out[:, 0] - coding.low) / (coding.high - coding.low)
-                    scores = np.column_stack([1 - positive, positive])
+                scores = coding.scores(out)
                 for c, name in enumerate(classes):
                     frame[f"score_{name}"] = scores[:, c]
+            elif reconstruction:
+                original = targets_prep[r].inverse_transform(out) if targets_prep is not None else out
+                frame["mse"] = np.mean((original - split.truth[rows]) ** 2, axis=1)
             else:
                 original = targets_prep[r].inverse_transform(out) if targets_prep is not None else out
                 frame["target"] = split.truth[rows][:, 0]

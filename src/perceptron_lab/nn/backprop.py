@@ -115,7 +115,7 @@ class BatchPass:
             for n in nodes:
                 readers[n].append(i)
         wants = [self.input_gradient] + [False] * len(self.ops)
-        for i, (layer, nodes) in enumerate(zip(network.layers, self.graph)):
+        for i, nodes in enumerate(self.graph):
             has_params = bool(network.parameters.grad_views[network.names[i]])
             wants[i + 1] = has_params or any(wants[n] for n in nodes)
         grads: list[np.ndarray | None] = [None] * n_nodes

@@ -109,15 +109,23 @@ class BatchNormOp(Op):
             np.sqrt(var + self.epsilon, out=self.inv_std)
             np.reciprocal(self.inv_std, out=self.inv_std)
             if run.update_state:
-                m = self.momentum
-                self.moving_mean[...] = m * self.moving_mean + (1 - m) * mean.reshape(self.replicas, -1)
-                self.moving_variance[...] = m * self.moving_variance + (1 - m) * var.reshape(
-                    self.replicas, -1
-                )
+                self._update_state(mean, var, run.counts)
         x_hat *= self.inv_std
         np.multiply(x_hat, self.gamma, out=out)
         out += self.beta
         return out
+
+    def _update_state(self, mean: np.ndarray, var: np.ndarray, counts) -> None:
+        """moving <- momentum moving + (1 - momentum) batch, for the replicas with rows."""
+        m = self.momentum
+        R = self.replicas
+        moved_mean = m * self.moving_mean + (1 - m) * mean.reshape(R, -1)
+        moved_var = m * self.moving_variance + (1 - m) * var.reshape(R, -1)
+        if counts is None:
+            self.moving_mean[...], self.moving_variance[...] = moved_mean, moved_var
+            return
+        rows = np.asarray(counts) > 0
+        self.moving_mean[rows], self.moving_variance[rows] = moved_mean[rows], moved_var[rows]
 
     def _statistics(self, x: np.ndarray, counts) -> tuple[np.ndarray, np.ndarray]:
         """Per replica and channel mean and biased variance, (R, 1, ..., 1, C), over real rows."""
@@ -130,7 +138,8 @@ class BatchNormOp(Op):
         counts = np.asarray(counts)
         rows = np.arange(x.shape[1])[None, :] < counts[:, None]
         self.row_weight = rows.reshape(rows.shape + (1,) * (x.ndim - 2)).astype(x.dtype)
-        total = (counts * self.per_row).astype(x.dtype).reshape(self.broadcast[:1] + (1,) * (x.ndim - 1))
+        # A replica without rows this step (it sits the step out) divides by 1, not 0.
+        total = (np.maximum(counts, 1) * self.per_row).astype(x.dtype).reshape((-1,) + (1,) * (x.ndim - 1))
         self.count_per_replica = total
         mean = (x * self.row_weight).sum(axis=self.axes, keepdims=True) / total
         centred = (x - mean) * self.row_weight
@@ -138,8 +147,8 @@ class BatchNormOp(Op):
 
     def backward(self, grad, targets):
         x_hat = self.x_hat
-        np.add.reduce(grad, axis=self.axes, out=self.g_beta.reshape(self.broadcast))
-        np.add.reduce(grad * x_hat, axis=self.axes, out=self.g_gamma.reshape(self.broadcast))
+        np.add.reduce(grad, axis=self.axes, keepdims=True, out=self.g_beta.reshape(self.broadcast))
+        np.add.reduce(grad * x_hat, axis=self.axes, keepdims=True, out=self.g_gamma.reshape(self.broadcast))
         target = targets[0]
         if target is None:
             return

@@ -29,6 +29,7 @@ from .inputs import choose, metric_names, split_names
 from .noise import noise_plots
 from .overview import confusion_overview, curves_overview
 from .parallel_save import save_plots
+from .reconstruction import reconstruction_plots
 from .regions import region_plots
 from .roc import roc_plots
 from .safe_files import save_files
@@ -62,6 +63,7 @@ def run_plots(results: RunResults, metric: str | None = None, split: str | None 
         *classwise_figures(results, chosen_splits),
         *roc_plots(results),
         *noise_plots(results, chosen_metrics),
+        *reconstruction_plots(results),
         *hyperplane_plots(results),
         *region_plots(results),
     ]
@@ -89,11 +91,16 @@ def _save(
 
 def essential_plots(results: RunResults) -> list[Plot]:
     """The figures `lab run` draws at once: one panel of every learning curve, one of the final
-    confusion matrices, and the hyperplanes' frames when weights were recorded (their animation
-    is left to `lab report`)."""
+    confusion matrices, the hyperplanes' frames when weights were recorded (their animation is
+    left to `lab report`), and reconstructions."""
     confusion = confusion_overview(results)
     hyperplanes = [hyperplane_grid(results)] if has_hyperplanes(results) else []
-    return [curves_overview(results), *([confusion] if confusion else []), *hyperplanes]
+    return [
+        curves_overview(results),
+        *([confusion] if confusion else []),
+        *hyperplanes,
+        *reconstruction_plots(results),
+    ]
 
 
 def plot_run(
@@ -368,7 +375,8 @@ def build_report(
     """Write figures and a self-contained report.html; returns the report.html path.
 
     One path: a run directory (or results/<name>/, its newest complete run) or a sweep
-    directory; default out_dir <path>/report. Several paths: a comparison of runs; default
+    directory; default out_dir <path>/report. Several paths: a comparison of runs (a sweep
+    directory stands for its best point on the chosen metric and split); default
     out_dir results/compare-<timestamp>/ beside the first run's experiment folder.
     Figures already in out_dir, drawn from unchanged results with the same options, are reused
     (figure_cache.py). progress: a listener for the load, plot and write phases.
@@ -383,4 +391,18 @@ def build_report(
         if is_sweep_dir(paths[0]):
             return _sweep_report(paths[0], out, fmt, metric, split, progress)
         return _run_report(resolve_run_dir(paths[0]), out, fmt, metric, split, progress)
-    return _comparison_report([resolve_run_dir(p) for p in paths], out, fmt, metric, split, progress)
+    compared = [_compared_run_dir(p, metric, split) for p in paths]
+    return _comparison_report(compared, out, fmt, metric, split, progress)
+
+
+def _compared_run_dir(path: Path, metric: str | None, split: str | None) -> Path:
+    """The run directory a comparison shows for `path`: itself, results/<name>/'s newest run,
+    or a sweep's best point on the chosen metric and split."""
+    if not is_sweep_dir(path):
+        return resolve_run_dir(path)
+    sweep = load_sweep(path)
+    best = best_point(sweep, *choose_sweep_metric_split(sweep, metric, split))
+    point_dir = sweep.point_dir(best["point"]) if best is not None else None
+    if point_dir is None or not is_run_dir(point_dir):
+        raise UserError(f"{path}: no point of this sweep finished ok; nothing to compare")
+    return point_dir

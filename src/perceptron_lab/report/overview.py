@@ -35,12 +35,14 @@ def curves_overview(results: RunResults) -> Plot:
         hspace=0.35,
     )
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
-    for ax, metric in zip(axes, metrics):
-        draw_curve(ax, results, metric, legend_size=None)
+    held = [draw_curve(ax, results, metric, legend_size=None) for ax, metric in zip(axes, metrics)]
     for ax in axes[len(metrics) :]:
         ax.set_visible(False)
+    note = "; stopped replicas hold their last value" if any(held) else ""
     figure.suptitle(
-        f"{results.name}: mean ± std over {n_replicas(results)} replicas", fontsize=10, y=1 - 0.08 / height
+        f"{results.name}: mean ± std over {n_replicas(results)} replicas{note}",
+        fontsize=10,
+        y=1 - 0.08 / height,
     )
     handles, labels = axes[0].get_legend_handles_labels()  # the splits, once for every panel
     figure.legend(
@@ -48,7 +50,7 @@ def curves_overview(results: RunResults) -> Plot:
         labels,
         loc="upper center",
         bbox_to_anchor=(0.5, 1 - 0.3 / height),
-        ncol=len(labels),
+        ncol=min(len(labels), 8),
         fontsize=8,
     )
     return Plot("curves", "Learning curves, every metric", "Learning curves", figure)
