@@ -51,7 +51,7 @@ class PlainNumbersModel(BaseModel):
     @classmethod
     def _plain_numbers(cls, value, info: ValidationInfo):
         field = cls.model_fields.get(info.field_name or "")
-        annotation = field.annotation if field is not None else None
+        annotation: Any = field.annotation if field is not None else None
         items = list(value) if isinstance(value, (list, tuple)) else [value]
         numeric = annotation is not None and _takes_number(annotation) and not _takes_bool(annotation)
         flags = [v for v in items if isinstance(v, bool)]
