@@ -17,6 +17,7 @@ import pandas as pd
 
 from ..errors import UserError
 from ..model import Model, load_model
+from ..train.metric_registry import get_metric
 from .results_dir import is_run_dir
 
 EnsembleMethod = Literal["mean", "vote"]
@@ -113,7 +114,8 @@ def best_replica(run_dir: Path, task: str) -> int:
     (regression), on the validation split, else test, else train."""
     summary = pd.read_csv(run_dir / "summary.csv")
     final = summary[(summary["kind"] == "final") & ~summary["run"].astype(str).isin(["mean", "std"])]
-    metric, higher = ("accuracy", True) if task == "classification" else ("loss", False)
+    metric = "accuracy" if task == "classification" else "loss"
+    higher = get_metric(metric).higher_is_better
     for split in ("validation", "test", "train"):
         rows = final[final["split"] == split].dropna(subset=[metric])
         if len(rows):
