@@ -75,7 +75,7 @@ class JoblibExecutor:
 
     def __init__(self, jobs: int):
         if jobs < 1:
-            raise UserError(f"--jobs must be >= 1 (got {jobs})")
+            raise UserError(f"jobs must be >= 1 (got {jobs})", param="jobs")
         self.jobs = jobs
         self.threads = threads_per_worker(jobs)
         self._pool: Any = None
@@ -238,8 +238,8 @@ def make_executor(backend: str = "local", jobs: int = 1, address: str | None = N
     """The executor for `backend` ("local" with `jobs` processes, or "dask" at `address`)."""
     if backend == "local":
         if address:
-            raise UserError("--address is for --backend dask")
+            raise UserError("address is for backend 'dask'", param="address")
         return SerialExecutor() if jobs == 1 else JoblibExecutor(jobs)
     if backend == "dask":
         return DaskExecutor(address)
-    raise UserError(f"--backend: {backend!r} is not one of {', '.join(BACKENDS)}")
+    raise UserError(f"backend: {backend!r} is not one of {', '.join(BACKENDS)}", param="backend")
