@@ -376,12 +376,18 @@ def report(
     fmt: FigureFormat = typer.Option(FigureFormat.png, "--format", help="Figure format."),
     metric: str | None = typer.Option(None, "--metric", help="Metric to compare (several directories)."),
     split: str | None = typer.Option(None, "--split", help="Split to compare (several directories)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
-    """Render figures and a self-contained report.html from results directories."""
+    """Render figures and a self-contained report.html from results directories.
+
+    Figures already drawn from the same, unchanged results are reused."""
     from .report import build_report
 
     with user_errors():
-        html = build_report(list(paths), out_dir=out, fmt=fmt.value, metric=metric, split=split)
+        with progress_view(err_console, quiet) as progress:
+            html = build_report(
+                list(paths), out_dir=out, fmt=fmt.value, metric=metric, split=split, progress=progress
+            )
     console.print(str(html), soft_wrap=True, highlight=False)
 
 
