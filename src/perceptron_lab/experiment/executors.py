@@ -75,18 +75,14 @@ class JoblibExecutor:
 
     def __init__(self, jobs: int):
         if jobs < 1:
-            raise UserError(f"--jobs must be >= 1 (got {jobs})")
+            raise UserError(f"jobs must be >= 1 (got {jobs})", param="jobs")
         self.jobs = jobs
         self.threads = threads_per_worker(jobs)
         self._pool: Any = None
         self._unseen: dict[Any, int] = {}
 
     def map(self, function: Callable, tasks: Sequence) -> Iterator[TaskResult]:
-        from joblib.externals.loky import get_reusable_executor
-
-        self._pool = get_reusable_executor(
-            max_workers=self.jobs, initializer=_watch_driver, initargs=(os.getpid(),)
-        )
+        self._pool = self._start_pool()
         # Only _unseen refers to a future once submitted: a yielded result is not kept alive.
         self._unseen = {
             self._pool.submit(_indexed, function, index, task, self.threads): index
@@ -98,6 +94,13 @@ class JoblibExecutor:
         finally:
             for future in self._unseen:
                 future.cancel()
+
+    def _start_pool(self) -> Any:
+        from joblib.externals.loky import get_reusable_executor
+
+        return get_reusable_executor(
+            max_workers=self.jobs, initializer=_watch_driver, initargs=(os.getpid(),)
+        )
 
     def finished(self) -> list[TaskResult]:
         """Tasks that completed but were not yielded (an interrupt stopped the iteration)."""
@@ -242,7 +245,7 @@ def make_executor(backend: str = "local", jobs: int = 1, address: str | None = N
     """
     if backend == "local":
         if address:
-            raise UserError("--address is for --backend dask")
+            raise UserError("address is for backend 'dask'", param="address")
         if jobs == 1:
             return SerialExecutor()
         from .fork_executor import ForkExecutor, fork_available
@@ -250,4 +253,4 @@ def make_executor(backend: str = "local", jobs: int = 1, address: str | None = N
         return ForkExecutor(jobs) if fork_available() else JoblibExecutor(jobs)
     if backend == "dask":
         return DaskExecutor(address)
-    raise UserError(f"--backend: {backend!r} is not one of {', '.join(BACKENDS)}")
+    raise UserError(f"backend: {backend!r} is not one of {', '.join(BACKENDS)}", param="backend")

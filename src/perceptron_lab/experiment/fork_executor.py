@@ -11,16 +11,12 @@ from __future__ import annotations
 
 import importlib
 import multiprocessing
+import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from typing import Any
-
-from threadpoolctl import threadpool_limits
+from concurrent.futures import ProcessPoolExecutor
 
 from ..config import ExperimentConfig
-from ..errors import UserError
-from .executors import TaskResult, threads_per_worker
+from .executors import JoblibExecutor, _watch_driver
 
 
 def fork_available() -> bool:
@@ -47,42 +43,27 @@ def warm_imports(config: ExperimentConfig, figures: bool = False) -> None:
         importlib.import_module(module)
 
 
-def _limited(function: Callable, task: Any, threads: int) -> Any:
-    """function(task) with this worker's BLAS pools limited to `threads`."""
-    with threadpool_limits(limits=threads):
-        return function(task)
+class ForkExecutor(JoblibExecutor):
+    """Tasks in `jobs` worker processes forked from this one; otherwise as JoblibExecutor:
+    results in completion order, `finished()` after an interrupt, workers that ignore SIGINT
+    and exit when the driver dies (_watch_driver)."""
 
-
-class ForkExecutor:
-    """Tasks in `jobs` worker processes forked from this one; results in completion order."""
-
-    def __init__(self, jobs: int):
-        if jobs < 1:
-            raise UserError(f"--jobs must be >= 1 (got {jobs})")
-        self.jobs = jobs
-        self.threads = threads_per_worker(jobs)
-        self.pool: ProcessPoolExecutor | None = None
-
-    def map(self, function: Callable, tasks: Sequence) -> Iterator[TaskResult]:
-        if not tasks:
-            return
-        self.pool = ProcessPoolExecutor(
-            max_workers=min(self.jobs, len(tasks)), mp_context=multiprocessing.get_context("fork")
+    def _start_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.jobs,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_watch_driver,
+            initargs=(os.getpid(),),
         )
-        futures = {
-            self.pool.submit(_limited, function, task, self.threads): index
-            for index, task in enumerate(tasks)
-        }
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in sorted(done, key=futures.__getitem__):
-                try:
-                    yield TaskResult(futures[future], future.result())
-                except Exception as error:  # the worker died (BrokenProcessPool), not the point's failure
-                    yield TaskResult(futures[future], error=f"{type(error).__name__}: {error}")
 
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-            self.pool = None
+        """Stop the workers (a task still running is abandoned)."""
+        if self._pool is not None:
+            workers = list(getattr(self._pool, "_processes", {}).values())
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            for worker in workers:
+                if worker.is_alive():
+                    worker.terminate()
+            for worker in workers:
+                worker.join(timeout=5)
+            self._pool = None

@@ -24,10 +24,11 @@ from ..model import Model
 from ..nn import Network
 from ..progress import Progress, report
 from ..train import EarlyStopping, History, Trainer
+from .checks import check_experiment
 from .evaluation import Evaluator
 from .preparation import SplitBuilder, SplitData
 from .reconstruction import reconstruction_arrays
-from .specs import build_network, experiment_task, load_data, resolve_loss, target_coding, task_metrics
+from .specs import build_network, experiment_task, load_data, resolve_loss
 from .splits import ReplicaSplit, make_splits
 from .tables import (
     confusion_table,
@@ -87,7 +88,7 @@ def _early_stopping(
     es = config.early_stopping
     if es is None:
         return None
-    split, _, metric = es.monitor.partition(".")
+    split, _, metric = es.monitor.rpartition(".")
     if split not in splits or metric not in metrics:
         raise ConfigError(
             f"early_stopping.monitor: '{es.monitor}' is not recorded; splits: {', '.join(splits)}; "
@@ -217,8 +218,8 @@ def execute_experiment(
     started = time.perf_counter()
     report(progress, "load", 0, None, dataset=config.dataset.name)
     dataset, test_dataset = load_data(config)
-    coding = target_coding(config, dataset)
-    metrics = task_metrics(config, dataset.task)
+    checked = check_experiment(config, dataset, test_dataset)
+    coding, metrics = checked.coding, checked.metrics
     classification = dataset.task == "classification"
     replicas = make_splits(
         dataset.y,
