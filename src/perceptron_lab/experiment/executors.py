@@ -85,7 +85,9 @@ class JoblibExecutor:
         """A concurrent.futures-style pool whose workers run _watch_driver first."""
         from joblib.externals.loky import get_reusable_executor
 
-        return get_reusable_executor(max_workers=self.jobs, initializer=_watch_driver, initargs=(os.getpid(),))
+        return get_reusable_executor(
+            max_workers=self.jobs, initializer=_watch_driver, initargs=(os.getpid(),)
+        )
 
     def map(self, function: Callable, tasks: Sequence) -> Iterator[TaskResult]:
         if not tasks:
