@@ -211,7 +211,25 @@ def datasets() -> None:
         if not needs_files:
             data = load_dataset(name)
             shape = f"{data.n_samples} x {data.n_features} -> {data.n_outputs}"
+        if entry.image_shape is not None:
+            shape += f" ({'x'.join(map(str, entry.image_shape))} images)"
         table.add_row(name, entry.task, shape, entry.description)
+    console.print(table)
+
+
+@app.command(short_help="List the layer kinds of a typed architecture list.")
+def layers() -> None:
+    """List the layer kinds an `architecture` layer list can use, with their parameters.
+
+    Every kind also takes `name` and `inputs` (earlier layers it reads; `input`: the network input).
+    """
+    from .layer_specs import LAYER_KINDS, parameter_summary
+
+    table = Table(title="layer kinds")
+    for column in ("kind", "parameters", "description"):
+        table.add_column(column)
+    for kind in LAYER_KINDS.values():
+        table.add_row(kind.name, parameter_summary(kind), kind.description)
     console.print(table)
 
 

@@ -81,8 +81,18 @@ class JoblibExecutor:
         self._pool: Any = None
         self._unseen: dict[Any, int] = {}
 
+    def _make_pool(self, n_tasks: int) -> Any:
+        """A concurrent.futures-style pool whose workers run _watch_driver first."""
+        from joblib.externals.loky import get_reusable_executor
+
+        return get_reusable_executor(
+            max_workers=self.jobs, initializer=_watch_driver, initargs=(os.getpid(),)
+        )
+
     def map(self, function: Callable, tasks: Sequence) -> Iterator[TaskResult]:
-        self._pool = self._start_pool()
+        if not tasks:
+            return
+        self._pool = self._make_pool(len(tasks))
         # Only _unseen refers to a future once submitted: a yielded result is not kept alive.
         self._unseen = {
             self._pool.submit(_indexed, function, index, task, self.threads): index
@@ -94,13 +104,6 @@ class JoblibExecutor:
         finally:
             for future in self._unseen:
                 future.cancel()
-
-    def _start_pool(self) -> Any:
-        from joblib.externals.loky import get_reusable_executor
-
-        return get_reusable_executor(
-            max_workers=self.jobs, initializer=_watch_driver, initargs=(os.getpid(),)
-        )
 
     def finished(self) -> list[TaskResult]:
         """Tasks that completed but were not yielded (an interrupt stopped the iteration)."""
@@ -116,8 +119,12 @@ class JoblibExecutor:
     def close(self) -> None:
         """Stop the workers (a task still running is abandoned)."""
         if self._pool is not None:
-            self._pool.shutdown(wait=False, kill_workers=True)
+            self._shutdown(self._pool)
             self._pool = None
+
+    @staticmethod
+    def _shutdown(pool: Any) -> None:
+        pool.shutdown(wait=False, kill_workers=True)
 
 
 def _interrupted(future) -> bool:

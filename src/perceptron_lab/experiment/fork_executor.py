@@ -44,26 +44,20 @@ def warm_imports(config: ExperimentConfig, figures: bool = False) -> None:
 
 
 class ForkExecutor(JoblibExecutor):
-    """Tasks in `jobs` worker processes forked from this one; otherwise as JoblibExecutor:
-    results in completion order, `finished()` after an interrupt, workers that ignore SIGINT
-    and exit when the driver dies (_watch_driver)."""
+    """JoblibExecutor's contract (results as they complete, `finished()` after an interrupt,
+    workers that exit when the driver dies) with workers forked from this process."""
 
-    def _start_pool(self) -> ProcessPoolExecutor:
+    def _make_pool(self, n_tasks: int) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
-            max_workers=self.jobs,
+            max_workers=min(self.jobs, n_tasks),
             mp_context=multiprocessing.get_context("fork"),
             initializer=_watch_driver,
             initargs=(os.getpid(),),
         )
 
-    def close(self) -> None:
-        """Stop the workers (a task still running is abandoned)."""
-        if self._pool is not None:
-            workers = list(getattr(self._pool, "_processes", {}).values())
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            for worker in workers:
-                if worker.is_alive():
-                    worker.terminate()
-            for worker in workers:
-                worker.join(timeout=5)
-            self._pool = None
+    @staticmethod
+    def _shutdown(pool: ProcessPoolExecutor) -> None:
+        workers = list(getattr(pool, "_processes", {}).values())  # running tasks are abandoned
+        pool.shutdown(wait=False, cancel_futures=True)
+        for worker in workers:
+            worker.terminate()

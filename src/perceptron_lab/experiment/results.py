@@ -140,7 +140,7 @@ def write_run_dir(
         ) from None
     config = result.config
     output = config.output
-    steps = 6 + (result.confusion is not None) + (result.weights_history is not None)
+    steps = 6 + sum(x is not None for x in (result.confusion, result.weights_history, result.reconstructions))
     written = 0
 
     def wrote(what: str) -> None:

@@ -28,7 +28,13 @@ from .checks import check_experiment
 from .evaluation import Evaluator
 from .preparation import SplitBuilder, SplitData
 from .reconstruction import reconstruction_arrays
-from .specs import build_network, experiment_task, load_data, resolve_loss
+from .specs import (
+    build_network,
+    experiment_task,
+    load_data,
+    output_activation,
+    resolve_loss,
+)
 from .splits import ReplicaSplit, make_splits
 from .tables import (
     confusion_table,
@@ -361,7 +367,7 @@ def _replica_models(outcome: ChunkOutcome, config: ExperimentConfig, dataset, co
                 image_shape=list(image_shape) if image_shape is not None else None,
                 target_names=target_names,
                 loss=resolve_loss(config),
-                output_activation=config.output_activation or config.activation,
+                output_activation=output_activation(config),
                 info={
                     "name": config.name,
                     "experiment_task": experiment_task(config, dataset),

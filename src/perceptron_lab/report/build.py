@@ -10,6 +10,7 @@ import yaml
 
 from ..errors import UserError
 from ..experiment.results_dir import RunResults, is_run_dir, load_results
+from ..layer_specs import describe_architecture
 from ..progress import Progress, report
 from .classwise import classwise_figures
 from .compare import (
@@ -157,7 +158,7 @@ def _run_facts(results: RunResults) -> dict[str, object]:
         "directory": str(results.path),
         "task": manifest.get("task", ""),
         "dataset": (config.get("dataset") or {}).get("name", ""),
-        "architecture": config.get("architecture", ""),
+        "architecture": describe_architecture(config.get("architecture") or []),
         "activation": f"{config.get('activation', '')} / output {config.get('output_activation') or config.get('activation', '')}",
         "loss": manifest.get("loss", config.get("loss", "")),
         "optimizer": ", ".join(f"{k}={v}" for k, v in optimizer.items() if v is not None),
