@@ -113,3 +113,12 @@ def test_early_stopping_holds_out_validation_rows(iris):
     model.fit(X, y)
     assert "validation" in model.history_.logs
     assert model.history_.stopped_epoch[0] < 300
+
+
+def test_optimizer_params_and_learning_rate_reach_the_optimizer():
+    model = LabClassifier(optimizer={"name": "momentum", "momentum": 0.5}, learning_rate=0.2)
+    assert model._optimizer() == {"learning_rate": 0.2, "name": "momentum", "momentum": 0.5}
+    from perceptron_lab.nn import get_optimizer
+
+    optimizer = get_optimizer(model._optimizer())
+    assert (optimizer.learning_rate, optimizer.momentum) == (0.2, 0.5)

@@ -115,8 +115,9 @@ class Model:
     classes: class names (classification). coding: TargetCoding (classification).
     input_scaler / target_scaler: fitted transformers or None. n_features, feature_names,
     input_dtype (the dtype the data loader gives, e.g. float32), image_shape: what the inputs
-    are. target_names: the target column(s) of the training data, when it named them. loss, output_activation: how it was trained. info: provenance (config_hash, the
-    package version, run, fold, seed).
+    are. target_names: the target column(s) of the training data, when it named them.
+    loss, output_activation: how it was trained. info: provenance (config_hash, the package
+    version, run, fold, seed).
     """
 
     network: Network
@@ -160,46 +161,79 @@ class Model:
             X = X.reshape(-1, 1)
         if X.ndim != 2 or X.shape[1] != self.n_features:
             raise UserError(f"inputs: expected (n, {self.n_features}) features, got shape {X.shape}")
+        finite = np.isfinite(X)
+        if not finite.all():
+            row, column = np.argwhere(~finite)[0]
+            name = self.feature_names[column] if self.feature_names else f"column {column}"
+            raise UserError(f"inputs: row {row}, {name!r}: {X[row, column]} is not a finite number")
         return X
+
+    # Public methods take raw X (n, f): they check it (check_inputs) and scale it (_scaled)
+    # once; the _-methods below take those network inputs, so an ensemble whose models share
+    # a scaler checks and scales each chunk once for all of them.
 
     def network_inputs(self, X) -> np.ndarray:
         """Raw X (n, f) -> the network's inputs (n, f): the fitted input scaling, network dtype."""
-        X = self.check_inputs(X).astype(self.network.dtype, copy=False)
-        if self.input_scaler is not None:
-            X = self.input_scaler.transform(X)
-        return X.astype(self.network.dtype, copy=False)
+        return self._scaled(self.check_inputs(X))
 
     def outputs(self, X, batch_size: int | None = None) -> np.ndarray:
         """Raw X (n, f) -> the network's outputs (n, out) (scaled units for scaled targets)."""
-        return self.network.predict(self.network_inputs(X), batch_size=batch_size)[0]
+        return self._outputs(self.network_inputs(X), batch_size)
 
     def predict(self, X, batch_size: int | None = None) -> np.ndarray:
         """Raw X (n, f) -> outputs (n, out) in the targets' original units (target scaling undone).
 
         For a classifier these are the output units themselves; see predict_labels/predict_proba.
         """
-        out = self.outputs(X, batch_size)
-        if self.target_scaler is not None:
-            out = self.target_scaler.inverse_transform(out)
-        return out
+        return self._values(self.network_inputs(X), batch_size)
 
     def predict_proba(self, X, batch_size: int | None = None) -> np.ndarray:
         """Raw X (n, f) -> class scores (n, n_classes), the score_<class> columns of
         predictions.csv: probabilities under a softmax output or one sigmoid unit."""
-        return self._coding().scores(self.outputs(X, batch_size))
+        return self._scores(self.network_inputs(X), batch_size)
 
     def predict_index(self, X, batch_size: int | None = None) -> np.ndarray:
         """Raw X (n, f) -> predicted class index (n,) int."""
-        return self._coding().decode(self.outputs(X, batch_size))
+        return self._index(self.network_inputs(X), batch_size)
 
     def predict_labels(self, X, batch_size: int | None = None) -> np.ndarray:
         """Raw X (n, f) -> predicted class names (n,) (object array)."""
         return np.asarray(self.classes, dtype=object)[self.predict_index(X, batch_size)]
 
+    def _scaled(self, X: np.ndarray) -> np.ndarray:
+        """Checked raw X (n, f) -> network inputs (n, f)."""
+        from sklearn import config_context
+
+        X = X.astype(self.network.dtype, copy=False)
+        if self.input_scaler is not None and len(X):
+            with config_context(assume_finite=True):  # check_inputs checked
+                X = self.input_scaler.transform(X)
+        return X.astype(self.network.dtype, copy=False)
+
+    def _outputs(self, inputs: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+        return self.network.predict(inputs, batch_size=batch_size)[0]
+
+    def _values(self, inputs: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+        out = self._outputs(inputs, batch_size)
+        if self.target_scaler is not None and len(out):
+            out = self.target_scaler.inverse_transform(out)
+        return out
+
+    def _scores(self, inputs: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+        return self._coding().scores(self._outputs(inputs, batch_size))
+
+    def _index(self, inputs: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+        return self._coding().decode(self._outputs(inputs, batch_size))
+
     def _coding(self) -> TargetCoding:
         if self.coding is None:
             raise UserError("this model is a regressor: it has no classes (use predict)")
         return self.coding
+
+    @property
+    def reconstructs(self) -> bool:
+        """True for an autoencoder's model: its targets are its own (clean) inputs."""
+        return self.info.get("experiment_task") == "reconstruction"
 
     @property
     def n_outputs(self) -> int:
@@ -244,7 +278,7 @@ class Model:
                 arrays.update({f"{part}.{k}": v for k, v in _scaler_arrays(scaler).items()})
         prep = directory / PREPROCESSING_FILE
         if arrays:
-            np.savez(prep, **arrays)
+            np.savez(prep, **arrays)  # type: ignore[arg-type]
         elif prep.exists():
             prep.unlink()
         # model.json last: a directory without it is not (yet) a model.
@@ -346,6 +380,14 @@ def load_model(directory) -> Model:
         raise _fail(directory / MODEL_FILE, f"incomplete model description ({error})") from None
     if network.input_dim != model.n_features or network.output_dim != description["n_outputs"]:
         raise _fail(directory, "the network's input/output sizes do not match model.json")
+    for part, scaler, width in (
+        ("inputs", model.input_scaler, model.n_features),
+        ("targets", model.target_scaler, model.n_outputs),
+    ):
+        if scaler is not None and int(getattr(scaler, "n_features_in_", -1)) != width:
+            raise _fail(
+                directory / PREPROCESSING_FILE, f"the {part} scaler was not fitted on {width} columns"
+            )
     return model
 
 

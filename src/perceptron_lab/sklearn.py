@@ -100,6 +100,11 @@ class _LabEstimator(BaseEstimator):
         name = output if isinstance(output, str) else output.get("name")
         return "categorical_crossentropy" if name == "softmax" else "mse"
 
+    def _optimizer(self) -> dict:
+        """{"name", "learning_rate", ...}: the optimizer's own keys win over learning_rate."""
+        spec = {"name": self.optimizer} if isinstance(self.optimizer, str) else dict(self.optimizer)
+        return {"learning_rate": self.learning_rate, **spec}
+
     def _network(self, n_features: int, n_outputs: int) -> Network:
         if (
             isinstance(self.replicas, bool)
@@ -142,9 +147,7 @@ class _LabEstimator(BaseEstimator):
             rule = EarlyStopping("validation.loss", self.patience, self.min_delta)
         trainer = Trainer(
             loss=self._resolved_loss(),
-            optimizer={"name": self.optimizer, "learning_rate": self.learning_rate}
-            if isinstance(self.optimizer, str)
-            else self.optimizer,
+            optimizer=self._optimizer(),
             epochs=self.epochs,
             batch_size=self.batch_size,
             shuffle=self.shuffle,

@@ -170,6 +170,10 @@ IRIS_HEADER = "sepal length (cm),sepal width (cm),petal length (cm),petal width 
             f"{IRIS_HEADER}\n5.1,3.5,1.4,0.2\n5.1,3.5,,0.2\n",
             "rows.csv:3: missing value in column 'petal length (cm)'",
         ),
+        (
+            f"{IRIS_HEADER}\n5.1,3.5,1.4,0.2\n5.1,inf,1.4,0.2\n",
+            "rows.csv:3: column 'sepal width (cm)' has inf",
+        ),
     ],
 )
 def test_bad_rows_exit_2_with_one_line_naming_file_row_and_column(iris_run, tmp_path, text, expected):
@@ -187,6 +191,7 @@ def test_bad_rows_exit_2_with_one_line_naming_file_row_and_column(iris_run, tmp_
         (["--dataset", "iris", "--replica", "first"], "--replica: 'first'"),
         ([], "exactly one of --data"),
         (["--dataset", "iris,bogus"], "not key=value"),
+        (["--dataset", "iris", "--out", "/nonexistent-dir/p.csv"], "p.csv: cannot write"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(iris_run, args, expected):
@@ -223,3 +228,69 @@ def test_the_iris_example_predicts_the_same_from_the_cli_and_from_python(tmp_pat
         pd.read_csv(io.StringIO(solo.stdout))[[f"score_{c}" for c in single.classes]].to_numpy(),
         single.predict_proba(rows).astype(np.float64),
     )
+
+
+def test_a_model_without_feature_names_takes_columns_by_position(tmp_path):
+    from perceptron_lab.errors import DataError
+    from perceptron_lab.experiment.predict_inputs import read_rows_csv
+    from perceptron_lab.model import Model
+    from perceptron_lab.nn import Dense, Network
+
+    model = Model(Network([Dense(1)], input_dim=2, seed=0), "regression", 2, target_names=["y"])
+    (tmp_path / "ok.csv").write_text("a,b,y\n1,2,3\n4,5,6\n")
+    rows = read_rows_csv(model, tmp_path / "ok.csv")
+    np.testing.assert_array_equal(rows.X, [[1, 2], [4, 5]])
+    np.testing.assert_array_equal(rows.truth, [[3], [6]])
+    (tmp_path / "bad.csv").write_text("a,b,c\n1,2,3\n")
+    with pytest.raises(DataError, match=r"bad.csv:1: 3 feature columns \(a, b, c\), the model takes 2"):
+        read_rows_csv(model, tmp_path / "bad.csv")
+
+
+def test_best_regression_replica_has_the_lowest_test_mse_in_original_units(ej2_run):
+    best = best_replica(ej2_run, "regression")
+    errors = [_final_test(ej2_run, 0, fold, "mse_orig") for fold in range(3)]
+    assert errors[best] == min(errors)
+
+
+def test_a_dataset_spec_reproduces_the_test_accuracy_of_a_separate_test_set(tmp_path):
+    overrides = ["epochs=30", "runs=2", "noise.copies=1", "record.epochs=null", "eval_every=10"]
+    config = load_config("configs/ej3_digits.yaml", [*overrides, "output.plots=false"])
+    run_dir = run_experiment(config, out_root=tmp_path)
+    for replica in (0, 1):
+        result = lab("predict", run_dir, "--dataset", "digits5x7,target=digit", "--replica", replica)
+        assert result.exit_code == 0, result.output
+        assert _printed(result, "accuracy") == pytest.approx(_final_test(run_dir, replica, 0, "accuracy"))
+
+
+def test_a_run_saved_without_models_or_with_the_older_layout_is_one_line(tmp_path):
+    config = load_config("configs/iris.yaml", [*IRIS, "output.save_models=false"])
+    run_dir = run_experiment(config, out_root=tmp_path / "no_models")
+    result = lab("predict", run_dir, "--dataset", "iris")
+    assert result.exit_code == 2 and "no models/" in result.stderr
+    older = run_experiment(load_config("configs/iris.yaml", IRIS), out_root=tmp_path / "older")
+    for directory in [p for p in (older / "models").iterdir()]:
+        shutil.rmtree(directory)
+        # the older layout held the network alone, as <stem>.json + <stem>.npz
+        (older / "models" / f"{directory.name}.json").write_text("{}")
+    result = lab("predict", older, "--dataset", "iris")
+    assert result.exit_code == 2 and "older perceptron_lab" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_autoencoder_run_predicts_reconstructions_and_their_error(tmp_path):
+    overrides = ["epochs=3", "runs=1", "noise.copies=1", "output.plots=false"]
+    run_dir = run_experiment(load_config("configs/digits_denoise.yaml", overrides), out_root=tmp_path)
+    model = load_model(run_dir / "models" / "run0_fold0")
+    assert model.reconstructs and model.task == "regression"
+    data = load_dataset("digits")
+    rows = pd.read_csv(run_dir / "predictions.csv").query("split == 'test'")
+    X = data.X[rows["index"].to_numpy()]
+    pd.DataFrame(X, columns=data.feature_names).to_csv(tmp_path / "rows.csv", index=False)
+    result = lab("predict", run_dir, "--data", tmp_path / "rows.csv", "--out", tmp_path / "p.csv")
+    assert result.exit_code == 0, result.output
+    # the mean of predictions.csv's per-row errors (original units) is the printed MSE
+    assert _printed(result, "mse") == pytest.approx(rows["mse"].mean(), rel=1e-5)
+    written = pd.read_csv(tmp_path / "p.csv")
+    assert written.shape == (len(X), 1 + 64 + 64)  # predicted, output_<j>, target_<j>
+    result = lab("predict", run_dir, "--dataset", "digits", "--replica", "0")
+    assert result.exit_code == 0 and "mse" in result.stderr

@@ -1,4 +1,4 @@
-"""Decision regions drawn from the saved final models (models/run<r>_fold<k>.json)."""
+"""Decision regions drawn from the saved final models (models/run<r>_fold<k>/network.json)."""
 
 import shutil
 
@@ -50,3 +50,14 @@ def test_no_regions_without_two_inputs_or_models(noise_run, regression_run, bina
     shutil.copytree(binary_run, run)
     shutil.rmtree(run / "models")
     assert region_plots(load_results(run)) == []
+
+
+def test_runs_with_the_older_flat_model_files_still_draw_regions(multiclass_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(multiclass_run, run)
+    for directory in [p for p in (run / "models").iterdir() if p.is_dir()]:
+        for suffix in (".json", ".npz"):
+            (directory / f"network{suffix}").rename(run / "models" / f"{directory.name}{suffix}")
+        shutil.rmtree(directory)
+    (plot,) = region_plots(load_results(run))
+    assert len(visible_axes(plot.figure)) == 4

@@ -42,28 +42,46 @@ class Predictions:
     replicas: list[int]
 
     def table(self, truth: np.ndarray | None = None) -> pd.DataFrame:
-        """One row per input: predicted, then score_<class> or output_<j>, then target if given."""
-        frame = pd.DataFrame(index=np.arange(len(self.values)))
+        """One row per input: predicted, then score_<class> or output_<j>, then the target(s)
+        (target, or target_<j> for several) when given."""
+        columns: dict[str, np.ndarray] = {}
         if self.classes is not None:
-            frame["predicted"] = self.labels
-            for c, name in enumerate(self.classes):
-                frame[f"score_{name}"] = self.values[:, c]
+            columns["predicted"] = np.asarray(self.labels)
+            columns.update({f"score_{name}": self.values[:, c] for c, name in enumerate(self.classes)})
             if truth is not None:
-                frame["target"] = truth
+                columns["target"] = np.asarray(truth)
         else:
-            frame["predicted"] = self.values[:, 0]
-            for j in range(self.values.shape[1]):
-                frame[f"output_{j}"] = self.values[:, j]
+            columns["predicted"] = self.values[:, 0]
+            columns.update({f"output_{j}": self.values[:, j] for j in range(self.values.shape[1])})
             if truth is not None:
-                for j in range(truth.shape[1]):
-                    frame["target" if truth.shape[1] == 1 else f"target_{j}"] = truth[:, j]
-        return frame
+                truth = np.asarray(truth).reshape(len(truth), -1)
+                names = ["target"] if truth.shape[1] == 1 else [f"target_{j}" for j in range(truth.shape[1])]
+                columns.update({name: truth[:, j] for j, name in enumerate(names)})
+        return pd.DataFrame(columns)
+
+
+def _network_inputs(models: list[Model], rows: np.ndarray) -> list[np.ndarray]:
+    """Each model's network inputs for checked raw rows (b, f), scaled once per distinct scaler."""
+    scaled: dict[tuple, np.ndarray] = {}
+    out = []
+    for model in models:
+        key = (id(model.input_scaler), model.network.dtype)
+        if key not in scaled:
+            scaled[key] = model._scaled(rows)
+        out.append(scaled[key])
+    return out
 
 
 def ensemble_predict(
     models: list[Model], X, ensemble: EnsembleMethod = "mean", chunk_rows: int = CHUNK_ROWS
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Raw X (n, f) -> (values, labels) of the ensemble of `models` (see Predictions)."""
+    """Raw X (n, f) -> (values, labels) of the ensemble of `models` (see Predictions).
+
+    mean: values[i] = the mean over models of their scores (classification) or outputs in
+    original units (regression) on row i; vote: the fraction of models predicting each class.
+    """
+    if not models:
+        raise ValueError("ensemble_predict: no models")
     first = models[0]
     for model in models[1:]:
         if (model.task, model.classes, model.n_features) != (first.task, first.classes, first.n_features):
@@ -71,20 +89,25 @@ def ensemble_predict(
     classification = first.task == "classification"
     if ensemble == "vote" and not classification:
         raise UserError("ensemble 'vote' needs a classifier; a regression ensemble takes 'mean'")
-    X = first.check_inputs(X)
+    X = first.check_inputs(X)  # once for all the models
     n = len(X)
     width = len(first.classes or []) if classification else first.n_outputs
     values = np.empty((n, width), np.float64)
     for start in range(0, n, chunk_rows):
         rows = X[start : start + chunk_rows]
+        pairs = list(zip(models, _network_inputs(models, rows)))
         if ensemble == "vote":
-            votes = np.stack([m.predict_index(rows) for m in models])  # (R, b)
+            votes = np.stack([m._index(inputs) for m, inputs in pairs])  # (R, b)
             counts = np.stack([(votes == c).sum(axis=0) for c in range(width)], axis=1)
             values[start : start + len(rows)] = counts / len(models)
         elif classification:
-            values[start : start + len(rows)] = np.stack([m.predict_proba(rows) for m in models]).mean(axis=0)
+            values[start : start + len(rows)] = np.stack([m._scores(inputs) for m, inputs in pairs]).mean(
+                axis=0
+            )
         else:
-            values[start : start + len(rows)] = np.stack([m.predict(rows) for m in models]).mean(axis=0)
+            values[start : start + len(rows)] = np.stack([m._values(inputs) for m, inputs in pairs]).mean(
+                axis=0
+            )
     labels = None
     if classification:
         # Ties (equal votes or scores) go to the first class in the model's order.
@@ -108,14 +131,20 @@ def model_dir(run_dir: Path, replica: dict) -> Path:
     return Path(run_dir) / "models" / f"run{replica['run']}_fold{replica['fold']}"
 
 
-def best_replica(run_dir: Path, task: str) -> int:
-    """The replica with the best final metric in summary.csv: accuracy (classification) or loss
-    (regression), on the validation split, else test, else train."""
+def best_replica(run_dir: str | Path, task: str) -> int:
+    """The replica with the best final metric in summary.csv, on the validation split, else
+    test, else train: accuracy (classification), or MSE in original units (regression; the
+    scaled loss of each replica is in its own scaler's units)."""
+    from ..train.metric_registry import get_metric
+
+    run_dir = Path(run_dir)
     summary = pd.read_csv(run_dir / "summary.csv")
     final = summary[(summary["kind"] == "final") & ~summary["run"].astype(str).isin(["mean", "std"])]
-    metric, higher = ("accuracy", True) if task == "classification" else ("loss", False)
+    candidates = ["accuracy"] if task == "classification" else ["mse_orig", "mse", "loss"]
+    metric = next((m for m in candidates if m in final.columns), candidates[-1])
+    higher = get_metric(metric).higher_is_better
     for split in ("validation", "test", "train"):
-        rows = final[final["split"] == split].dropna(subset=[metric])
+        rows = final[final["split"] == split].dropna(subset=[metric]) if metric in final else final[:0]
         if len(rows):
             best = rows[metric].idxmax() if higher else rows[metric].idxmin()
             run, fold = int(rows.loc[best, "run"]), int(rows.loc[best, "fold"])
@@ -159,6 +188,19 @@ def predict_with(
     values, labels = ensemble_predict(models, X, ensemble)
     chosen = list(range(len(models))) if replicas is None else list(replicas)
     return Predictions(models[0].task, values, labels, models[0].classes, chosen)
+
+
+def write_table(table: pd.DataFrame, path: str | Path) -> Path:
+    """Write `table` as CSV at `path`, whole or not at all (a temporary file renamed)."""
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        table.to_csv(partial, index=False)
+        partial.replace(path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise UserError(f"{path}: cannot write ({error.strerror or error})") from None
+    return path
 
 
 def prediction_metrics(predictions: Predictions, truth: np.ndarray) -> dict[str, float]:

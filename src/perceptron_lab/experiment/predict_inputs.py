@@ -34,6 +34,8 @@ class NewRows:
 
 
 def _target_columns(model: Model, columns: list[str]) -> list[str]:
+    if model.reconstructs:  # the targets are the feature columns themselves
+        return []
     names = model.target_names or [DEFAULT_TARGET]
     if all(name in columns for name in names):
         return names
@@ -94,7 +96,13 @@ def read_rows_csv(model: Model, path: str | Path, delimiter: str = ",") -> NewRo
     features = _feature_columns(model, columns, targets, path)
     lines = _data_line_numbers(path, len(frame))
     X = _numeric_columns(frame, features, path, lines)
-    truth = None
+    infinite = ~np.isfinite(X)
+    if infinite.any():
+        row, column = np.argwhere(infinite)[0]
+        raise DataError(
+            f"{path}:{lines[row]}: column '{features[column]}' has {X[row, column]}, not a finite number"
+        )
+    truth = X if model.reconstructs else None
     if targets and model.task == "classification":
         truth = _class_truth(model, frame[targets[0]], path, targets[0], lines)
     elif targets:
@@ -124,6 +132,8 @@ def read_rows_dataset(model: Model, spec: str) -> NewRows:
     data = load_dataset(name, **params)
     if data.n_features != model.n_features:
         raise DataError(f"--dataset {spec}: {data.n_features} features, the model takes {model.n_features}")
+    if model.reconstructs:  # any dataset of the right width: its inputs are the targets
+        return NewRows(data.X, data.X, spec)
     if data.task != model.task:
         raise DataError(f"--dataset {spec}: a {data.task} dataset, the model is a {model.task} model")
     if data.task == "classification":

@@ -42,7 +42,7 @@ TABLE_COLUMNS = {
     "epochs": ("run", "fold", "seed", "epoch", "split"),
     "summary": ("run", "fold", "seed", "split", "kind", "epoch", "status"),
     "confusion": ("run", "fold", "seed", "epoch", "split", "true", "predicted", "count"),
-    "predictions": ("run", "fold", "seed", "split", "index"),
+    "predictions": ("run", "fold", "seed", "split", "index"),  # then target, predicted (or mse)
 }
 """The key columns each CSV of a run directory starts with (docs/results-format.md)."""
 

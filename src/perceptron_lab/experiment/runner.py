@@ -359,6 +359,7 @@ def _replica_models(outcome: ChunkOutcome, config: ExperimentConfig, dataset, co
                 output_activation=config.output_activation or config.activation,
                 info={
                     "name": config.name,
+                    "experiment_task": experiment_task(config, dataset),
                     "config_hash": config.config_hash(),
                     "perceptron_lab": __version__,
                     "run": rep.run,

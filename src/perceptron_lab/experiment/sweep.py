@@ -80,6 +80,10 @@ def sweep_points(
         grid = merge_grids(yaml_grid, grid_overrides or [])
         points = grid_points(grid) if grid else []
     if not points:
+        if config.sweep is not None and config.sweep.space:
+            raise UserError(
+                "nothing to sweep on a grid: the config declares sweep.space; use --search tpe|random"
+            )
         raise UserError(
             "nothing to sweep: give --grid key=v1,v2,... or a sweep.grid or sweep.points block in the config"
         )

@@ -205,11 +205,7 @@ def predictions_table(
                 names = np.asarray(classes, dtype=object)
                 frame["target"] = names[split.truth[rows]]
                 frame["predicted"] = names[coding.decode(out)]
-                if out.shape[1] > 1:
-                    scores = out
-                else:  # one unit: its range (low, high) maps to a (0, 1) score of the positive class
-                    positive = (out[:, 0] - coding.low) / (coding.high - coding.low)
-                    scores = np.column_stack([1 - positive, positive])
+                scores = coding.scores(out)
                 for c, name in enumerate(classes):
                     frame[f"score_{name}"] = scores[:, c]
             elif reconstruction:

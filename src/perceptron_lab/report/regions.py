@@ -21,7 +21,11 @@ MAX_PANELS = 6
 
 
 def model_path(results: RunResults, run: int, fold: int):
-    return results.path / "models" / f"run{run}_fold{fold}" / "network.json"
+    """The replica's saved network: models/run<r>_fold<k>/network.json, or in runs written
+    before saved models were directories, models/run<r>_fold<k>.json."""
+    current = results.path / "models" / f"run{run}_fold{fold}" / "network.json"
+    older = results.path / "models" / f"run{run}_fold{fold}.json"
+    return current if current.is_file() or not older.is_file() else older
 
 
 def has_regions(results: RunResults) -> bool:
