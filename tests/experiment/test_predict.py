@@ -294,3 +294,17 @@ def test_an_autoencoder_run_predicts_reconstructions_and_their_error(tmp_path):
     assert written.shape == (len(X), 1 + 64 + 64)  # predicted, output_<j>, target_<j>
     result = lab("predict", run_dir, "--dataset", "digits", "--replica", "0")
     assert result.exit_code == 0 and "mse" in result.stderr
+
+
+def test_a_long_feature_list_is_shortened_in_the_error(tmp_path):
+    from perceptron_lab.errors import DataError
+    from perceptron_lab.experiment.predict_inputs import read_rows_csv
+    from perceptron_lab.model import Model
+    from perceptron_lab.nn import Dense, Network
+
+    names = [f"pixel_{i}" for i in range(64)]
+    model = Model(Network([Dense(1)], input_dim=64, seed=0), "regression", 64, feature_names=names)
+    (tmp_path / "rows.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(DataError) as error:
+        read_rows_csv(model, tmp_path / "rows.csv")
+    assert str(error.value).endswith("pixel_0, pixel_1, pixel_2, pixel_3, pixel_4, pixel_5, ... (64 in all)")
