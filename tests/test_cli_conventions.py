@@ -14,7 +14,7 @@ from perceptron_lab.errors import UserError
 from perceptron_lab.extras import require
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMANDS = ["run", "validate", "datasets", "sweep", "report"]
+COMMANDS = ["run", "validate", "datasets", "sweep", "report", "predict"]
 
 
 def invoke(*args, columns=80):

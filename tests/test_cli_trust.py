@@ -84,3 +84,15 @@ def test_dask_address_that_is_not_an_address_is_one_line(tmp_path):
     assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
     assert "address" in result.output and time.monotonic() - started < 15  # no hang (it used to wait 30 s)
     assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("command", ["run", "sweep"])
+def test_output_under_a_file_is_one_line_before_training(tmp_path, command):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY % "false")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    grid = ["--grid", "epochs=2,3"] if command == "sweep" else []
+    result = lab(command, config, *grid, "--out", blocker / "results", "-q")
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1, result.output
+    assert "nothing was trained" in result.output and blocker.read_text() == "x"

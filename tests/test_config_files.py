@@ -52,6 +52,10 @@ def test_bases_merge_in_list_order_and_the_file_wins(tmp_path):
     # the optimizer sections merge key by key; the shorthand sets the rate on the merged section
     assert config.optimizer.spec() == {"name": "adam", "learning_rate": 0.2, "beta1": 0.8, "beta2": 0.99}
     assert config.architecture == [4, 5, 3]
+    # a bare name replaces only the name of a base's named section
+    write(tmp_path / "rms.yaml", "extends: base.yaml\noptimizer: rmsprop\n")
+    with pytest.raises(ConfigError, match="optimizer.beta1"):  # adam's beta1 came along
+        load_config(tmp_path / "rms.yaml")
 
 
 def test_null_removes_a_key_of_the_base(tmp_path):
@@ -152,8 +156,8 @@ def test_overrides_apply_after_the_merge(tmp_path):
     write(tmp_path / "base.yaml", BASE)
     child = write(tmp_path / "child.yaml", "extends: base.yaml\nepochs: 5\n")
     assert load_config(child, ["epochs=9"]).epochs == 9
-    raw, text = read_config_file(child)
-    assert raw["epochs"] == 5 and "extends: base.yaml" in text
+    raw, lines = read_config_file(child)
+    assert raw["epochs"] == 5 and lines[("epochs",)] == 2
 
 
 SHIPPED = Path(__file__).resolve().parents[1] / "configs"
@@ -170,3 +174,50 @@ def test_the_shipped_xor_perceptron_is_the_and_perceptron_on_xor():
     changed = {key for key in and_step if and_step[key] != xor_step[key]}
     assert changed == {"name", "dataset", "epochs"}
     assert xor_step["dataset"] == {**and_step["dataset"], "function": "xor"}
+
+
+def test_an_error_in_a_key_only_a_base_sets_points_at_the_extends_line(tmp_path):
+    write(tmp_path / "base.yaml", BASE.replace("epochs: 3", "epochs: 0"))
+    child = write(tmp_path / "child.yaml", "name: child\nextends: base.yaml\nruns: 2\n")
+    with pytest.raises(ConfigError, match=r"child\.yaml:2: epochs") as error:
+        load_config(child)
+    assert "\n" not in str(error.value)
+    write(tmp_path / "bad_runs.yaml", "name: child\nextends: base.yaml\nruns: 0\n")
+    with pytest.raises(ConfigError, match=r"bad_runs\.yaml:3: runs"):
+        load_config(tmp_path / "bad_runs.yaml")
+
+
+def _leaves(data, prefix=()):
+    """{path: value} of the non-mapping values of nested dicts."""
+    out = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and value:
+            out.update(_leaves(value, (*prefix, key)))
+        else:
+            out[(*prefix, key)] = value
+    return out
+
+
+def test_deep_merge_keeps_every_override_leaf_and_every_base_leaf_it_does_not_shadow():
+    hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is not installed")
+    st = hypothesis.strategies
+    keys = st.sampled_from(["a", "b", "c"])
+    values = st.one_of(st.integers(), st.lists(st.integers(), max_size=2))
+    trees = st.recursive(
+        values, lambda inner: st.dictionaries(keys, inner, min_size=1, max_size=3), max_leaves=8
+    )
+    configs = st.dictionaries(keys, trees, max_size=3)
+
+    @hypothesis.given(configs, configs)
+    @hypothesis.settings(max_examples=200, deadline=None)
+    def check(base, override):
+        merged = _leaves(deep_merge(base, override))
+        over = _leaves(override)
+        for path, value in over.items():
+            assert merged[path] == value
+        for path, value in _leaves(base).items():
+            shadowed = any(path[: len(p)] == p or p[: len(path)] == path for p in over)
+            assert (merged[path] == value) if not shadowed else True
+        assert set(merged) <= set(_leaves(base)) | set(over)
+
+    check()

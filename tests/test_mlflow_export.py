@@ -136,11 +136,17 @@ def test_an_unfinished_export_is_replaced(exported):
     assert again.info.status == "FINISHED"
 
 
+def test_a_results_name_folder_exports_every_run_in_it(exported):
+    run_dir, sweep_dir, client, _, _, uri = exported
+    result = lab("export", "mlflow", run_dir.parent, sweep_dir.parent, "--tracking-uri", uri)
+    assert "0 runs exported, 4 already there" in result.output
+
+
 def test_a_directory_that_is_no_results_is_one_line_exit_2(tmp_path):
     result = RUNNER.invoke(
         app, ["export", "mlflow", str(tmp_path), "--tracking-uri", f"sqlite:///{tmp_path}/m.db"]
     )
-    assert result.exit_code == 2 and "not a run directory" in result.output
+    assert result.exit_code == 2 and "not a run or sweep directory" in result.output
 
 
 def test_without_mlflow_the_command_says_what_to_install(tmp_path, monkeypatch):

@@ -208,3 +208,47 @@ def test_the_full_run_links_report_figures_and_replaces_the_old_ones(reproduce, 
     assert "[figure](reproductions/seed900-01-compare_train_loss.png)" in text
     assert "Run here with optimizer.learning_rate=0.5." in text
     assert sorted(p.name for p in (tmp_path / "doc").iterdir()) == ["reproductions", "reproductions.md"]
+
+
+def _downloaded_rows() -> list[tuple[str, int]]:
+    """(seed, row index) of every row whose config reads a dataset that is downloaded."""
+    found = []
+    for expected in sorted(SEEDS.glob("*/expected.yaml")):
+        for i, row in enumerate(yaml.safe_load(expected.read_text())["rows"]):
+            if "config" in row:
+                raw = load_config(expected.parent / row["config"])
+                if raw.dataset.name in DOWNLOADED:
+                    found.append((expected.parent.name, i))
+    return found
+
+
+@pytest.fixture(scope="module")
+def stand_in_files(tmp_path_factory):
+    """Small files in the real formats of MNIST, Fashion-MNIST and CIFAR-10 (random pixels)."""
+    spec = importlib.util.spec_from_file_location("data_files", ROOT / "tests" / "data" / "data_files.py")
+    data_files = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(data_files)
+    root = tmp_path_factory.mktemp("stand_in_data")
+    for name in ("mnist", "fashion_mnist"):
+        data_files.make_mnist_files(root / name, n_train=200, n_test=40)
+    (root / "cifar10").mkdir()
+    data_files.make_cifar_archive(root / "cifar10" / "cifar-10-python.tar.gz", per_batch=40)
+    return root
+
+
+@pytest.mark.parametrize("seed, index", _downloaded_rows(), ids=lambda v: str(v))
+def test_rows_that_need_a_download_run_on_stand_in_files(reproduce, stand_in_files, tmp_path, seed, index):
+    """So a machine with the real files gets the rows' figures, not a FAILED cell: each row runs
+    one epoch of one run on small random files of the same format (no checksum, no download)."""
+    seed_dir = SEEDS / seed
+    row = reproduce.load_plan(seed_dir / "expected.yaml").rows[index]
+    config = reproduce.row_config(seed_dir, row, {})
+    overrides: dict = {"epochs": 1, "runs": 1}
+    for key in ("dataset", "test_dataset"):
+        spec = getattr(config, key)
+        if spec is not None and spec.name in DOWNLOADED:
+            files = {p.name: None for p in (stand_in_files / spec.name).iterdir()}
+            folder = str(stand_in_files / spec.name)
+            overrides |= {f"{key}.data_dir": folder, f"{key}.sha256": files, f"{key}.download": False}
+    outcome = reproduce.run_row(seed_dir, row, {**row.budget, **overrides}, tmp_path, None)
+    assert outcome.status == "ok", outcome.text

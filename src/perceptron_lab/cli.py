@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -246,6 +247,7 @@ def sweep(
                 raise UserError("--grid is for --search grid; a search samples the config's sweep.space")
             if trials is None:
                 raise UserError(f"--search {search.value} needs --trials N")
+            n_trials = trials
             dimensions = parse_space(cfg)
             total = f"{trials} trials"
         if dry_run:
@@ -262,7 +264,7 @@ def sweep(
             return
         try:
             with progress_view(err_console, quiet) as progress:
-                common = dict(
+                common: dict[str, Any] = dict(
                     out_root=out,
                     jobs=jobs,
                     backend=backend.value,
@@ -278,7 +280,7 @@ def sweep(
                     from .experiment.search import run_search
 
                     sweep_dir = run_search(
-                        cfg, sampler=search.value, trials=trials, pruner=pruner.value, **common
+                        cfg, sampler=search.value, trials=n_trials, pruner=pruner.value, **common
                     )
         except SweepInterrupted as stop:
             again = "" if search is Search.grid else f" --search {search.value} --trials {trials}"
@@ -321,7 +323,9 @@ app.add_typer(export_app, name="export", short_help="Export results to a trackin
 
 @export_app.command("mlflow", short_help="Log runs and sweeps to an MLflow store.", epilog=EXIT_CODES)
 def export_mlflow(
-    paths: list[Path] = typer.Argument(..., metavar="DIR", help="Run or sweep directories."),
+    paths: list[Path] = typer.Argument(
+        ..., metavar="DIR", help="Run or sweep directories, or results/<name> folders."
+    ),
     tracking_uri: str = typer.Option(
         "sqlite:///mlruns.db",
         "--tracking-uri",

@@ -711,5 +711,5 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Experim
     Errors name the file, line and key."""
     from .config_files import read_config_file
 
-    raw, text = read_config_file(path)
-    return build_config(raw, overrides, source=str(path), text=text)
+    raw, lines = read_config_file(path)
+    return build_config(raw, overrides, source=str(path), lines=lines)

@@ -13,6 +13,7 @@ Each file is normalized on its own first (shorthands and bare names, see config.
 
 Relative paths in a file (its `extends` and the data files of `dataset` / `test_dataset`) are
 resolved against that file's directory, so a config means the same from any working directory.
+An error in a key that only a base sets is reported at the `extends` line of the file loaded.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .config_yaml import parse_yaml, read_config_text
+from .config_yaml import LineIndex, YamlDocument, parse_yaml, read_config_text
 from .errors import ConfigError
 
 EXTENDS_KEY = "extends"
@@ -30,11 +31,9 @@ PATH_PARAMS = ("path", "data_dir")
 """Dataset params that name a file or folder (resolved against the config file's directory)."""
 
 
-def _parse_file(path: Path) -> tuple[Any, str]:
-    """(the parsed document, its text) of one YAML file, read and parsed within config_yaml's
-    limits (UTF-8, size, depth, aliases); ConfigError naming file and line."""
-    text = read_config_text(path)
-    return parse_yaml(text, str(path)).data, text
+def _read(path: Path) -> YamlDocument:
+    """One config file parsed safely (config_yaml); ConfigError naming the file and line."""
+    return parse_yaml(read_config_text(path), str(path))
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -80,16 +79,20 @@ def _bases(data: dict[str, Any], path: Path) -> list[Path]:
     return [Path(_resolve(path.absolute().parent, name)) for name in names]
 
 
-def _load(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], str]:
-    """(merged normalized raw config, text) of `path`; chain: the files extending it, outermost first."""
+def _load(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], LineIndex]:
+    """(merged normalized raw config, line index of the file itself) of `path`.
+
+    chain: the files extending it, outermost first.
+    """
     from .config import normalize
 
-    document, text = _parse_file(path)
-    if document is None:
+    document = _read(path)
+    if document.data is None:
         raise ConfigError(f"{path}: the config file is empty")
-    if not isinstance(document, dict):
+    if not isinstance(document.data, dict):
         raise ConfigError(f"{path}: the config must be a mapping of keys to values")
-    bases = _bases(document, path)
+    data = dict(document.data)
+    bases = _bases(data, path)
     chain = (*chain, path.resolve())
     merged: dict[str, Any] = {}
     for base in bases:
@@ -99,12 +102,29 @@ def _load(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], str]:
         if not base.is_file():
             raise ConfigError(f"{path}: {EXTENDS_KEY}: no such config file {base}")
         merged = deep_merge(merged, _load(base, chain)[0])
-    own = resolve_data_paths(normalize(document), path.absolute().parent)
-    return (deep_merge(merged, own) if bases else own), text
+    own = resolve_data_paths(normalize(data), path.absolute().parent)
+    if not bases:
+        return own, document.lines
+    # Keys only the bases set are reported at this file's `extends` line.
+    lines = dict(document.lines)
+    extends_line = lines.get((EXTENDS_KEY,), 1)
+    for key_path in _key_paths(merged):
+        lines.setdefault(key_path, extends_line)
+    return deep_merge(merged, own), lines
 
 
-def read_config_file(path: str | Path) -> tuple[dict[str, Any], str]:
-    """(the fully merged raw config, the file's own text for error line numbers) of a config file.
+def _key_paths(data: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every key path of nested mappings and lists (list items as their index), as LineIndex keys."""
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    paths = []
+    for key, value in items:
+        path = (*prefix, str(key))
+        paths += [path, *_key_paths(value, path)]
+    return paths
+
+
+def read_config_file(path: str | Path) -> tuple[dict[str, Any], LineIndex]:
+    """(the fully merged raw config, the file's own line index for error messages) of a config.
 
     Raises ConfigError (one line) for an unreadable or invalid file, a missing base or a cycle;
     a missing file's message shows the path it was looked for at.

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import UserError
@@ -46,13 +44,25 @@ def is_locked(path: Path) -> bool:
     return False
 
 
-@contextmanager
-def exclusive(path: Path, what: str) -> Iterator[None]:
-    """Hold the lock of `path` for the block; UserError naming `what` when another process has it."""
-    fd = try_lock(path)
-    if fd is None:
-        raise UserError(f"{what} is in use by another process (locked {path})")
-    try:
-        yield
-    finally:
-        os.close(fd)
+class SweepLock:
+    """The lock of a sweep directory (its `.lock` file), held from acquire() to release()."""
+
+    FILE = ".lock"
+
+    def __init__(self) -> None:
+        self._fd: int | None = None
+
+    def acquire(self, sweep_dir: Path) -> None:
+        """Take the lock of `sweep_dir`; UserError (one line) when another process holds it."""
+        fd = try_lock(Path(sweep_dir) / self.FILE)
+        if fd is None:
+            raise UserError(
+                f"{sweep_dir}: this sweep is running in another process (its lock is held); "
+                "resume it once that process has finished"
+            )
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

@@ -238,7 +238,8 @@ class Exporter:
         return parent_id
 
     def export(self, path: Path) -> str:
-        """Export a run or sweep directory; returns the (parent) MLflow run id."""
+        """Export a run or sweep directory, or every one in a results/<name> folder; returns the
+        (last) top-level MLflow run id."""
         from .report.sweep_plots import is_sweep_dir
 
         path = Path(path)
@@ -253,7 +254,10 @@ class Exporter:
                 "name", path.parent.name
             )
             return self.export_sweep(path, self.experiment_id(self.experiment or name))
-        raise UserError(f"{path}: not a run directory (complete manifest.json) or a sweep directory")
+        inside = sorted(p for p in path.iterdir() if p.is_dir() and (is_run_dir(p) or is_sweep_dir(p)))
+        if not inside:
+            raise UserError(f"{path}: not a run or sweep directory, nor a folder of them (results/<name>)")
+        return [self.export(p) for p in inside][-1]
 
 
 def export_mlflow(

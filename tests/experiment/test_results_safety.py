@@ -100,7 +100,7 @@ def test_kill_9_while_plotting_leaves_nothing_complete_looking(tmp_path, monkeyp
     assert len(leftovers) == 1 and partials.is_partial(leftovers[0])
     assert json.loads((leftovers[0] / "manifest.json").read_text())["status"] != "complete"
     assert not is_run_dir(leftovers[0])
-    with pytest.raises(UserError, match="not a complete run directory"):
+    with pytest.raises(UserError, match=r"not a complete run directory.*1 interrupted write"):
         resolve_run_dir(root / "tiny")
     assert partials.stale_partials(root / "tiny", min_age_s=0) == leftovers
     monkeypatch.setattr("perceptron_lab.experiment.results.remove_stale_partials", _remove_now)
@@ -171,3 +171,18 @@ def test_read_only_root_fails_before_training(tmp_path):
             run_experiment(build_config(TINY), out_root=tmp_path / "results")
     finally:
         tmp_path.chmod(0o700)
+
+
+def test_concurrent_lab_runs_of_one_config_all_keep_their_results(tmp_path):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(json.dumps(TINY))  # JSON is YAML
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    command = [sys.executable, "-c", "from perceptron_lab.cli import app; app()", "run", str(config)]
+    command += ["--out", str(tmp_path / "results"), "-q"]
+    for _ in range(2):
+        runs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) for _ in range(3)]
+        printed = [run.communicate(timeout=300)[0].strip() for run in runs]
+        assert all(run.returncode == 0 for run in runs)
+        assert len(set(printed)) == 3 and all(is_run_dir(Path(p)) for p in printed)
+    found = list((tmp_path / "results" / "tiny").iterdir())
+    assert len(found) == 6 and all(is_run_dir(p) for p in found)

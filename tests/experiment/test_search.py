@@ -338,3 +338,27 @@ def test_validate_checks_the_search_space(tmp_path):
     assert result.exit_code == 2 and "sweep.space.batch_size: the list of choices is empty" in result.output
     path.write_text(yaml.safe_dump(IRIS))
     assert CliRunner().invoke(app, ["validate", str(path)]).exit_code == 0
+
+
+def test_a_grid_sweep_of_a_config_with_only_a_space_points_to_search():
+    from perceptron_lab.experiment.sweep import sweep_points
+
+    with pytest.raises(UserError, match="declares sweep.space; use --search"):
+        sweep_points(config_with(), [])
+
+
+def test_an_objective_the_runs_do_not_record_stops_the_search(tmp_path):
+    regression = config_with(
+        dataset="diabetes",
+        architecture=[10, 4, 1],
+        output_activation=None,
+        epochs=2,
+        sweep={"space": {"batch_size": [16, 64]}, "objective": {"metric": "accuracy"}},
+    )
+    with pytest.raises(ConfigError, match="sweep.objective: the runs record no test accuracy"):
+        run_search(regression, sampler="random", trials=2, out_root=tmp_path)
+
+
+def test_the_objective_prefers_the_validation_split():
+    held_out = config_with(validation_split=0.2, sweep={"space": {}, "objective": {"metric": "loss"}})
+    assert resolve_objective(held_out).split == "validation"

@@ -70,8 +70,9 @@ def test_regression_metrics(regression_run):
     assert plots[4].figure.axes[0].get_ylabel() == "R²"
 
 
-def test_early_stopped_replicas_shorten_the_mean(binary_run, tmp_path):
-    """Rows after a replica stopped are absent: the later epochs average the replicas left."""
+def test_early_stopped_replicas_hold_their_last_value(binary_run, tmp_path):
+    """Rows after a replica stopped are absent: later epochs average every replica, the
+    stopped one with its last value, so the mean does not jump when it drops out."""
     run = tmp_path / "run"
     shutil.copytree(binary_run, run)
     epochs = pd.read_csv(run / "epochs.csv")
@@ -80,8 +81,10 @@ def test_early_stopped_replicas_shorten_the_mean(binary_run, tmp_path):
     (plot,) = learning_curves(load_results(run), ["loss"])
     train = {line.get_label(): line for line in plot.figure.axes[0].get_lines()}["train"]
     kept = epochs[~stopped & (epochs["split"] == "train")]
-    expected = kept[kept["epoch"] == 15]["loss"].mean()  # three replicas
-    assert np.isclose(train.get_ydata()[15], expected)
+    others = kept[(kept["epoch"] == 15) & ~((kept["run"] == 0) & (kept["fold"] == 0))]["loss"]
+    last = kept[(kept["epoch"] == 10) & (kept["run"] == 0) & (kept["fold"] == 0)]["loss"]
+    assert np.isclose(train.get_ydata()[15], pd.concat([others, last]).mean())  # four replicas
+    assert "stopped replicas hold their last value" in plot.figure.axes[0].get_title()
 
 
 def test_losses_spanning_decades_get_a_log_axis(binary_run, tmp_path):
@@ -96,3 +99,37 @@ def test_losses_spanning_decades_get_a_log_axis(binary_run, tmp_path):
     (accuracy,) = learning_curves(load_results(run), ["accuracy"])
     assert accuracy.figure.axes[0].get_yscale() == "linear"
     assert_image(plot.save(tmp_path, "png"))
+
+
+def test_stopped_replicas_hold_their_last_value():
+    import pandas as pd
+
+    from perceptron_lab.report.inputs import held_after_stopping
+
+    epochs = pd.DataFrame(
+        {
+            "run": [0, 0, 0, 1, 1],
+            "fold": 0,
+            "seed": [0, 0, 0, 1, 1],
+            "epoch": [0, 1, 2, 0, 1],  # run 1 stopped after epoch 1
+            "split": "train",
+            "loss": [1.0, 0.5, 0.4, 2.0, 1.5],
+        }
+    )
+    held, any_held = held_after_stopping(epochs, "loss")
+    assert any_held
+    means = held.groupby("epoch")["loss"].mean()
+    assert means.tolist() == [1.5, 1.0, (0.4 + 1.5) / 2]  # no jump to 0.4 at epoch 2
+    assert not held_after_stopping(epochs[epochs["run"] == 0], "loss")[1]
+
+
+def test_loss_band_never_goes_below_zero(binary_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(binary_run, run)
+    epochs = pd.read_csv(run / "epochs.csv")
+    first = (epochs["run"] == epochs["run"].min()) & (epochs["fold"] == epochs["fold"].min())
+    epochs["loss"] = np.where(first, 3.0, 0.0)  # one outlier replica: std larger than the mean
+    epochs.to_csv(run / "epochs.csv", index=False)
+    (plot,) = learning_curves(load_results(run), ["loss"])
+    lows = [c.get_paths()[0].vertices[:, 1].min() for c in plot.figure.axes[0].collections]
+    assert min(lows) == 0.0  # mean - std < 0 everywhere, clipped to the loss's lower bound

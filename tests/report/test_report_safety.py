@@ -81,6 +81,14 @@ def _no_epochs(run_dir):
     (run_dir / "epochs.csv").unlink()
 
 
+def _foreign_summary(run_dir):
+    (run_dir / "summary.csv").write_text("garbage,,\n1,2,3\n")
+
+
+def _empty_epochs(run_dir):
+    (run_dir / "epochs.csv").write_text("")
+
+
 @pytest.mark.parametrize(
     "damage, expected",
     [
@@ -89,6 +97,8 @@ def _no_epochs(run_dir):
         (_garbage_manifest, "not a complete run directory"),
         (_list_manifest, "not a complete run directory"),
         (_no_epochs, "epochs.csv: missing"),
+        (_foreign_summary, "summary.csv: unreadable (no column run,"),
+        (_empty_epochs, "epochs.csv: unreadable"),
     ],
     ids=lambda v: getattr(v, "__name__", "")[1:],
 )

@@ -10,12 +10,18 @@ workers x threads does not exceed the cores of its machine.
 
 from __future__ import annotations
 
+import concurrent.futures
+import concurrent.futures.process
+import os
 import re
+import signal
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from joblib import Parallel, cpu_count, delayed
+from joblib import cpu_count
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from ..errors import UserError
@@ -50,27 +56,104 @@ class SerialExecutor:
         for index, task in enumerate(tasks):
             yield TaskResult(index, function(task))
 
+    def finished(self) -> list[TaskResult]:
+        """Nothing runs in the background: an interrupt stops the task it hits."""
+        return []
+
     def close(self) -> None:
         pass
 
 
 class JoblibExecutor:
-    """Tasks in `jobs` local worker processes (joblib's loky backend)."""
+    """Tasks in `jobs` local worker processes (joblib's loky process pool).
+
+    Results are yielded as they complete; after an interrupt, `finished()` hands over those
+    that completed but were not yet yielded, so none is thrown away. Workers ignore SIGINT
+    (Ctrl-C reaches the driver, which stops them) and exit by themselves when the driver dies,
+    even by kill -9 (see _watch_driver).
+    """
 
     def __init__(self, jobs: int):
         if jobs < 1:
             raise UserError(f"--jobs must be >= 1 (got {jobs})")
         self.jobs = jobs
         self.threads = threads_per_worker(jobs)
+        self._pool: Any = None
+        self._unseen: dict[Any, int] = {}
 
     def map(self, function: Callable, tasks: Sequence) -> Iterator[TaskResult]:
-        parallel = Parallel(n_jobs=self.jobs, return_as="generator_unordered")
-        calls = (delayed(_indexed)(function, index, task, self.threads) for index, task in enumerate(tasks))
-        for index, value in parallel(calls):
-            yield TaskResult(index, value)
+        from joblib.externals.loky import get_reusable_executor
+
+        self._pool = get_reusable_executor(
+            max_workers=self.jobs, initializer=_watch_driver, initargs=(os.getpid(),)
+        )
+        # Only _unseen refers to a future once submitted: a yielded result is not kept alive.
+        self._unseen = {
+            self._pool.submit(_indexed, function, index, task, self.threads): index
+            for index, task in enumerate(tasks)
+        }
+        try:
+            for future in concurrent.futures.as_completed(list(self._unseen)):
+                yield _task_result(future, self._unseen.pop(future))
+        finally:
+            for future in self._unseen:
+                future.cancel()
+
+    def finished(self) -> list[TaskResult]:
+        """Tasks that completed but were not yielded (an interrupt stopped the iteration)."""
+        done = [
+            (future, index)
+            for future, index in self._unseen.items()
+            if future.done() and not future.cancelled() and not _interrupted(future)
+        ]
+        for future, _ in done:
+            self._unseen.pop(future)
+        return [_task_result(future, index) for future, index in done]
 
     def close(self) -> None:
-        pass
+        """Stop the workers (a task still running is abandoned)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, kill_workers=True)
+            self._pool = None
+
+
+def _interrupted(future) -> bool:
+    error = future.exception()
+    return isinstance(error, (KeyboardInterrupt, concurrent.futures.process.BrokenProcessPool))
+
+
+def _task_result(future, index: int) -> TaskResult:
+    try:
+        return TaskResult(index, future.result()[1])
+    except Exception as error:  # the worker died (killed, out of memory): the task is lost
+        return TaskResult(index, error=" ".join(f"{type(error).__name__}: {error}".split()))
+
+
+def _watch_driver(driver_pid: int, period_s: float = 1.0) -> None:
+    """Worker initializer: ignore SIGINT, and exit as soon as the driver process is gone.
+
+    The driver is this worker's parent; when it dies (kill -9 included) the worker is
+    re-parented, which a daemon thread notices within `period_s`.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent and _alive(driver_pid):
+            time.sleep(period_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="watch-driver", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _indexed(function: Callable, index: int, task: Any, threads: int) -> tuple[int, Any]:
@@ -141,8 +224,14 @@ class DaskExecutor:
             for future in futures:
                 future.cancel()
 
+    def finished(self) -> list[TaskResult]:
+        """Results still on the cluster are not fetched after an interrupt: resume redoes them."""
+        return []
+
     def close(self) -> None:
-        self.client.close()
+        """Idempotent, like every executor's close."""
+        if self.client.status not in ("closed", "closing"):
+            self.client.close()
 
 
 def make_executor(backend: str = "local", jobs: int = 1, address: str | None = None):

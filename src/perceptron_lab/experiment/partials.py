@@ -35,7 +35,7 @@ def new_partial(directory: Path) -> tuple[Path, int]:
         except FileExistsError:
             continue
     fd = try_lock(partial)
-    assert fd is not None, "a directory just created by mkdtemp is nobody else's"
+    assert fd is not None, "a directory this process just created is nobody else's"
     return partial, fd
 
 

@@ -70,6 +70,33 @@ def _rows_of(source: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.isin(source, wanted))
 
 
+def _noisy_per_seed(
+    X: np.ndarray,
+    alpha: float,
+    copies: int,
+    stream: tuple[int, ...],
+    seeds: list[int],
+    rows: list[np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Noisy copies of X drawn once per distinct replica seed, from (seed, *stream) alone, so
+    run r gets the same noise stacked as alone (`seed: seed + r, runs: 1`).
+
+    seeds: (R,) each replica's seed; rows: per replica, the rows of X it uses.
+    Returns noisy X (m, f), its source rows of X (m,) and per replica its rows of noisy X.
+    """
+    blocks, sources, index = [], [], [np.zeros(0, np.intp)] * len(seeds)
+    offset = 0
+    for seed in dict.fromkeys(seeds):
+        noisy, source = _noisy_split(X, alpha, copies, (seed, *stream))
+        for r, replica_seed in enumerate(seeds):
+            if replica_seed == seed:
+                index[r] = offset + _rows_of(source, rows[r])
+        blocks.append(noisy)
+        sources.append(source)
+        offset += len(noisy)
+    return np.concatenate(blocks), np.concatenate(sources), index
+
+
 class SplitBuilder:
     """Builds every split of one chunk of replicas."""
 
@@ -140,14 +167,15 @@ class SplitBuilder:
         cfg = self.config
         data, X = self.dataset, self.dataset.X.astype(self.dtype, copy=False)
         noise = cfg.noise
-        seed = cfg.seed
+        seeds = [rep.seed for rep in replicas]
 
         # Training rows: the clean matrix, or noisy copies of it when noise applies to training.
         if noise.alpha and noise.apply_to in ("train", "both"):
             if len(noise.alpha) != 1:
                 raise ConfigError("noise.alpha: training on noisy copies takes exactly one alpha")
-            train_X, train_source = _noisy_split(X, noise.alpha[0], noise.copies, (seed, 1, 0))
-            train_index = [_rows_of(train_source, rep.train) for rep in replicas]
+            train_X, train_source, train_index = _noisy_per_seed(
+                X, noise.alpha[0], noise.copies, (1, 0), seeds, [rep.train for rep in replicas]
+            )
         else:
             train_X, train_source = X, np.arange(len(X))
             train_index = [rep.train for rep in replicas]
@@ -173,8 +201,9 @@ class SplitBuilder:
         splits["test"] = self._assemble(test_X, test_data, test_source, test_rows, prep)
         if noise.alpha and noise.apply_to in ("test", "both"):
             for k, alpha in enumerate(noise.alpha):
-                noisy_X, noisy_source = _noisy_split(test_X, alpha, noise.copies, (seed, 2, k))
-                index = [_rows_of(noisy_source, rows) for rows in test_rows]
+                noisy_X, noisy_source, index = _noisy_per_seed(
+                    test_X, alpha, noise.copies, (2, k), seeds, test_rows
+                )
                 splits[f"test_noise_{alpha:g}"] = self._assemble(
                     noisy_X, test_data, noisy_source, index, prep
                 )

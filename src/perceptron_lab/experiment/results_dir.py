@@ -38,6 +38,15 @@ class RunResults:
         return self.manifest.get("name", self.path.parent.name)
 
 
+TABLE_COLUMNS = {
+    "epochs": ("run", "fold", "seed", "epoch", "split"),
+    "summary": ("run", "fold", "seed", "split", "kind", "epoch", "status"),
+    "confusion": ("run", "fold", "seed", "epoch", "split", "true", "predicted", "count"),
+    "predictions": ("run", "fold", "seed", "split", "index", "target", "predicted"),
+}
+"""The key columns each CSV of a run directory starts with (docs/results-format.md)."""
+
+
 def _read_csv(path: Path) -> pd.DataFrame | None:
     return pd.read_csv(path) if path.exists() else None
 
@@ -104,8 +113,11 @@ def read_run_dir(path: str | Path) -> RunResults:
     config = _read_mapping(path / "config.yaml", yaml.safe_load)
     weights_history = _read_weights(path / "history" / "weights.npz")
     tables = {}
-    for name in ("epochs", "summary", "confusion", "predictions"):
+    for name, columns in TABLE_COLUMNS.items():
         file = path / f"{name}.csv"
         with _reading(file):
             tables[name] = pd.read_csv(file) if name in ("epochs", "summary") else _read_csv(file)
+        missing = [] if tables[name] is None else [c for c in columns if c not in tables[name].columns]
+        if missing:
+            raise UserError(f"{file}: unreadable (no column {', '.join(missing)})")
     return RunResults(path=path, config=config, manifest=manifest, weights_history=weights_history, **tables)

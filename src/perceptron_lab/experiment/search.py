@@ -34,11 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from ..config import (
-    ExperimentConfig,
-    build_config,
-    canonical_path,
-)
+from ..config import ExperimentConfig, build_config, canonical_path
 from ..errors import ConfigError, UserError
 from ..extras import require
 from ..modes import PlotsMode
@@ -199,7 +195,8 @@ def resolve_objective(config: ExperimentConfig) -> Objective:
     if metric not in allowed:
         raise ConfigError(f"sweep.objective.metric: {metric!r} is not recorded; use one of {sorted(allowed)}")
     splits = recorded_splits(config)
-    split = spec.split if spec is not None and spec.split is not None else splits[-1]
+    default = "validation" if "validation" in splits else splits[-1]
+    split = spec.split if spec is not None and spec.split is not None else default
     noisy = split.startswith("test_noise_") and "test" in splits
     if split not in splits and not noisy:
         raise ConfigError(f"sweep.objective.split: {split!r} is not recorded; splits: {', '.join(splits)}")
@@ -233,6 +230,7 @@ class TrialTask:
     config: ExperimentConfig
     trial_id: int
     pruning: PruningLink | None
+    draw_figures: bool = False
 
 
 @dataclass
@@ -267,7 +265,7 @@ def execute_trial(task: TrialTask) -> TrialOutcome:
     """Run a trial's experiment, reporting to its study and stopping when pruned (a worker runs this)."""
     link = task.pruning
     if link is None:
-        return TrialOutcome(execute_point(task.config), None)
+        return TrialOutcome(execute_point(task.config, task.draw_figures), None)
     import optuna
 
     study = optuna.load_study(
@@ -286,7 +284,7 @@ def execute_trial(task: TrialTask) -> TrialOutcome:
             stopped.append(epoch)
             raise optuna.TrialPruned(f"pruned after epoch {epoch}")
 
-    outcome = execute_point(task.config, epoch_hook=report)
+    outcome = execute_point(task.config, task.draw_figures, report)
     return TrialOutcome(outcome, stopped[0] if stopped else None)
 
 
@@ -305,9 +303,9 @@ class Trial:
     error: str | None = None
 
 
-def _task(trial: Trial, link: PruningLink | None) -> TrialTask:
+def _task(trial: Trial, link: PruningLink | None, draw_figures: bool) -> TrialTask:
     assert trial.config is not None
-    return TrialTask(trial.config, trial.handle._trial_id, link)
+    return TrialTask(trial.config, trial.handle._trial_id, link, draw_figures)
 
 
 def trial_name(number: int, point: Point) -> str:
@@ -374,6 +372,16 @@ def _ask(study, dimensions: list[Dimension], config: ExperimentConfig, sampler: 
     except ConfigError as error:  # a sampled value the config rejects is a failed trial
         return Trial(handle, point, name, None, str(error))
     return Trial(handle, point, name, trial_config)
+
+
+def _check_objective_recorded(row: dict, objective: Objective) -> None:
+    """ConfigError when a finished trial's results lack the objective (a metric of another task)."""
+    if row["status"] in ("ok", "diverged") and objective.column not in row:
+        recorded = sorted({c.rpartition("_")[0] for c in row if c.endswith("_mean")})
+        raise ConfigError(
+            f"sweep.objective: the runs record no {objective.split} {objective.metric} "
+            f"(they record {', '.join(recorded)})"
+        )
 
 
 def _tell(study, trial: Trial, row: dict, objective: Objective) -> None:
@@ -472,9 +480,10 @@ def run_search(
         link = (
             None if pruner == "none" else PruningLink(storage, config.name, pruner, config.epochs, objective)
         )
-        write_plan(sweep_dir, _plan(config, settings, rows, study, created))
+        plan = _plan(config, settings, rows, study, created)
+        write_plan(sweep_dir, plan)
         write_table(sweep_dir, rows)
-        _report_points(progress, sweep_dir, _plan(config, settings, rows, study, created), rows, trials)
+        _report_points(progress, sweep_dir, plan, rows, trials)
         try:
             while len(rows) < trials:
                 batch = [
@@ -485,18 +494,19 @@ def run_search(
                 rejected = [
                     (t, failed_row(t.point, t.name, t.error or "", None)) for t in batch if t.config is None
                 ]
-                results = executor.map(execute_trial, [_task(t, link) for t in runnable])
+                draw = mode is PlotsMode.ALL
+                results = executor.map(execute_trial, [_task(t, link, draw) for t in runnable])
                 finished = (
                     (runnable[r.index], _row(runnable[r.index], r, sweep_dir, command)) for r in results
                 )
                 for trial, row in itertools.chain(rejected, finished):
+                    _check_objective_recorded(row, objective)
                     _tell(study, trial, row, objective)
                     rows[trial.handle.number] = row
                     write_table(sweep_dir, rows)
-                    _report_points(
-                        progress, sweep_dir, _plan(config, settings, rows, study, created), rows, trials
-                    )
-                write_plan(sweep_dir, _plan(config, settings, rows, study, created))
+                    plan = _plan(config, settings, rows, study, created)
+                    _report_points(progress, sweep_dir, plan, rows, trials)
+                write_plan(sweep_dir, plan)
         except KeyboardInterrupt:
             raise SweepInterrupted(sweep_dir) from None
     finally:

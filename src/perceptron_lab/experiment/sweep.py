@@ -31,6 +31,7 @@ import yaml
 
 from ..config import ExperimentConfig, build_config
 from ..errors import UserError
+from ..locking import SweepLock
 from ..modes import PlotsMode
 from ..progress import Progress, report
 from .executors import TaskResult, make_executor
@@ -79,6 +80,10 @@ def sweep_points(
         grid = merge_grids(yaml_grid, grid_overrides or [])
         points = grid_points(grid) if grid else []
     if not points:
+        if config.sweep is not None and config.sweep.space:
+            raise UserError(
+                "nothing to sweep on a grid: the config declares sweep.space; use --search tpe|random"
+            )
         raise UserError(
             "nothing to sweep: give --grid key=v1,v2,... or a sweep.grid or sweep.points block in the config"
         )
@@ -359,12 +364,19 @@ def _record(outcome: TaskResult, point: Point, name: str, run_dir: Path, command
     return point_row(point, name, run_dir)
 
 
-def _open_sweep_dir(plan: dict, root: Path, resume: str | Path | None) -> Path:
-    """A new sweep directory under root/<name>/, or the `resume` one after checking its plan."""
+def _open_sweep_dir(plan: dict, root: Path, resume: str | Path | None, lock: SweepLock) -> Path:
+    """A new sweep directory under root/<name>/, or the `resume` one after checking its plan;
+    `lock` holds it from before its plan is read or written (UserError when another process has it)."""
     if resume is None:
+        from .results import check_writable
+
+        check_writable(root, plan["name"])
         sweep_dir = new_sweep_dir(root, plan["name"])
+        lock.acquire(sweep_dir)
     else:
         sweep_dir = Path(resume)
+        read_plan(sweep_dir)  # a sweep directory at all
+        lock.acquire(sweep_dir)
         stored = read_plan(sweep_dir)
         check_resumable(sweep_dir, plan, stored)
         plan["created"] = stored.get("created", plan["created"])
@@ -462,8 +474,9 @@ def run_sweep(
     task = partial(execute_point, draw_figures=mode is PlotsMode.ALL)
 
     executor = make_executor(backend, jobs, address)
+    lock = SweepLock()
     try:
-        sweep_dir = _open_sweep_dir(plan, Path(out_root or config.output.dir), resume)
+        sweep_dir = _open_sweep_dir(plan, Path(out_root or config.output.dir), resume, lock)
         rows, todo = _kept_points(sweep_dir, points, names)
         write_table(sweep_dir, rows)
         _report_points(progress, sweep_dir, plan, rows, len(points))
@@ -474,15 +487,21 @@ def run_sweep(
                 write_table(sweep_dir, rows)
                 _report_points(progress, sweep_dir, plan, rows, len(points))
         except KeyboardInterrupt:
+            for outcome in executor.finished():  # finished while interrupted: keep them too
+                i = todo[outcome.index]
+                rows[i] = _record(outcome, points[i], names[i], sweep_dir / names[i], command)
+                write_table(sweep_dir, rows)
             raise SweepInterrupted(sweep_dir) from None
-    finally:
         executor.close()
 
-    plan["status"] = "complete"
-    plan["finished"] = datetime.now().astimezone().isoformat(timespec="seconds")
-    write_plan(sweep_dir, plan)
-    if mode is not PlotsMode.NONE and any(row["status"] != "failed" for row in rows.values()):
-        _draw_sweep_figures(sweep_dir, plan, rows, mode, progress)
+        plan["status"] = "complete"
+        plan["finished"] = datetime.now().astimezone().isoformat(timespec="seconds")
+        write_plan(sweep_dir, plan)
+        if mode is not PlotsMode.NONE and any(row["status"] != "failed" for row in rows.values()):
+            _draw_sweep_figures(sweep_dir, plan, rows, mode, progress)
+    finally:
+        executor.close()
+        lock.release()
     return sweep_dir
 
 

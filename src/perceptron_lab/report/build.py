@@ -284,7 +284,8 @@ def build_report(
     """Write figures and a self-contained report.html; returns the report.html path.
 
     One path: a run directory (or results/<name>/, its newest complete run) or a sweep
-    directory; default out_dir <path>/report. Several paths: a comparison of runs; default
+    directory; default out_dir <path>/report. Several paths: a comparison of runs (a sweep
+    directory stands for its best point on the chosen metric and split); default
     out_dir results/compare-<timestamp>/ beside the first run's experiment folder.
     """
     check_format(fmt)
@@ -296,4 +297,17 @@ def build_report(
         if is_sweep_dir(paths[0]):
             return _sweep_report(paths[0], out, fmt, metric, split)
         return _run_report(resolve_run_dir(paths[0]), out, fmt, metric, split)
-    return _comparison_report([resolve_run_dir(p) for p in paths], out, fmt, metric, split)
+    return _comparison_report([_compared_run_dir(p, metric, split) for p in paths], out, fmt, metric, split)
+
+
+def _compared_run_dir(path: Path, metric: str | None, split: str | None) -> Path:
+    """The run directory a comparison shows for `path`: itself, results/<name>/'s newest run,
+    or a sweep's best point on the chosen metric and split."""
+    if not is_sweep_dir(path):
+        return resolve_run_dir(path)
+    sweep = load_sweep(path)
+    best = best_point(sweep, *choose_sweep_metric_split(sweep, metric, split))
+    point_dir = sweep.point_dir(best["point"]) if best is not None else None
+    if point_dir is None or not is_run_dir(point_dir):
+        raise UserError(f"{path}: no point of this sweep finished ok; nothing to compare")
+    return point_dir

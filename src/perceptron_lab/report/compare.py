@@ -9,12 +9,14 @@ from typing import Any
 import pandas as pd
 
 from ..errors import UserError
+from ..experiment.partials import is_partial, stale_partials
 from ..experiment.results_dir import RunResults, is_run_dir
 from .inputs import (
     PREFERRED_METRICS,
     PREFERRED_SPLITS,
     choose,
     final_mean_std,
+    held_after_stopping,
     mean_std,
     metric_names,
     order_splits,
@@ -48,8 +50,10 @@ def resolve_run_dir(path: Path) -> Path:
         return path
     newest = newest_run_dir(path)
     if newest is None:
+        leftovers = stale_partials(path.parent if is_partial(path) else path, min_age_s=0)
+        note = f" ({len(leftovers)} interrupted write(s) left as .partial, ignored)" if leftovers else ""
         raise UserError(
-            f"{path}: not a complete run directory, a sweep directory, or a folder holding complete runs"
+            f"{path}: not a complete run directory, a sweep directory, or a folder holding complete runs{note}"
         )
     return newest
 
@@ -122,8 +126,8 @@ def comparison_figure(runs: list[RunResults], metric: str, split: str) -> Plot:
     figure = new_figure(7.2, 4.6)
     ax = figure.add_subplot()
     for i, (run, label) in enumerate(zip(runs, labels)):
-        rows = run.epochs[run.epochs["split"] == split].dropna(subset=[metric])
-        stats = mean_std(rows, ["epoch"], metric)
+        rows, _ = held_after_stopping(run.epochs[run.epochs["split"] == split], metric)
+        stats = mean_std(rows.dropna(subset=[metric]), ["epoch"], metric)
         band(
             ax,
             stats["epoch"].to_numpy(),
@@ -135,7 +139,10 @@ def comparison_figure(runs: list[RunResults], metric: str, split: str) -> Plot:
         )
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric_label(metric))
-    ax.set_title(f"{metric_label(metric)} on {split} (mean ± std over replicas)", fontsize=10)
+    ax.set_title(
+        f"{metric_label(metric)} on {split} (mean ± std over replicas; stopped ones hold their last value)",
+        fontsize=10,
+    )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return Plot(

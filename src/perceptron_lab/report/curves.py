@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..experiment.results_dir import RunResults
-from .inputs import mean_std, metric_names, n_replicas, split_names
+from .inputs import held_after_stopping, mean_std, metric_names, n_replicas, split_names
 from .style import Plot, band, metric_bounds, metric_label, new_figure, split_style
 
 
@@ -15,9 +15,11 @@ def spans_decades(values: np.ndarray, ratio: float = 1e3) -> bool:
     return finite.size > 1 and finite.min() > 0 and finite.max() / finite.min() > ratio
 
 
-def draw_curve(ax, results: RunResults, metric: str, legend_size: float = 8) -> None:
-    """One metric per epoch on `ax`: a mean line and a ±std band per split (train, validation, test, noise)."""
-    epochs = results.epochs
+def draw_curve(ax, results: RunResults, metric: str, legend_size: float = 8) -> bool:
+    """One metric per epoch on `ax`: a mean line and a ±std band per split (train, validation,
+    test, noise). Replicas that stopped early count with their last value (held_after_stopping);
+    returns whether any did."""
+    epochs, held = held_after_stopping(results.epochs, metric)
     splits = split_names(epochs)
     stats = mean_std(epochs.dropna(subset=[metric]), ["split", "epoch"], metric)
     for split in splits:
@@ -39,15 +41,17 @@ def draw_curve(ax, results: RunResults, metric: str, legend_size: float = 8) -> 
     ax.set_ylabel(metric_label(metric))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=legend_size)
+    return held
 
 
 def learning_curve(results: RunResults, metric: str) -> Plot:
     """One metric per epoch, mean ± std over the replicas, every split on one axis."""
     figure = new_figure()
     ax = figure.add_subplot()
-    draw_curve(ax, results, metric)
+    held = draw_curve(ax, results, metric)
+    note = "; stopped replicas hold their last value" if held else ""
     ax.set_title(
-        f"{results.name}: {metric_label(metric)} (mean ± std over {n_replicas(results)} replicas)",
+        f"{results.name}: {metric_label(metric)} (mean ± std over {n_replicas(results)} replicas{note})",
         fontsize=10,
     )
     return Plot(f"curve_{metric}", f"{metric_label(metric)} per epoch", "Learning curves", figure)

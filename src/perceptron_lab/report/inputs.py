@@ -78,6 +78,18 @@ def mean_std(frame: pd.DataFrame, by: list[str], column: str) -> pd.DataFrame:
     return pd.DataFrame({"mean": groups.mean(), "std": groups.std(ddof=0).fillna(0.0)}).reset_index()
 
 
+def held_after_stopping(epochs: pd.DataFrame, metric: str) -> tuple[pd.DataFrame, bool]:
+    """epochs.csv's `metric` rows (run, fold, split, epoch, metric), extended so that a replica
+    that stopped early holds its last value at every later evaluated epoch of its split: a
+    mean over replicas then never jumps when one drops out. Also whether any row was added."""
+    rows = epochs[["run", "fold", "split", "epoch", metric]]
+    last = rows.sort_values("epoch", kind="stable").groupby(["run", "fold", "split"]).tail(1)
+    grid = rows[["split", "epoch"]].drop_duplicates()
+    held = last.rename(columns={"epoch": "stopped"}).merge(grid, on="split")
+    held = held[held["epoch"] > held["stopped"]].drop(columns="stopped")
+    return pd.concat([rows, held[rows.columns]], ignore_index=True), not held.empty
+
+
 def final_mean_std(results: RunResults) -> tuple[pd.DataFrame, pd.DataFrame]:
     """summary.csv's final-epoch rows over the replicas: (mean rows, std rows), each indexed by split."""
     summary = results.summary

@@ -35,12 +35,6 @@ class History:
         if self.kept_epoch is None:
             self.kept_epoch = np.asarray(self.stopped_epoch).copy()
 
-    def kept(self, split: str, metric: str) -> np.ndarray:
-        """(R,) the metric at each replica's kept epoch (the weights fit left in the network)."""
-        values = self.logs[split][metric]
-        rows = np.searchsorted(np.asarray(self.epochs), self.kept_epoch)
-        return values[rows, np.arange(values.shape[1])]
-
     def final(self, split: str, metric: str) -> np.ndarray:
         """(R,) the metric at each replica's last evaluated epoch."""
         values = self.logs[split][metric]

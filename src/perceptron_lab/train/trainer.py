@@ -108,8 +108,9 @@ class Trainer:
     and the last); None evaluates never (no logs, no divergence check: training alone, as
     scikit-learn's fit does it). record_weights: False, True (every evaluated epoch) or a list of epochs.
     evaluator(split, outputs (R, m, out), index (R, m), mask (R, m)) -> {metric: (R,)} adds
-    metrics to the per-split "loss" the trainer computes. callback(epoch, logs, active) is
-    called after every evaluation with logs[split][metric] (R,) and the (R,) still-training mask.
+    metrics to the per-split "loss" the trainer computes, a per-sample mean for every loss
+    (a summed loss such as sse is divided by the split's sample count). callback(epoch, logs,
+    active) is called after every evaluation with logs[split][metric] (R,) and the (R,) still-training mask.
     """
 
     def __init__(
@@ -296,15 +297,17 @@ class _Run:
         for name, split in self.splits.items():
             with self.evaluation_threads():
                 outputs, logits = self._outputs(split)
-            values = {
-                "loss": trainer.loss.value(
-                    outputs,
-                    split.targets(),
-                    None if split.identity else split.mask,
-                    logits,
-                    self.output_activation,
-                )
-            }
+            loss = trainer.loss.value(
+                outputs,
+                split.targets(),
+                None if split.identity else split.mask,
+                logits,
+                self.output_activation,
+            )
+            # Logged per sample, as Keras does, so splits of any size compare.
+            if not trainer.loss.per_sample_mean:
+                loss = loss / np.maximum(split.mask.sum(axis=1), 1)
+            values = {"loss": loss}
             if trainer.evaluator is not None:
                 values.update(trainer.evaluator(name, outputs, split.index, split.mask))
             logs[name] = {
