@@ -308,3 +308,25 @@ def test_a_long_feature_list_is_shortened_in_the_error(tmp_path):
     with pytest.raises(DataError) as error:
         read_rows_csv(model, tmp_path / "rows.csv")
     assert str(error.value).endswith("pixel_0, pixel_1, pixel_2, pixel_3, pixel_4, pixel_5, ... (64 in all)")
+
+
+def test_one_saved_model_directory_predicts_like_a_run_of_one(tmp_path):
+    from sklearn.datasets import load_iris
+
+    from perceptron_lab.sklearn import LabClassifier
+
+    X, y = load_iris(return_X_y=True)
+    fitted = LabClassifier(hidden_sizes=(8,), epochs=30, learning_rate=0.05, replicas=2).fit(X, y)
+    directory = fitted.models_[1].save(tmp_path / "model")
+    frame = pd.DataFrame(X[:10], columns=["a", "b", "c", "d"])  # no feature names: by position
+    frame["target"] = y[:10]
+    frame.to_csv(tmp_path / "rows.csv", index=False)
+    result = lab("predict", directory, "--data", tmp_path / "rows.csv", "--out", tmp_path / "p.csv")
+    assert result.exit_code == 0, result.output
+    written = pd.read_csv(tmp_path / "p.csv")
+    np.testing.assert_array_equal(
+        written[["score_0", "score_1", "score_2"]], fitted.models_[1].predict_proba(X[:10])
+    )
+    assert "accuracy" in result.stdout
+    result = lab("predict", directory, "--data", tmp_path / "rows.csv", "--replica", "3")
+    assert result.exit_code == 2 and "single model" in result.stderr
