@@ -62,13 +62,35 @@ def _command_line() -> str:
     return " ".join(["lab", *sys.argv[1:]])
 
 
+# Library parameters that are command-line options under another name.
+OPTION_OF_PARAM = {
+    "jobs": "--jobs",
+    "backend": "--backend",
+    "address": "--address",
+    "resume": "--resume",
+    "out_root": "--out",
+    "max_replicas": "--max-replicas",
+}
+
+
+def _as_cli_message(error: UserError) -> str:
+    """The error's message, starting with the option the user typed rather than the parameter."""
+    message = str(error)
+    param = getattr(error, "param", None)
+    if param in OPTION_OF_PARAM and message.startswith(param):
+        return OPTION_OF_PARAM[param] + message[len(param) :]
+    return message
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn a UserError into one line on stderr and exit code 2."""
     try:
         yield
     except UserError as error:
-        err_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[bold red]error:[/] {escape(_as_cli_message(error))}", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(code=2) from None
     except KeyboardInterrupt:
         err_console.print("interrupted: no results directory was completed")
@@ -154,9 +176,10 @@ def validate(
     set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help=SET_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No network summary."),
 ) -> None:
-    """Check a config (schema, names, dataset and architecture) without training."""
+    """Check a config as a run would (schema, names, data, splits, memory) without training or downloading."""
     from .config import load_config
-    from .experiment.specs import load_data, network_plan, network_summary, target_coding, task_metrics
+    from .experiment.checks import validate_experiment
+    from .experiment.specs import network_summary
 
     with user_errors():
         cfg = load_config(config, set_)
@@ -164,16 +187,11 @@ def validate(
             from .experiment.search import check_search
 
             check_search(cfg)
-        dataset, _ = load_data(cfg)
-        target_coding(cfg, dataset)
-        task_metrics(cfg, dataset.task)
-        if not quiet:
-            summary = network_summary(cfg, network_plan(cfg, dataset).input_shape)
+        validation = validate_experiment(cfg)
+        if not quiet and validation.input_shape is not None:
+            summary = network_summary(cfg, validation.input_shape)
             console.print(str(summary), markup=False, highlight=False)
-    console.print(
-        f"{config}: ok ({cfg.n_replicas} replicas, dataset {cfg.dataset.name} {dataset.X.shape})",
-        highlight=False,
-    )
+    console.print(f"{config}: ok ({validation.summary()})", highlight=False, soft_wrap=True)
 
 
 @app.command(short_help="List the datasets a config can name.")
@@ -193,7 +211,25 @@ def datasets() -> None:
         if not needs_files:
             data = load_dataset(name)
             shape = f"{data.n_samples} x {data.n_features} -> {data.n_outputs}"
+        if entry.image_shape is not None:
+            shape += f" ({'x'.join(map(str, entry.image_shape))} images)"
         table.add_row(name, entry.task, shape, entry.description)
+    console.print(table)
+
+
+@app.command(short_help="List the layer kinds of a typed architecture list.")
+def layers() -> None:
+    """List the layer kinds an `architecture` layer list can use, with their parameters.
+
+    Every kind also takes `name` and `inputs` (earlier layers it reads; `input`: the network input).
+    """
+    from .layer_specs import LAYER_KINDS, parameter_summary
+
+    table = Table(title="layer kinds")
+    for column in ("kind", "parameters", "description"):
+        table.add_column(column)
+    for kind in LAYER_KINDS.values():
+        table.add_row(kind.name, parameter_summary(kind), kind.description)
     console.print(table)
 
 
@@ -358,12 +394,18 @@ def report(
     fmt: FigureFormat = typer.Option(FigureFormat.png, "--format", help="Figure format."),
     metric: str | None = typer.Option(None, "--metric", help="Metric to compare (several directories)."),
     split: str | None = typer.Option(None, "--split", help="Split to compare (several directories)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
-    """Render figures and a self-contained report.html from results directories."""
+    """Render figures and a self-contained report.html from results directories.
+
+    Figures already drawn from the same, unchanged results are reused."""
     from .report import build_report
 
     with user_errors():
-        html = build_report(list(paths), out_dir=out, fmt=fmt.value, metric=metric, split=split)
+        with progress_view(err_console, quiet) as progress:
+            html = build_report(
+                list(paths), out_dir=out, fmt=fmt.value, metric=metric, split=split, progress=progress
+            )
     console.print(str(html), soft_wrap=True, highlight=False)
 
 

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import inspect
 import json
 import math
-import typing
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,18 +31,13 @@ from pydantic import (
     model_validator,
 )
 
-from .config_errors import (
-    Locator,
-    did_you_mean,
-    error_path,
-    message_of,
-    original_line,
-    valid_keys,
-)
+from .config_errors import Locator, did_you_mean, format_errors
+from .config_registry import RegistryCheck
 from .config_yaml import LineIndex, parse_yaml
-from .errors import ConfigError, UserError
+from .errors import ConfigError
 from .layer_specs import LayerListError
 from .paths import unsafe_component_reason
+from .plain_numbers import PlainNumbersModel
 from .train.metric_registry import METRICS, find_metric, get_metric
 
 Spec = str | dict[str, Any]
@@ -61,44 +55,14 @@ SHORTHANDS = {
 }
 # Sections that may be written as a bare name: `optimizer: adam` == `optimizer: {name: adam}`.
 NAMED_SECTIONS = ("dataset", "test_dataset", "optimizer", "initializer")
-INT64_MAX = 2**63 - 1
 SEED_MAX = 2**32 - 1
 """Seeds reach scikit-learn's splitters, which take 32-bit seeds (run r uses seed + r)."""
 
 
-def _takes_bool(annotation) -> bool:
-    """Whether a field annotation admits true/false (bool, Any, or a Literal of bools)."""
-    if annotation is bool or annotation is Any:
-        return True
-    if typing.get_origin(annotation) is Literal:
-        return any(isinstance(a, bool) for a in typing.get_args(annotation))
-    return any(_takes_bool(a) for a in typing.get_args(annotation))
-
-
-def _numbers_in(value) -> list:
-    return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-class Section(BaseModel):
-    """A config section: unknown keys, NaN/inf, true/false for a number, and integers past
-    64 bits are all errors (pydantic alone would read `epochs: true` as 1)."""
+class Section(PlainNumbersModel):
+    """A config section: see PlainNumbersModel for what it refuses; assignments are validated too."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _plain_numbers(cls, value, info: ValidationInfo):
-        field = cls.model_fields.get(info.field_name or "")
-        items = _numbers_in(value)
-        if (
-            field is not None
-            and not _takes_bool(field.annotation)
-            and any(isinstance(v, bool) for v in items)
-        ):
-            raise ValueError(f"expected a number, not {str(value).lower()}")
-        if any(isinstance(v, int) and not isinstance(v, bool) and abs(v) > INT64_MAX for v in items):
-            raise ValueError("integer too large (at most 2**63 - 1)")
-        return value
 
 
 class NamedSpec(BaseModel):
@@ -147,6 +111,9 @@ class NoiseConfig(Section):
     )
     copies: int = Field(1, ge=1, description="noisy copies of each sample")
     apply_to: Literal["train", "test", "both"] = "test"
+    train_alpha: float | None = Field(
+        None, gt=0, description="train on noisy copies of this std while `alpha` lists the test noise levels"
+    )
 
     @field_validator("alpha", mode="before")
     @classmethod
@@ -166,7 +133,18 @@ class NoiseConfig(Section):
     def _one_alpha_for_training(self):
         if self.apply_to in ("train", "both") and len(self.alpha) > 1:
             raise ValueError("training on noisy copies takes exactly one alpha")
+        if self.train_alpha is not None and self.apply_to != "test":
+            raise ValueError(
+                "train_alpha sets the training noise; leave apply_to 'test' (alpha: test levels)"
+            )
         return self
+
+    @property
+    def training_alpha(self) -> float | None:
+        """The std of the training copies' noise, or None when training on clean rows."""
+        if self.train_alpha is not None:
+            return self.train_alpha
+        return self.alpha[0] if self.alpha and self.apply_to in ("train", "both") else None
 
 
 class SplitConfig(Section):
@@ -197,7 +175,7 @@ class EarlyStoppingConfig(Section):
     @field_validator("monitor")
     @classmethod
     def _split_and_known_metric(cls, monitor: str):
-        split, dot, metric = monitor.partition(".")
+        split, dot, metric = monitor.rpartition(".")
         if not dot or not split or not metric:
             raise ValueError("monitor must look like <split>.<metric>, e.g. validation.loss")
         if find_metric(metric) is None:
@@ -207,7 +185,7 @@ class EarlyStoppingConfig(Section):
     @model_validator(mode="after")
     def _mode_from_metric(self):
         if self.mode is None:
-            self.mode = get_metric(self.monitor.partition(".")[2]).direction
+            self.mode = get_metric(self.monitor.rpartition(".")[2]).direction
         return self
 
 
@@ -264,7 +242,7 @@ class ExperimentConfig(Section):
     task: Literal["auto", "reconstruction"] = Field(
         "auto", description="auto: the dataset's targets; reconstruction: the clean inputs (autoencoders)"
     )
-    architecture: list[int] | list[str | dict[str, Any]] = Field(
+    architecture: list[int | str | dict[str, Any]] = Field(
         ..., min_length=1, description="layer sizes, input first, output last; or a typed layer list"
     )
     activation: Spec = "sigmoid"
@@ -291,8 +269,7 @@ class ExperimentConfig(Section):
     output: OutputConfig = Field(default_factory=OutputConfig)
     sweep: SweepConfig | None = None
 
-    _source: str = PrivateAttr("<config>")
-    _layer_lines: dict[int, int] = PrivateAttr(default_factory=dict)
+    _locate: Locator | None = PrivateAttr(None)
 
     @field_validator("name")
     @classmethod
@@ -305,6 +282,8 @@ class ExperimentConfig(Section):
     @field_validator("architecture")
     @classmethod
     def _positive_sizes(cls, sizes: list):
+        if any(isinstance(s, int) for s in sizes) and not all(isinstance(s, int) for s in sizes):
+            raise ValueError("either layer sizes [in, hidden..., out] or a list of layers, not both")
         if all(isinstance(s, int) for s in sizes):  # the MLP shorthand; layer lists: layer_specs
             if len(sizes) < 2:
                 raise ValueError("the layer sizes need an input and an output size")
@@ -368,11 +347,10 @@ class ExperimentConfig(Section):
         return any(not isinstance(entry, int) for entry in self.architecture)
 
     def layer_error(self, error: LayerListError) -> ConfigError:
-        """A layer list problem found after loading (e.g. against the data), with its YAML line."""
-        path = error.path
-        index = int(path[1]) if len(path) > 1 and path[0] == "architecture" and path[1].isdigit() else None
-        line = self._layer_lines.get(index) if index is not None else None
-        return ConfigError(f"{self._source}:{line}: {error}" if line else f"{self._source}: {error}")
+        """A layer list problem found after loading (e.g. against the data), located in the file."""
+        if self._locate is None:
+            return ConfigError(str(error))
+        return ConfigError(self._locate(error.path, str(error)))
 
     @property
     def n_replicas(self) -> int:
@@ -441,12 +419,12 @@ def parse_override(text: str) -> tuple[str, Any]:
     key, sep, value = text.partition("=")
     key = key.strip()
     if not sep or not key:
-        raise ConfigError(f"--set {text!r} must look like key.path=value")
+        raise ConfigError(f"override {text!r} must look like key.path=value")
     if not all(part.strip() for part in key.split(".")):
         raise ConfigError(
-            f"--set {key}: not a key path; write names joined by single dots, e.g. split.test_size"
+            f"override {key}: not a key path; write names joined by single dots, e.g. split.test_size"
         )
-    return key, parse_yaml(value, f"--set {key}").data if value.strip() else None
+    return key, parse_yaml(value, f"override {key}", numbered=False).data if value.strip() else None
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any]) -> dict[str, Any]:
@@ -463,7 +441,7 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any])
 
 
 def format_validation_error(
-    errors: list[dict],
+    errors: Sequence[Mapping[str, Any]],
     source: str,
     text: str | None = None,
     prefix: tuple[str, ...] = (),
@@ -479,27 +457,7 @@ def format_validation_error(
     if locate is None:
         lines = lines if lines is not None else parse_yaml(text, source).lines if text else {}
         locate = Locator(source, lines, SHORTHANDS)
-    messages = []
-    for item in errors:
-        path = error_path(item["loc"], prefix)
-        dotted = ".".join(path) or "config"
-        if item["type"] == "extra_forbidden":
-            parent = path[:-1]
-            known = valid_keys(model, parent[len(prefix) :], BaseModel)
-            if not parent:
-                known += list(SHORTHANDS)
-            elif prefix and parent == prefix:
-                known.append("name")
-            hint = did_you_mean(
-                path[-1], known, prefix=".".join(parent) + "." if parent else "", list_known=False
-            )
-            message = f"unknown key '{dotted}'{hint}"
-        elif item["type"] == "missing":
-            message = f"missing required key '{dotted}'"
-        else:
-            message = f"{dotted}: {message_of(item)}"
-        messages.append(locate(path, message))
-    return "; ".join(dict.fromkeys(messages))
+    return format_errors(errors, locate, model, prefix)
 
 
 def build_config(
@@ -528,16 +486,16 @@ def build_config(
         raise ConfigError(format_validation_error(error.errors(), source, locate=locate)) from None
     RegistryCheck(locate).check(config)
     if config.is_layer_list:
-        _check_layer_list(config, source, locate)
+        _check_layer_list(config, locate)
     return config
 
 
 def _override_labels(overrides: list[str] | dict[str, Any]) -> tuple[tuple[str, str], ...]:
-    """(canonical key, how the user wrote it) per override: '--set key' or a grid point's key."""
+    """(canonical key, how the user wrote it) per override: 'override key' or a grid point's key."""
     if isinstance(overrides, dict):
         return tuple((canonical_path(key), key) for key in overrides)
     keys = [text.partition("=")[0].strip() for text in overrides]
-    return tuple((canonical_path(key), f"--set {key}") for key in keys)
+    return tuple((canonical_path(key), f"override {key}") for key in keys)
 
 
 def _layer_list_message(error: LayerListError) -> str:
@@ -563,21 +521,13 @@ def _layer_list_message(error: LayerListError) -> str:
     return f"{dotted}: {item['msg']}{shown}"
 
 
-def _check_layer_list(config: ExperimentConfig, source: str, locate: Locator) -> None:
-    """Parse a typed layer list with the layer registry, store it in canonical form, remember its
-    entries' lines, and check its shapes now when the input shape is known without the data."""
-    import math
-
+def _check_layer_list(config: ExperimentConfig, locate: Locator) -> None:
+    """Parse a typed layer list with the layer registry (layer_specs), store it in canonical
+    form, and check its shapes now when the input shape is known without the data."""
     from . import layer_specs
     from .data import DATASETS
 
-    lines = locate.lines
-    config._source = source
-    config._layer_lines = {
-        i: line
-        for i in range(len(config.architecture))
-        if (line := original_line(("architecture", str(i)), lines, SHORTHANDS)) is not None
-    }
+    config._locate = locate
     try:
         specs = layer_specs.parse_layer_list(config.architecture)
         if config.regularization.dropout:
@@ -593,7 +543,7 @@ def _check_layer_list(config: ExperimentConfig, source: str, locate: Locator) ->
             layer_specs.check_shapes(specs, layers, shape)
     except LayerListError as error:
         raise ConfigError(locate(error.path, _layer_list_message(error))) from None
-    config.architecture = [spec.canonical() for spec in specs]
+    config.architecture = [spec.canonical() for spec in specs]  # type: ignore[assignment]
 
 
 def layer_defaults(config: ExperimentConfig):
@@ -607,102 +557,6 @@ def layer_defaults(config: ExperimentConfig):
         l1=config.regularization.l1,
         l2=config.regularization.l2,
     )
-
-
-class RegistryCheck:
-    """Checks every name a config points into a registry with, and that name's parameters."""
-
-    def __init__(self, locate: Locator):
-        self.locate = locate
-
-    def fail(self, path: tuple[str, ...], message: str, keyed: bool = True) -> typing.NoReturn:
-        raise ConfigError(self.locate(path, f"{'.'.join(path)}: {message}" if keyed else message))
-
-    def name(self, path: tuple[str, ...], name: Any, known) -> None:
-        if not isinstance(name, str) or name not in known:
-            self.fail(path, f"unknown name {name!r}{did_you_mean(str(name), known)}")
-
-    def params(self, path: tuple[str, ...], kind: str, name: str, params: dict[str, Any], factory) -> None:
-        """Each param must be one `factory` takes, of a plain type, finite where a number."""
-        signature = inspect.signature(factory)
-        accepted = {
-            p.name: p
-            for p in signature.parameters.values()
-            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-        }
-        for key, value in params.items():
-            if key not in accepted:
-                dotted = ".".join(path + (key,))
-                hint = did_you_mean(key, accepted, ".".join(path) + ".", list_known=False)
-                valid = ", ".join(accepted) or "none"
-                message = f"unknown key '{dotted}'{hint}; {kind} '{name}' takes: {valid}"
-                self.fail(path + (key,), message, keyed=False)
-            default = accepted[key].default
-            numeric_default = isinstance(default, (int, float)) and not isinstance(default, bool)
-            if numeric_default and not (isinstance(value, (int, float)) and not isinstance(value, bool)):
-                self.fail(path + (key,), f"expected a number, got {value!r}")
-            if isinstance(value, float) and not math.isfinite(value):
-                self.fail(path + (key,), f"must be a finite number, got {value!r}")
-
-    def spec(self, path: tuple[str, ...], spec: Any, registry: dict, resolve) -> None:
-        if spec is None:
-            return
-        if isinstance(spec, dict):
-            params = {k: v for k, v in spec.items() if k != "name" and v is not None}
-            name = spec.get("name")
-            if name is None:
-                self.fail(path, "give a name, e.g. {name: ..., ...}")
-        else:
-            name, params = spec, {}
-        self.name(path + (("name",) if isinstance(spec, dict) else ()), name, registry)
-        self.params(path, path[-1], name, params, registry[name])
-        try:
-            resolve({"name": name, **params})
-        except UserError as error:  # a known name with a bad parameter value
-            self.fail(path, str(error))
-
-    def check(self, config: ExperimentConfig) -> None:
-        from .data import DATASETS
-        from .data.transforms import SCALERS, TARGET_SCALERS
-        from .nn import (
-            ACTIVATIONS,
-            INITIALIZERS,
-            LOSSES,
-            OPTIMIZERS,
-            get_activation,
-            get_initializer,
-            get_optimizer,
-        )
-
-        for key in ("dataset", "test_dataset"):
-            spec = getattr(config, key)
-            if spec is None:
-                continue
-            self.name((key, "name"), spec.name, DATASETS)
-            try:
-                DATASETS[spec.name].params(**spec.params())
-            except ValidationError as error:
-                errors = error.errors()
-                message = format_validation_error(
-                    errors,
-                    self.locate.source,
-                    prefix=(key,),
-                    model=DATASETS[spec.name].params,
-                    locate=self.locate,
-                )
-                raise ConfigError(message) from None
-
-        self.name(("preprocessing", "inputs"), config.preprocessing.inputs, SCALERS)
-        self.name(("preprocessing", "targets"), config.preprocessing.targets, TARGET_SCALERS)
-        if config.loss != "auto":
-            self.name(("loss",), config.loss, {"auto": None, **LOSSES})
-        self.spec(("optimizer",), config.optimizer.spec(), OPTIMIZERS, get_optimizer)
-        self.spec(("activation",), config.activation, ACTIVATIONS, get_activation)
-        self.spec(("output_activation",), config.output_activation, ACTIVATIONS, get_activation)
-        self.spec(("initializer",), config.initializer.spec(), INITIALIZERS, get_initializer)
-        for i, layer in enumerate(config.layers or []):
-            self.spec(("layers", str(i), "activation"), layer.activation, ACTIVATIONS, get_activation)
-            self.spec(("layers", str(i), "initializer"), layer.initializer, INITIALIZERS, get_initializer)
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import difflib
 import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -91,13 +92,13 @@ def valid_keys(root: type[BaseModel], path: tuple[str, ...], base: type[BaseMode
     return list(model.model_fields) if model is not None else []
 
 
-def error_path(loc: tuple, prefix: tuple[str, ...] = ()) -> tuple[str, ...]:
+def error_path(loc: Sequence[Any], prefix: tuple[str, ...] = ()) -> tuple[str, ...]:
     """A pydantic error location as config key parts."""
     parts = (str(p) for p in loc if not str(p).startswith("function-"))
     return prefix + tuple(p for p in parts if p not in _TYPE_PARTS)
 
 
-def message_of(item: dict) -> str:
+def message_of(item: Mapping[str, Any]) -> str:
     """The readable part of one pydantic error."""
     message = str(item["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     value = item.get("input")
@@ -105,3 +106,31 @@ def message_of(item: dict) -> str:
         return message
     shown = repr(value)
     return f"{message} (got {shown if len(shown) <= 60 else shown[:57] + '...'})"
+
+
+def format_errors(
+    errors: Sequence[Mapping[str, Any]], locate: Locator, model: type[BaseModel], prefix: tuple[str, ...] = ()
+) -> str:
+    """One line for pydantic errors of `model` validated at `prefix` inside the config, each
+    `where: key.path: message`, unknown keys with the closest valid key; joined with "; "."""
+    messages = []
+    for item in errors:
+        path = error_path(item["loc"], prefix)
+        dotted = ".".join(path) or "config"
+        if item["type"] == "extra_forbidden":
+            parent = path[:-1]
+            known = valid_keys(model, parent[len(prefix) :], BaseModel)
+            if not parent:
+                known += list(locate.shorthands)
+            elif prefix and parent == prefix:
+                known.append("name")
+            hint = did_you_mean(
+                path[-1], known, prefix=".".join(parent) + "." if parent else "", list_known=False
+            )
+            message = f"unknown key '{dotted}'{hint}"
+        elif item["type"] == "missing":
+            message = f"missing required key '{dotted}'"
+        else:
+            message = f"{dotted}: {message_of(item)}"
+        messages.append(locate(path, message))
+    return "; ".join(dict.fromkeys(messages))

@@ -19,7 +19,7 @@ from .errors import ConfigError
 
 MAX_DEPTH = 50
 """Deepest nesting of mappings and lists a config may use."""
-MAX_NODES = 100_000
+MAX_NODES = 20_000
 """Most YAML nodes a document may hold once every alias is expanded."""
 MAX_BYTES = 1_000_000
 """Largest config file read."""
@@ -100,20 +100,15 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
-def _error_line(error: yaml.YAMLError, source: str) -> str:
+def _error_line(error: yaml.YAMLError, source: str, numbered: bool) -> str:
     # The construct being parsed (context) locates an unclosed bracket better than the place
     # the parser gave up (problem), which may be the end of the text.
     mark = getattr(error, "context_mark", None) or getattr(error, "problem_mark", None)
     problem = getattr(error, "problem", None) or str(error).splitlines()[0]
     if isinstance(error, yaml.constructor.ConstructorError) and "tag" in str(problem):
         problem = "tags such as !!python are not allowed in a config"
-    where = f"{source}:{mark.line + 1}" if mark is not None and source_has_lines(source) else source
+    where = f"{source}:{mark.line + 1}" if mark is not None and numbered else source
     return f"{where}: invalid YAML ({problem})"
-
-
-def source_has_lines(source: str) -> bool:
-    """Whether line numbers mean something for `source` (a file, not a one-line --set value)."""
-    return not source.startswith("--")
 
 
 @dataclass
@@ -131,32 +126,48 @@ class YamlDocument:
         return self._lines
 
 
-def parse_yaml(text: str, source: str) -> YamlDocument:
-    """Parse YAML `text` within the limits above, or raise ConfigError naming `source`."""
-    loader = _LimitedLoader(text)
+class YamlTooLarge(yaml.YAMLError):
+    """A document past MAX_DEPTH nesting or MAX_NODES expanded nodes."""
+
+    def __init__(self, problem: str):
+        super().__init__(problem)
+        self.problem = problem
+
+
+def load_limited(text: str) -> tuple[Any, yaml.Node | None]:
+    """(data, root node) of YAML `text`, like yaml.safe_load within the limits above, refusing
+    duplicate keys. Raises yaml.YAMLError (YamlTooLarge past a limit)."""
+    loader = _LimitedLoader(text)  # the reader refuses control characters right away
     try:
         root = loader.get_single_node()
-        if root is not None:
-            size = _expanded_size(root)
-            if size > MAX_NODES:
-                raise ConfigError(
-                    f"{source}: refusing YAML that expands to more than {MAX_NODES:,} nodes "
-                    "(aliases nested inside aliases?)"
-                )
-        data = loader.construct_document(root) if root is not None else None
-    except yaml.YAMLError as error:
-        raise ConfigError(_error_line(error, source)) from None
+        if root is not None and _expanded_size(root) > MAX_NODES:
+            raise YamlTooLarge(f"expands to more than {MAX_NODES:,} nodes (aliases nested inside aliases?)")
+        return (loader.construct_document(root) if root is not None else None), root
     except RecursionError:
-        raise ConfigError(f"{source}: invalid YAML (nested too deeply)") from None
+        raise YamlTooLarge("nested too deeply") from None
     finally:
         loader.dispose()
+
+
+def safe_load(text: str) -> Any:
+    """yaml.safe_load within the limits above (for one-line values such as grid options)."""
+    return load_limited(text)[0]
+
+
+def parse_yaml(text: str, source: str, numbered: bool = True) -> YamlDocument:
+    """Parse YAML `text` within the limits above, or raise ConfigError naming `source`
+    (and the line, when `numbered`: not for a one-line value)."""
+    try:
+        data, root = load_limited(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(_error_line(error, source, numbered)) from None
     return YamlDocument(data, root)
 
 
 def line_index(root: yaml.Node | None) -> LineIndex:
     """Map each key path (and list index) of a parsed document to its 1-based line number.
 
-    Iterative, and bounded because parse_yaml refused documents past MAX_NODES expanded nodes.
+    Iterative, and bounded because load_limited refused documents past MAX_NODES expanded nodes.
     """
     lines: LineIndex = {}
     stack: list[tuple[yaml.Node, tuple[str, ...]]] = [] if root is None else [(root, ())]

@@ -58,10 +58,23 @@ def _gradient_case(layers, input_shape, numgrad, relerr, training=True, replicas
 # -- gradient checks (float64 central differences) --------------------------------------------
 
 
-@pytest.mark.parametrize("padding, strides", [("same", 2), ("valid", (2, 1)), ("same", 1)], ids=str)
-def test_conv2d_gradient_strided_padded(padding, strides, numgrad, relerr):
+@pytest.mark.parametrize(
+    "padding, strides, use_bias",
+    [("same", 2, True), ("valid", (2, 1), True), ("same", 1, True), ("valid", 1, False)],
+    ids=str,
+)
+def test_conv2d_gradient_strided_padded(padding, strides, use_bias, numgrad, relerr):
     layers = [
-        Conv2D(3, (3, 2), strides=strides, padding=padding, activation="tanh", l1=0.01, l2=0.02),
+        Conv2D(
+            3,
+            (3, 2),
+            strides=strides,
+            padding=padding,
+            activation="tanh",
+            l1=0.01,
+            l2=0.02,
+            use_bias=use_bias,
+        ),
         Flatten(),
         Dense(2),
     ]
@@ -336,3 +349,33 @@ def test_images_accept_flat_rows_and_chunked_prediction_agrees():
     np.testing.assert_allclose(net.predict(X.reshape(9, 784), batch_size=4), full, rtol=1e-12)
     logits_out, logits = net.predict(X, return_logits=True)
     np.testing.assert_allclose(np.exp(logits) / np.exp(logits).sum(-1, keepdims=True), full, rtol=1e-10)
+
+
+def test_image_shaped_output_trains_on_flat_targets(numgrad, relerr):
+    """A network ending in Reshape (an autoencoder's image output) trains on flat targets."""
+    rng = np.random.default_rng(8)
+    X = rng.uniform(size=(12, 4, 4, 1))
+    layers = [Flatten(), Dense(3, "tanh"), Dense(16, "sigmoid"), Reshape((4, 4, 1))]
+    net = Network(layers, input_shape=(4, 4, 1), replicas=2, seed=0, dtype="float64")
+    before = net.value_and_gradients(X, X, "mse")[0]
+    history = Trainer(loss="mse", optimizer="adam", epochs=5, batch_size=4).fit(net, X, X.reshape(12, 16))
+    assert net.predict(X).shape == (2, 12, 4, 4, 1)
+    np.testing.assert_allclose(history.logs["train"]["loss"][-1], net.value_and_gradients(X, X, "mse")[0])
+    assert (history.logs["train"]["loss"][-1] < before).all()
+
+
+@pytest.mark.parametrize("strides", [None, 1])
+def test_max_pool_ties_route_the_gradient_to_the_first_maximum(strides):
+    net = Network(
+        [MaxPool2D(2, strides), Flatten()], input_shape=(4, 5, 1), replicas=2, seed=0, dtype="float64"
+    )
+    X = np.ones((3, 4, 5, 1))
+    out_size = net.output_shape[0]
+    _, _, dx = net.value_and_gradients(X, np.zeros((3, out_size)), "sse", input_gradient=True)
+    # sse = 1/2 sum (1 - 0)^2 per output, so each window sends 1 to its first position only.
+    expected = np.zeros((4, 5))
+    step = 2 if strides is None else 1
+    for i in range(0, 4 - 1, step):
+        for j in range(0, 5 - 1, step):
+            expected[i, j] += 1
+    np.testing.assert_array_equal(dx[:, :, :, :, 0], np.broadcast_to(expected, (2, 3, 4, 5)))

@@ -82,3 +82,12 @@ def test_task_metrics_come_from_the_registry():
     with pytest.raises(ConfigError, match="'r2' is not a classification metric"):
         task_metrics(build_config({**BASE, "metrics": ["r2"]}), "classification")
     assert set(METRICS) == set(metrics_for("classification")) | set(metrics_for("regression"))
+
+
+def test_the_library_early_stopping_rule_takes_its_mode_from_the_registry():
+    from perceptron_lab.train import EarlyStopping
+
+    assert EarlyStopping("validation.accuracy").mode == "max"
+    assert EarlyStopping("train.r2_orig").mode == "max"
+    assert EarlyStopping("validation.loss").mode == "min"
+    assert EarlyStopping("validation.accuracy", mode="min").mode == "min"

@@ -45,6 +45,28 @@ _progress_hook: contextvars.ContextVar[Progress | None] = contextvars.ContextVar
 )
 
 
+_downloads_allowed: contextvars.ContextVar[bool] = contextvars.ContextVar("downloads_allowed", default=True)
+
+
+class DownloadNeeded(DataError):
+    """Inside `no_downloads()`: files a run would download; `files` lists them, `target` is where."""
+
+    def __init__(self, message: str, files: list[str], target: Path):
+        super().__init__(message)
+        self.files, self.target = files, target
+
+
+@contextmanager
+def no_downloads() -> Iterator[None]:
+    """Within this block, loaders that miss files raise DownloadNeeded instead of downloading
+    (files already present are still verified)."""
+    token = _downloads_allowed.set(False)
+    try:
+        yield
+    finally:
+        _downloads_allowed.reset(token)
+
+
 @contextmanager
 def download_progress(callback: Progress | None) -> Iterator[None]:
     """Within this block, downloads started by loaders report to `callback` (e.g. a rich bar)."""
@@ -235,6 +257,12 @@ def fetch_files(
         )
     for name, path in found.items():
         verify(path, expected.get(name))
+    if missing and not _downloads_allowed.get():
+        raise DownloadNeeded(
+            f"{source.name}: a run would download {', '.join(missing)} from {source.url('')} into {target}",
+            missing,
+            target,
+        )
     progress = progress or _progress_hook.get()
     for i, name in enumerate(missing):
         try:

@@ -8,6 +8,7 @@ row-major order. MNIST images are type 0x08 (uint8) with ndim 3 (magic 2051), la
 from __future__ import annotations
 
 import gzip
+import math
 import struct
 import zlib
 from pathlib import Path
@@ -18,12 +19,25 @@ from ..errors import DataError
 
 IDX_TYPES = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 GZIP_MAGIC = b"\x1f\x8b"
+DEFLATE_MAX_RATIO = 1032
+"""Deflate expands at most about 1032-fold, which bounds what a gzip file can decompress to."""
 
 
-def _open(path: Path):
+def _is_gzip(path: Path) -> bool:
     with open(path, "rb") as probe:
-        compressed = probe.read(2) == GZIP_MAGIC
-    return gzip.open(path, "rb") if compressed else open(path, "rb")
+        return probe.read(2) == GZIP_MAGIC
+
+
+def _check_declared_size(path: Path, shape: tuple[int, ...], dtype: np.dtype, header: int) -> None:
+    """Refuse a header declaring more bytes than the file can hold, before allocating them."""
+    declared = math.prod(shape) * dtype.itemsize
+    size = path.stat().st_size
+    room = size * DEFLATE_MAX_RATIO if _is_gzip(path) else size - header
+    if declared > room:
+        raise DataError(
+            f"{path}: header declares shape {shape} ({declared:,} bytes), more than a "
+            f"{size:,}-byte file can hold"
+        )
 
 
 def _read_exactly(handle, out: np.ndarray) -> int:
@@ -46,7 +60,7 @@ def read_idx(path: str | Path) -> np.ndarray:
     """
     path = Path(path)
     try:
-        with _open(path) as handle:
+        with gzip.open(path, "rb") if _is_gzip(path) else open(path, "rb") as handle:
             magic = handle.read(4)
             if len(magic) != 4 or magic[:2] != b"\0\0" or magic[2] not in IDX_TYPES or magic[3] == 0:
                 raise DataError(f"{path}: not an IDX file (bad magic number 0x{magic.hex() or 'empty'})")
@@ -55,7 +69,9 @@ def read_idx(path: str | Path) -> np.ndarray:
             if len(dims) != 4 * ndim:
                 raise DataError(f"{path}: truncated IDX header")
             shape = struct.unpack(f">{ndim}I", dims)
-            out = np.empty(shape, dtype=np.dtype(IDX_TYPES[magic[2]]))
+            dtype = np.dtype(IDX_TYPES[magic[2]])
+            _check_declared_size(path, shape, dtype, 4 + 4 * ndim)
+            out = np.empty(shape, dtype=dtype)
             got = _read_exactly(handle, out)
             if got != out.nbytes:
                 raise DataError(

@@ -9,19 +9,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
 from ..errors import UserError
+from ..plain_numbers import PlainNumbersModel
 from .dataset import Dataset, Task
 
 EntryTask = Task | Literal["any"]
 """A loader's task: fixed, or "any" when its params decide (e.g. a CSV's target column)."""
 
 
-class DatasetParams(BaseModel):
-    """Base of every loader's parameters; unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+class DatasetParams(PlainNumbersModel):
+    """Base of every loader's parameters; unknown keys, NaN/inf, true/false for a number and
+    integers past 64 bits are errors."""
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ feature values, unknown columns.
 
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 from typing import Literal
@@ -50,6 +51,19 @@ def _read_table(path: Path, delimiter: str):
         raise DataError(f"{path}: cannot parse CSV ({message})") from None
     except (OSError, UnicodeDecodeError) as error:
         raise DataError(f"{path}: cannot read CSV ({error})") from None
+
+
+def _check_header(path: Path, delimiter: str) -> None:
+    """A duplicated column name is an error (pandas would silently rename it 'a.1')."""
+    if len(delimiter) != 1:
+        return
+    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+        header = next(csv.reader(handle, delimiter=delimiter), [])
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise DataError(f"{path}:1: duplicate column '{name}'")
+        seen.add(name)
 
 
 def _numeric_columns(frame, columns: list[str], path: Path, lines: np.ndarray) -> np.ndarray:
@@ -116,6 +130,9 @@ def read_csv_dataset(
     """
     path = Path(path)
     frame = _read_table(path, delimiter)
+    _check_header(path, delimiter)
+    if len(frame) == 0:
+        raise DataError(f"{path}: no data rows after the header")
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
     if len(columns) < 2:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -31,6 +32,7 @@ from typing import Any
 import yaml
 
 from ..config import canonical_path
+from ..config_yaml import safe_load
 from ..errors import ConfigError
 
 Point = dict[str, Any]
@@ -40,6 +42,8 @@ _OPENERS = {"[": "]", "{": "}", "(": ")"}
 _SCIENTIFIC = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
 MAX_NAME_LENGTH = 120
+MAX_POINTS = 10_000
+"""Most points a grid may have; the count is checked before the points are made."""
 
 
 def split_top_level(text: str) -> list[str]:
@@ -77,7 +81,7 @@ def parse_value(text: str) -> Any:
 
     Scientific notation without a dot ('1e-3'), which YAML 1.1 reads as a string, is a float.
     """
-    value = yaml.safe_load(text)
+    value = safe_load(text)
     if isinstance(value, str) and _SCIENTIFIC.match(value.strip()):
         return float(value)
     return value
@@ -145,7 +149,14 @@ def merge_grids(yaml_grid: dict[str, list[Any]], cli_options: Iterable[str]) -> 
 
 
 def grid_points(grid: dict[str, list[Any]]) -> list[Point]:
-    """Cartesian product of the grid: one {key: value} per point, last key varying fastest."""
+    """Cartesian product of the grid: one {key: value} per point, last key varying fastest.
+
+    Raises ConfigError, before making any point, when there would be more than MAX_POINTS.
+    """
+    count = math.prod(len(values) for values in grid.values())
+    if count > MAX_POINTS:
+        sizes = " x ".join(f"{len(values)} {key}" for key, values in grid.items())
+        raise ConfigError(f"grid: {sizes} is {count:,} points, more than the {MAX_POINTS:,} a sweep may have")
     keys = list(grid)
     return [dict(zip(keys, combo)) for combo in itertools.product(*grid.values())]
 

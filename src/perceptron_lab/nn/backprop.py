@@ -72,8 +72,8 @@ class BatchPass:
         values = self._values
         values[0] = x
         for i, (op, nodes) in enumerate(self._steps):
-            values[i + 1] = op.forward([values[n] for n in nodes], run)
-        return values[-1]
+            values[i + 1] = op.forward([values[n] for n in nodes], run)  # type: ignore[misc]
+        return values[-1]  # type: ignore[return-value]
 
     def gather(self, X: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Fill x (R, b, *shape) with X[rows] for rows (R, b) (no copy of X)."""
@@ -122,12 +122,13 @@ class BatchPass:
         for node in range(n_nodes):
             if not wants[node]:
                 continue
-            if grads[node] is None:
-                grads[node] = np.zeros((R, width, *self.shapes[node]), self.network.dtype)
+            buffer = grads[node]
+            if buffer is None:
+                buffer = grads[node] = np.zeros((R, width, *self.shapes[node]), self.network.dtype)
             for i in readers[node]:
                 op, layer = self.ops[i], network.layers[i]
                 if layer.aliases_grad and len(readers[node]) == 1 and wants[i + 1]:
-                    grads[i + 1] = grads[node].reshape(R, width, *self.shapes[i + 1])
+                    grads[i + 1] = buffer.reshape(R, width, *self.shapes[i + 1])
                     op.aliased = True
         self.targets: list[list[Target]] = []
         written = [False] * n_nodes
@@ -144,10 +145,10 @@ class BatchPass:
         self.wants = wants
         self._grads = grads
         self.x_grad = grads[0]
-        self._backward_steps = [
-            (op, grads[i + 1], self.targets[i])
+        self._backward_steps: list[tuple[Op, np.ndarray, list[Target]]] = [
+            (op, grad, self.targets[i])
             for i, op in reversed(list(enumerate(self.ops)))
-            if wants[i + 1]
+            if wants[i + 1] and (grad := grads[i + 1]) is not None
         ]
 
     def backward(self, target: np.ndarray, scale, loss: Loss) -> None:
@@ -160,6 +161,14 @@ class BatchPass:
             self._allocate_gradients()
         grads = self._grads
         assert grads is not None and self.output is not None
-        loss.delta(self.output, target, scale, self.output_activation, out=grads[-1])
+        # Losses see (R, b, values): multi-axis outputs are flattened (views of contiguous buffers).
+        R, b = self.output.shape[:2]
+        loss.delta(
+            self.output.reshape(R, b, -1),
+            target.reshape(R, b, -1),
+            scale,
+            self.output_activation,
+            out=grads[-1].reshape(R, b, -1),  # type: ignore[union-attr]
+        )
         for op, grad, targets in self._backward_steps:
             op.backward(grad, targets)

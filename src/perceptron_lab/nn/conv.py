@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from .activations import Activation, get_activation
 from .initializers import Initializer, get_initializer
@@ -206,17 +206,42 @@ class Conv2DOp(Op):
         self.use_bias = layer.use_bias
         self.l1, self.l2 = layer.l1, layer.l2
         self.K = ctx.params["kernel"]
-        self.K_mat = self.K.reshape(R, self.columns, F)
-        self.K_t = self.K_mat.swapaxes(1, 2)
-        self.B = ctx.params["bias"].reshape(R, 1, F) if self.use_bias else None
-        grad_k = ctx.grads.get("kernel")
-        self.gK = grad_k
-        self.gK_mat = None if grad_k is None else grad_k.reshape(R, self.columns, F)
-        self.gB = ctx.grads.get("bias")
+        self.K_t = self.K.reshape(R, self.columns, F).swapaxes(1, 2)
+        self.gK = ctx.grads.get("kernel")
+        # The bias is folded into the GEMMs: patches get a column of ones and the kernel
+        # matrix a last row, the bias, which follows the kernel in the parameter buffer. So
+        # z = [P 1] @ [K; b] and [dK; db] = [P 1]^T @ delta, with no separate bias passes.
+        self.width_columns = self.columns + (1 if self.use_bias else 0)
+        self.KB = _with_next_row(self.K, ctx.params.get("bias"), self.width_columns)
+        self.gKB = (
+            None if self.gK is None else _with_next_row(self.gK, ctx.grads.get("bias"), self.width_columns)
+        )
         self.padded = ctx.zeros(R, b, *g.padded_size, C) if g.padded else None
-        self.patches = ctx.zeros(R, b, Ho, Wo, kh, kw, C)
+        self.patch_rows = ctx.zeros(R, b, Ho, Wo, self.width_columns)
+        self.patch_rows[..., self.columns :] = 1.0
+        self.patches = self.patch_rows[..., : self.columns].reshape(R, b, Ho, Wo, kh, kw, C)
         self.out = ctx.zeros(R, b, Ho, Wo, F)
         self.input_shape = (H, W, C)
+        # With stride 1, dL/dx is the correlation of the zero-padded delta with the flipped
+        # kernel: an im2col of delta and one GEMM, cheaper than dL/dP and its scatter-add.
+        self.correlate = g.strides == (1, 1)
+        self.delta_padded: np.ndarray | None = None
+
+    def _allocate_correlation(self, ctx_dtype) -> None:
+        R, b = self.replicas, self.width
+        (H, W, C), (kh, kw), F = self.input_shape, (self.kh, self.kw), self.F
+        (top, _), (left, _) = self.geometry.pads
+        Ho, Wo = self.geometry.out
+        self.delta_padded = np.zeros((R, b, H + kh - 1, W + kw - 1, F), ctx_dtype)
+        before_h, before_w = kh - 1 - top, kw - 1 - left
+        self.delta_interior = (
+            slice(None),
+            slice(None),
+            slice(before_h, before_h + Ho),
+            slice(before_w, before_w + Wo),
+        )
+        self.delta_patches = np.zeros((R, b, H, W, kh, kw, F), ctx_dtype)
+        self.kernel_back = np.zeros((R, kh, kw, F, C), ctx_dtype)
 
     def _im2col(self, x: np.ndarray, n: int) -> np.ndarray:
         g = self.geometry
@@ -236,15 +261,14 @@ class Conv2DOp(Op):
         x = inputs[0]
         n = x.shape[1]
         R = self.replicas
-        patches = self._im2col(x, n).reshape(R, -1, self.columns)
+        self._im2col(x, n)
+        patches = self.rows(self.patch_rows, n).reshape(R, -1, self.width_columns)
         out = self.rows(self.out, n)
         z = out.reshape(R, -1, self.F)
         if self.single:
-            np.matmul(patches[0], self.K_mat[0], out=z[0])
+            np.matmul(patches[0], self.KB[0], out=z[0])
         else:
-            np.matmul(patches, self.K_mat, out=z)
-        if self.use_bias:
-            z += self.B
+            np.matmul(patches, self.KB, out=z)
         if self.is_output and run.logits is not None:
             np.copyto(run.logits, out)
         self.activation.forward(out, out=out)
@@ -255,22 +279,45 @@ class Conv2DOp(Op):
             self.activation.backward(grad, self.out, out=grad)
         R = self.replicas
         G = grad.reshape(R, -1, self.F)
-        P = self.patches.reshape(R, -1, self.columns)
+        P = self.patch_rows.reshape(R, -1, self.width_columns)
+        assert self.gKB is not None and self.gK is not None
         if self.single:
-            np.matmul(P[0].T, G[0], out=self.gK_mat[0])
+            np.matmul(P[0].T, G[0], out=self.gKB[0])
         else:
-            np.matmul(P.swapaxes(1, 2), G, out=self.gK_mat)
-        if self.use_bias:
-            np.add.reduce(G, axis=1, out=self.gB)
+            np.matmul(P.swapaxes(1, 2), G, out=self.gKB)
         add_penalty_gradient(self.gK, self.K, self.l1, self.l2)
         target = targets[0]
         if target is None:
             return
-        if self.single:  # dL/dP into the patch buffer, no longer needed
-            np.matmul(G[0], self.K_t[0], out=P[0])
+        if self.correlate:
+            self._correlate(grad, target)
+            return
+        dP = P[..., : self.columns]  # dL/dP into the patch buffer, no longer needed
+        if self.single:
+            np.matmul(G[0], self.K_t[0], out=dP[0])
         else:
-            np.matmul(G, self.K_t, out=P)
+            np.matmul(G, self.K_t, out=dP)
         self._col2im(target)
+
+    def _correlate(self, grad: np.ndarray, target) -> None:
+        """dL/dx[r, c] = sum over (i, j) of delta_padded[r + i, c + j] @ K[kh-1-i, kw-1-j]^T."""
+        if self.delta_padded is None:
+            self._allocate_correlation(grad.dtype)
+        assert self.delta_padded is not None
+        R = self.replicas
+        self.delta_padded[self.delta_interior] = grad
+        windows = sliding_window_view(self.delta_padded, (self.kh, self.kw), axis=(2, 3))
+        np.copyto(self.delta_patches, windows.transpose(0, 1, 2, 3, 5, 6, 4))
+        np.copyto(self.kernel_back, self.K[:, ::-1, ::-1].swapaxes(3, 4))
+        D = self.delta_patches.reshape(R, -1, self.kh * self.kw * self.F)
+        K = self.kernel_back.reshape(R, -1, self.C)
+        buffer, accumulate = target
+        if accumulate:
+            buffer += np.matmul(D, K).reshape(buffer.shape)
+        elif self.single:
+            np.matmul(D[0], K[0], out=buffer.reshape(R, -1, self.C)[0])
+        else:
+            np.matmul(D, K, out=buffer.reshape(R, -1, self.C))
 
     def _col2im(self, target) -> None:
         buffer, accumulate = target
@@ -284,6 +331,18 @@ class Conv2DOp(Op):
                 image[g.offset(i, j)] += patches[:, :, :, :, i, j, :]
         if not direct:
             emit(target, image[g.interior()] if self.padded is not None else image)
+
+
+def _with_next_row(kernel: np.ndarray, bias: np.ndarray | None, rows: int) -> np.ndarray:
+    """(R, rows, F) view of a kernel (R, kh, kw, C, F) as a matrix, extended by one row onto
+    the bias (F,) stored right after it (rows = kh*kw*C + 1), or the kernel matrix alone."""
+    R, F = kernel.shape[0], kernel.shape[-1]
+    matrix = kernel.reshape(R, -1, F)
+    if bias is None:
+        return matrix
+    assert bias.__array_interface__["data"][0] == matrix.__array_interface__["data"][0] + matrix[0].nbytes
+    assert R == 1 or bias.strides[0] == matrix.strides[0]
+    return as_strided(matrix, shape=(R, rows, F), strides=matrix.strides, writeable=True)
 
 
 # -- pooling ----------------------------------------------------------------------------------
@@ -351,11 +410,18 @@ class PoolOp(Op):
             self.padded = np.full((R, b, *g.padded_size, C), -np.inf if self.maximum else 0.0, ctx.dtype)
         self.out = ctx.zeros(R, b, *ctx.output_shape)
         self.source: np.ndarray | None = None
+        self._buffers: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self.hits: np.ndarray | None = None
+        # Windows that tile the input (stride = window, no padding) touch each value once.
+        self.tiles = not g.padded and g.strides == g.window
+        (Ho, Wo), (ph, pw) = g.out, g.window
+        self.uncovered_rows = (slice(None), slice(None), slice(Ho * ph, None))
+        self.uncovered_columns = (slice(None), slice(None), slice(None), slice(Wo * pw, None))
         if not self.maximum:
             # Real (unpadded) values per window, (H', W', 1).
             ones = np.zeros((1, 1, *g.padded_size, 1))
             ones[g.interior()] = 1.0
-            count = sum(ones[index] for index in self.offsets)[0, 0]
+            count = np.add.reduce([ones[index] for index in self.offsets])[0, 0]
             self.inverse_count = (1.0 / count).astype(ctx.dtype)
 
     def forward(self, inputs, run):
@@ -368,12 +434,12 @@ class PoolOp(Op):
         out = self.rows(self.out, n)
         first, *rest = self.offsets
         np.copyto(out, source[first])
+        self.source = source
         combine = np.maximum if self.maximum else np.add
         for index in rest:
             combine(out, source[index], out=out)
         if not self.maximum:
             out *= self.inverse_count
-        self.source = source
         return out
 
     def backward(self, grad, targets):
@@ -382,20 +448,60 @@ class PoolOp(Op):
             return
         buffer, accumulate = target
         direct = self.padded is None and not accumulate
+        assert self.source is not None
         image = buffer if direct else np.zeros(self.source.shape, self.source.dtype)
-        if direct:
+        if direct and not (self.tiles and self.maximum):
             image[...] = 0
-        if self.maximum:
-            free = np.ones(self.out.shape, bool)
-            hit = np.empty_like(free)
-            for index in self.offsets:
+        elif direct:
+            image[self.uncovered_rows] = 0
+            image[self.uncovered_columns] = 0
+        if self.maximum and self.tiles and direct:
+            self._tiled_max_backward(grad, image)
+        elif self.maximum:
+            free, hit, share = self._scratch()
+            free[...] = True
+            for index in self.offsets:  # the first offset equal to the maximum takes the gradient
                 np.equal(self.source[index], self.out, out=hit)
                 hit &= free
-                free &= ~hit
-                image[index] += grad * hit
+                np.greater(free, hit, out=free)  # free and not hit
+                np.multiply(grad, hit, out=share)
+                image[index] += share
         else:
-            share = grad * self.inverse_count
+            share = np.multiply(grad, self.inverse_count)
             for index in self.offsets:
                 image[index] += share
         if not direct:
             emit(target, image[self.geometry.interior()] if self.padded is not None else image)
+
+    def _tiled_max_backward(self, grad: np.ndarray, image: np.ndarray) -> None:
+        """Windows that tile the input: (R, b, H', p, W', q, C) views of the input and its
+        gradient, so the maxima are found with one comparison and the gradient written with
+        one product; where a window holds its maximum twice, the first position keeps it."""
+        assert self.source is not None
+        (Ho, Wo), (p, q) = self.geometry.out, self.geometry.window
+        R, n, C = image.shape[0], image.shape[1], image.shape[-1]
+        tiles = (R, n, Ho, p, Wo, q, C)
+        source = self.source[:, :, : Ho * p, : Wo * q].reshape(tiles)
+        target = image[:, :, : Ho * p, : Wo * q].reshape(tiles)
+        if self.hits is None:
+            self.hits = np.empty(tiles, bool)
+        hits = self.hits
+        np.equal(source, self.out[:, :, :, None, :, None, :], out=hits)
+        seen, _, _ = self._scratch()
+        np.copyto(seen, hits[:, :, :, 0, :, 0, :])
+        for i in range(p):
+            for j in range(q):
+                if i or j:
+                    hit = hits[:, :, :, i, :, j, :]
+                    np.greater(hit, seen, out=hit)  # a hit not seen before
+                    seen |= hit
+        np.multiply(grad[:, :, :, None, :, None, :], hits, out=target)
+
+    def _scratch(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self._buffers is None:
+            self._buffers = (
+                np.ones(self.out.shape, bool),
+                np.empty(self.out.shape, bool),
+                np.empty_like(self.out),
+            )
+        return self._buffers

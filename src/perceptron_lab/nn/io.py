@@ -32,7 +32,7 @@ def save_network(network: Network, path_stem) -> None:
     )
     arrays = dict(zip(network.weight_names(), network.get_weights()))
     arrays.update(zip(network.state_names(), network.get_state()))
-    np.savez(stem.with_name(stem.name + ".npz"), **arrays)
+    np.savez(stem.with_name(stem.name + ".npz"), **arrays)  # type: ignore[arg-type]
 
 
 def _expected(config: dict) -> tuple[list[tuple[str, tuple[int, ...]]], list[tuple[str, tuple[int, ...]]]]:

@@ -255,6 +255,7 @@ class DenseOp(Op):
 
     def backward(self, grad, targets):
         h = self.h
+        assert h is not None and self.gK is not None
         if h is not self._h_seen:
             self._prepare(h)
         if not self.is_output:
@@ -362,9 +363,8 @@ class Reshape(Layer):
         self, target_shape: Sequence[int], *, name: str | None = None, inputs: Sequence[str] | None = None
     ):
         super().__init__(name, inputs)
-        if isinstance(target_shape, numbers.Integral):
-            target_shape = (target_shape,)
-        self.target_shape = tuple(positive_int(s, "Reshape: every size") for s in target_shape)
+        sizes = (target_shape,) if isinstance(target_shape, numbers.Integral) else target_shape
+        self.target_shape: tuple[int, ...] = tuple(positive_int(s, "Reshape: every size") for s in sizes)
         if not self.target_shape:
             raise ValueError("Reshape: target_shape must not be empty")
 
@@ -414,7 +414,7 @@ class Concatenate(Layer):
         super().__init__(name, inputs)
         if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
             raise ValueError(f"Concatenate: axis must be an int, got {axis!r}")
-        self.axis = int(axis)
+        self.axis: int = int(axis)
 
     def _config(self):
         return {"axis": self.axis}

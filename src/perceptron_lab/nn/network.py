@@ -396,7 +396,7 @@ class Network:
         Returns (value (R,) = data loss + layer penalties, grads like get_weights()), plus
         dL/dX (R, n, *in) when input_gradient.
         """
-        loss: Loss = get_loss(loss)
+        loss_fn: Loss = get_loss(loss)
         X = self._as_input(X)
         Y = np.asarray(Y, dtype=self.dtype)
         n = X.shape[-len(self.input_shape) - 1]
@@ -406,12 +406,13 @@ class Network:
         self.parameters.grads[...] = 0
         with np.errstate(over="ignore", invalid="ignore"):
             output = batch.forward(update_state=False)
-            value = loss.value(output, target, weight) + self.penalty()
+            flat = (self.replicas, n, -1)
+            value = loss_fn.value(output.reshape(flat), target.reshape(flat), weight) + self.penalty()
             if weight is None:
-                scale = 1.0 / n if loss.per_sample_mean else 1.0
+                scale = 1.0 / n if loss_fn.per_sample_mean else 1.0
             else:
-                scale = loss.sample_scale(weight, self.dtype)
-            batch.backward(target, scale, loss)
+                scale = loss_fn.sample_scale(weight, self.dtype)
+            batch.backward(target, scale, loss_fn)
         views = self.parameters.grad_views
         grads = [views[e.layer][e.name].copy() for e in self.parameters.entries]
         if input_gradient:

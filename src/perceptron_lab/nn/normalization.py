@@ -75,14 +75,17 @@ class BatchNorm(Layer):
 
 
 class BatchNormOp(Op):
+    """Sums over the batch and spatial axes are products with a row of ones (or of 0/1 row
+    weights when padding rows are left out) on (R, rows, C) views: one GEMV per replica."""
+
     def __init__(self, layer: BatchNorm, ctx: OpContext):
         super().__init__(ctx)
         R, b, shape = ctx.replicas, ctx.width, ctx.output_shape
         self.training = ctx.training
         self.momentum, self.epsilon = layer.momentum, layer.epsilon
-        self.axes = tuple(range(1, len(shape) + 1))  # batch and spatial axes of (R, b, *shape)
+        self.C = shape[-1]
         self.per_row = math.prod(shape[:-1])
-        broadcast = (R,) + (1,) * len(shape) + (shape[-1],)
+        broadcast = (R,) + (1,) * len(shape) + (self.C,)
         self.broadcast = broadcast
         p = ctx.params
         self.gamma, self.beta = p["gamma"].reshape(broadcast), p["beta"].reshape(broadcast)
@@ -91,8 +94,17 @@ class BatchNormOp(Op):
         self.out = ctx.zeros(R, b, *shape)
         self.x_hat = ctx.zeros(R, b, *shape)
         self.inv_std = ctx.zeros(*broadcast)
-        self.row_weight: np.ndarray | None = None  # (R, b, 1, ..., 1) 1 on real rows, else 0
-        self.count = float(b * self.per_row)
+        self.ones = np.ones((1, 1, b * self.per_row), ctx.dtype)
+        self.weights: np.ndarray | None = None  # (R, 1, rows): 1 on real rows, 0 on padding
+        self.count: float | np.ndarray = float(b * self.per_row)
+
+    def _flat(self, a: np.ndarray) -> np.ndarray:
+        return a.reshape(a.shape[0], -1, self.C)
+
+    def _sum(self, a: np.ndarray) -> np.ndarray:
+        """(R, 1, C) weighted sum over the rows of a (R, rows, C)."""
+        weights = self.ones[:, :, : a.shape[1]] if self.weights is None else self.weights
+        return np.matmul(weights, a)
 
     def forward(self, inputs, run: Run):
         x = inputs[0]
@@ -104,8 +116,13 @@ class BatchNormOp(Op):
             np.reciprocal(self.inv_std, out=self.inv_std)
             np.subtract(x, self.moving_mean.reshape(self.broadcast), out=x_hat)
         else:
-            mean, var = self._statistics(x, run.counts)
+            self._weigh(n, run.counts)
+            mean = (self._sum(self._flat(x)) / self.count).reshape(self.broadcast)
             np.subtract(x, mean, out=x_hat)
+            np.square(x_hat, out=out)  # scratch: out is written below
+            if self.weights is not None:
+                out *= self.row_weight
+            var = (self._sum(self._flat(out)) / self.count).reshape(self.broadcast)
             np.sqrt(var + self.epsilon, out=self.inv_std)
             np.reciprocal(self.inv_std, out=self.inv_std)
             if run.update_state:
@@ -114,6 +131,19 @@ class BatchNormOp(Op):
         np.multiply(x_hat, self.gamma, out=out)
         out += self.beta
         return out
+
+    def _weigh(self, n: int, counts) -> None:
+        """Row weights and counts for this batch: None and n * per_row when every replica's
+        rows are real, else 0/1 weights per replica (a replica without rows divides by 1)."""
+        if counts is None or (np.asarray(counts) == n).all():
+            self.weights = None
+            self.count = float(n * self.per_row)
+            return
+        counts = np.asarray(counts)
+        real = np.arange(n)[None, :] < counts[:, None]  # (R, n)
+        self.row_weight = real.reshape(real.shape + (1,) * (len(self.broadcast) - 2)).astype(self.out.dtype)
+        self.weights = np.repeat(real, self.per_row, axis=1)[:, None, :].astype(self.out.dtype)
+        self.count = (np.maximum(counts, 1) * self.per_row).astype(self.out.dtype).reshape(-1, 1, 1)
 
     def _update_state(self, mean: np.ndarray, var: np.ndarray, counts) -> None:
         """moving <- momentum moving + (1 - momentum) batch, for the replicas with rows."""
@@ -127,40 +157,27 @@ class BatchNormOp(Op):
         rows = np.asarray(counts) > 0
         self.moving_mean[rows], self.moving_variance[rows] = moved_mean[rows], moved_var[rows]
 
-    def _statistics(self, x: np.ndarray, counts) -> tuple[np.ndarray, np.ndarray]:
-        """Per replica and channel mean and biased variance, (R, 1, ..., 1, C), over real rows."""
-        if counts is None or (np.asarray(counts) == x.shape[1]).all():
-            self.row_weight = None
-            self.count = float(x.shape[1] * self.per_row)
-            mean = x.mean(axis=self.axes, keepdims=True)
-            centred = x - mean
-            return mean, np.square(centred, out=centred).mean(axis=self.axes, keepdims=True)
-        counts = np.asarray(counts)
-        rows = np.arange(x.shape[1])[None, :] < counts[:, None]
-        self.row_weight = rows.reshape(rows.shape + (1,) * (x.ndim - 2)).astype(x.dtype)
-        # A replica without rows this step (it sits the step out) divides by 1, not 0.
-        total = (np.maximum(counts, 1) * self.per_row).astype(x.dtype).reshape((-1,) + (1,) * (x.ndim - 1))
-        self.count_per_replica = total
-        mean = (x * self.row_weight).sum(axis=self.axes, keepdims=True) / total
-        centred = (x - mean) * self.row_weight
-        return mean, np.square(centred, out=centred).sum(axis=self.axes, keepdims=True) / total
-
     def backward(self, grad, targets):
         x_hat = self.x_hat
-        np.add.reduce(grad, axis=self.axes, keepdims=True, out=self.g_beta.reshape(self.broadcast))
-        np.add.reduce(grad * x_hat, axis=self.axes, keepdims=True, out=self.g_gamma.reshape(self.broadcast))
+        d_beta = self._sum(self._flat(grad))
+        product = np.multiply(grad, x_hat)
+        d_gamma = self._sum(self._flat(product))
+        assert self.g_beta is not None and self.g_gamma is not None
+        self.g_beta[...] = d_beta.reshape(self.g_beta.shape)
+        self.g_gamma[...] = d_gamma.reshape(self.g_gamma.shape)
         target = targets[0]
         if target is None:
             return
         scale = self.gamma * self.inv_std
         if not self.training:
-            emit(target, grad * scale)
+            np.multiply(grad, scale, out=product)
+            emit(target, product)
             return
-        count = self.count if self.row_weight is None else self.count_per_replica
-        d_beta, d_gamma = self.g_beta.reshape(self.broadcast), self.g_gamma.reshape(self.broadcast)
-        dx = grad - d_beta / count
-        dx -= x_hat * (d_gamma / count)
-        dx *= scale
-        if self.row_weight is not None:
-            dx *= self.row_weight
-        emit(target, dx)
+        # dx = gamma / std (g - sum g / N - x_hat sum(g x_hat) / N), into `product`
+        np.multiply(x_hat, (d_gamma / self.count).reshape(self.broadcast), out=product)
+        np.subtract(grad, product, out=product)
+        product -= (d_beta / self.count).reshape(self.broadcast)
+        product *= scale
+        if self.weights is not None:
+            product *= self.row_weight
+        emit(target, product)

@@ -23,11 +23,6 @@ MAX_THREADS = 4
 _POOL: ThreadPoolExecutor | None = None
 
 
-def largest_product(layer_shapes: list[tuple[int, int]], rows: int) -> int:
-    """Multiply-adds of the largest (rows x fan_in) @ (fan_in x fan_out) product."""
-    return max(rows * fan_in * fan_out for fan_in, fan_out in layer_shapes)
-
-
 def pool() -> ThreadPoolExecutor:
     """The shared worker threads (created on first use)."""
     global _POOL

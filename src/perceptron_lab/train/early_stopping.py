@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from .metric_registry import metric_direction
+
 
 class EarlyStopping:
     """Stop a replica when `monitor` ("<split>.<metric>") has not improved by more than
     `min_delta` for `patience` evaluations in a row.
 
-    mode: "min" (lower is better) or "max". restore_best: when a replica stops, its weights go
+    mode: "min" (lower is better) or "max"; None takes the metric's direction from the metrics
+    registry ("max" for accuracy, "min" for loss). restore_best: when a replica stops, its weights go
     back to those of its best evaluation. A replica that runs to the last epoch keeps its final
     weights (its best epoch is still reported).
     """
@@ -20,11 +23,13 @@ class EarlyStopping:
         patience: int = 10,
         min_delta: float = 0.0,
         restore_best: bool = True,
-        mode: str = "min",
+        mode: str | None = None,
     ):
-        split, dot, metric = monitor.partition(".")
+        split, dot, metric = monitor.rpartition(".")
         if not dot or not split or not metric:
             raise ValueError(f"EarlyStopping: monitor must be '<split>.<metric>', got {monitor!r}")
+        if mode is None:
+            mode = metric_direction(metric)
         if mode not in ("min", "max"):
             raise ValueError(f"EarlyStopping: mode must be 'min' or 'max', got {mode!r}")
         if patience < 1 or min_delta < 0:

@@ -322,6 +322,12 @@ class _Run:
             trainer.callback(epoch, logs, self.active.copy())
 
     def _outputs(self, split: _Split) -> tuple[np.ndarray, np.ndarray | None]:
+        """Outputs and logits (R, m, values) of the split's rows (multi-axis outputs flattened)."""
+        outputs, logits = self._network_outputs(split)
+        R, m = outputs.shape[:2]
+        return outputs.reshape(R, m, -1), None if logits is None else logits.reshape(R, m, -1)
+
+    def _network_outputs(self, split: _Split) -> tuple[np.ndarray, np.ndarray | None]:
         network = self.network
         if split.shared:
             result = network.predict(split.X, return_logits=self.needs_logits)
