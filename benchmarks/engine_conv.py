@@ -9,7 +9,8 @@ lr 1e-3, batch 32, shuffled, no evaluation during training:
 - ours: one Network(replicas=5) trained by Trainer(..., eval_every=None).fit;
 - PyTorch (CPU): the same model (BatchNorm2d momentum 0.01 = Keras 0.99,
   eps 1e-3) trained 5 times, one after another.
-Also printed, from the same run: the GFLOP/s of our Conv2D layers' forward + backward (im2col,
+Times are wall and CPU seconds (process_time: on a loaded machine the fairer of the two;
+the GFLOP/s comparison uses CPU time). Also printed, from the same run: the GFLOP/s of our Conv2D layers' forward + backward (im2col,
 GEMMs, col2im) against a plain np.matmul loop over exactly the same GEMM shapes; the im2col
 buffers of the training pass (patches and padded copies); the peak memory (tracemalloc) of a
 chunked evaluation of 10000 CIFAR-shaped images by a 5-replica conv net. --threads N runs both
@@ -56,7 +57,7 @@ def make_data(n: int, seed: int = 0):
     return X, y, np.eye(10, dtype=np.float32)[y]
 
 
-def time_ours(X, Y, epochs: int, replicas: int) -> tuple[float, Network]:
+def time_ours(X, Y, epochs: int, replicas: int) -> tuple[float, float, Network]:
     network = Network(ej8_conv(), input_shape=(28, 28, 1), replicas=replicas, seed=0)
     trainer = Trainer(
         loss="categorical_crossentropy",
@@ -65,12 +66,12 @@ def time_ours(X, Y, epochs: int, replicas: int) -> tuple[float, Network]:
         batch_size=BATCH,
         eval_every=None,
     )
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     trainer.fit(network, X, Y)
-    return time.perf_counter() - started, network
+    return time.perf_counter() - started, time.process_time() - cpu, network
 
 
-def time_torch(X, y, epochs: int, replicas: int, threads: int | None) -> float | None:
+def time_torch(X, y, epochs: int, replicas: int, threads: int | None) -> tuple[float, float] | None:
     try:
         import torch
         from torch import nn
@@ -83,7 +84,7 @@ def time_torch(X, y, epochs: int, replicas: int, threads: int | None) -> float |
         torch.set_num_threads(threads)
     data = torch.from_numpy(np.ascontiguousarray(X.transpose(0, 3, 1, 2)))
     labels = torch.from_numpy(y)
-    total = 0.0
+    total = total_cpu = 0.0
     for r in range(replicas):
         torch.manual_seed(r)
         model = nn.Sequential(
@@ -101,7 +102,7 @@ def time_torch(X, y, epochs: int, replicas: int, threads: int | None) -> float |
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
         loss_fn = nn.CrossEntropyLoss()
         generator = torch.Generator().manual_seed(r)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         model.train()
         for _ in range(epochs):
             order = torch.randperm(len(data), generator=generator)
@@ -112,7 +113,8 @@ def time_torch(X, y, epochs: int, replicas: int, threads: int | None) -> float |
                 loss.backward()
                 optimizer.step()
         total += time.perf_counter() - started
-    return total
+        total_cpu += time.process_time() - cpu
+    return total, total_cpu
 
 
 def conv_gemm_rates(replicas: int, steps: int) -> tuple[float, float]:
@@ -135,12 +137,12 @@ def conv_gemm_rates(replicas: int, steps: int) -> tuple[float, float]:
     from perceptron_lab.nn.ops import Run
 
     run = Run(training=True)
-    started = time.perf_counter()
+    started = time.process_time()
     for _ in range(steps):
         for op, x, grad, target, *_ in work:
             op.forward([x], run)
             op.backward(grad, [target])
-    ours = flops * steps / (time.perf_counter() - started) / 1e9
+    ours = flops * steps / (time.process_time() - started) / 1e9
     plain_work = []
     for _op, _x, _grad, target, rows, k, F in work:
         P = rng.random((replicas, rows, k), dtype=np.float32)
@@ -149,14 +151,14 @@ def conv_gemm_rates(replicas: int, steps: int) -> tuple[float, float]:
         plain_work.append(
             (P, K, G, np.empty((replicas, rows, F), np.float32), np.empty_like(K), target is not None)
         )
-    started = time.perf_counter()
+    started = time.process_time()
     for _ in range(steps):
         for P, K, G, Z, dK, back in plain_work:
             np.matmul(P, K, out=Z)
             np.matmul(P.swapaxes(1, 2), G, out=dK)
             if back:
                 np.matmul(G, K.swapaxes(1, 2), out=P)
-    plain = flops * steps / (time.perf_counter() - started) / 1e9
+    plain = flops * steps / (time.process_time() - started) / 1e9
     return ours, plain
 
 
@@ -212,15 +214,19 @@ def run(args) -> None:
         f"EJ8_Conv, {args.samples} x 28x28x1, {args.epochs} epochs, batch {BATCH}, Adam 1e-3, "
         f"{args.replicas} replicas, threads: {args.threads or 'default'}"
     )
-    ours, network = time_ours(X, Y, args.epochs, args.replicas)
+    ours, ours_cpu, network = time_ours(X, Y, args.epochs, args.replicas)
     accuracy = (network.predict(X).argmax(-1) == y).mean(axis=1)
     print(
-        f"ours, {args.replicas} stacked:      {ours:8.2f} s  (training accuracy {accuracy.round(3).tolist()})"
+        f"ours, {args.replicas} stacked:      {ours:8.2f} s wall, {ours_cpu:8.2f} s CPU"
+        f"  (training accuracy {accuracy.round(3).tolist()})"
     )
     theirs = None if args.skip_torch else time_torch(X, y, args.epochs, args.replicas, args.threads)
     if theirs is not None:
-        print(f"PyTorch, {args.replicas} in turn:     {theirs:8.2f} s")
-        print(f"ours / PyTorch:          {ours / theirs:8.2f}  (goal <= 1, stretch 0.5)")
+        wall, cpu = theirs
+        print(f"PyTorch, {args.replicas} in turn:     {wall:8.2f} s wall, {cpu:8.2f} s CPU")
+        print(
+            f"ours / PyTorch:          {ours / wall:8.2f} wall, {ours_cpu / cpu:8.2f} CPU  (goal <= 1, stretch 0.5)"
+        )
     rate, plain = conv_gemm_rates(args.replicas, steps=20)
     print(
         f"Conv2D fwd+bwd GFLOP/s:  ours {rate:6.1f} | plain np.matmul, same GEMMs {plain:6.1f} | {rate / plain:.0%}"

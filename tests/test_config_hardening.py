@@ -8,8 +8,8 @@ import time
 import pytest
 
 from perceptron_lab.config import build_config, load_config, parse_override
-from perceptron_lab.config_yaml import MAX_DEPTH, MAX_NODES, line_index, parse_yaml
-from perceptron_lab.errors import ConfigError
+from perceptron_lab.config_yaml import MAX_DEPTH, MAX_NODES, line_index, parse_yaml, safe_load
+from perceptron_lab.errors import ConfigError, UserError
 
 BASE = {"dataset": "iris", "architecture": [4, 5, 3]}
 HEADER = "dataset: iris\narchitecture: [4, 5, 3]\n"
@@ -289,3 +289,23 @@ def test_lab_run_and_validate_exit_2_with_one_line_and_write_nothing(tmp_path, c
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
         assert "Traceback" not in result.output
     assert not out.exists()
+
+
+def test_a_run_directorys_config_yaml_is_read_within_the_same_limits(tmp_path):
+    from perceptron_lab.experiment.results_dir import _read_mapping
+
+    bomb = tmp_path / "config.yaml"
+    bomb.write_text(alias_bomb())
+    started = time.perf_counter()
+    with pytest.raises(UserError) as error:
+        _read_mapping(bomb, safe_load)
+    assert time.perf_counter() - started < 5
+    assert f"{bomb}: unreadable (YamlTooLarge: expands to more than {MAX_NODES:,} nodes" in one_line(error)
+
+
+def test_predict_dataset_values_are_one_line_errors():
+    from perceptron_lab.experiment.predict_inputs import parse_dataset_spec
+
+    assert parse_dataset_spec("csv,path=x.csv,target=y") == ("csv", {"path": "x.csv", "target": "y"})
+    with pytest.raises(UserError, match=r"^--dataset: cannot read 'target=\[1' \("):
+        parse_dataset_spec("csv,target=[1")

@@ -3,6 +3,7 @@
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -226,3 +227,80 @@ def test_parse_rejects_input_after_the_first_entry():
 
     with pytest.raises(LayerListError, match="first entry"):
         parse_layer_list([{"dense": 10}, {"input": [4]}])
+
+
+def test_validate_and_run_print_the_summary_unless_quiet(tmp_path):
+    config = CONFIGS / "optdigits_conv.yaml"
+    shown = runner.invoke(app, ["validate", str(config)])
+    assert shown.exit_code == 0, shown.output
+    assert "Total params: 6,090" in shown.output and "(None, 4, 4, 32)" in shown.output
+    quiet = runner.invoke(app, ["validate", str(config), "--quiet"])
+    assert quiet.exit_code == 0 and "Total params" not in quiet.output
+    out = str(tmp_path / "results")
+    ran = runner.invoke(
+        app, ["run", str(config), "--set", "epochs=1", "--set", "runs=1", "--no-plots", "--out", out]
+    )
+    assert ran.exit_code == 0, ran.output
+    assert "Trainable params: 6,090" in ran.output
+    assert ran.output.index("Total params") < ran.output.index("final epoch")
+
+
+def test_describe_architecture():
+    from perceptron_lab.layer_specs import describe_architecture
+
+    assert describe_architecture([64, 32, 10]) == "64-32-10"
+    config = load_config(CONFIGS / "optdigits_conv.yaml")
+    assert describe_architecture(config.architecture) == (
+        "conv2d(16) maxpool2d(2) conv2d(32) maxpool2d(2) flatten dense(10)"
+    )
+    assert describe_architecture([{"input": {"shape": [28, 28, 1]}}, {"dense": {"units": 3}}]) == (
+        "input(28x28x1) dense(3)"
+    )
+
+
+@pytest.mark.parametrize("name", ["digits", "digits5x7"])
+def test_registry_image_shapes_match_the_loaded_data(name):
+    from perceptron_lab.data import DATASETS
+    from perceptron_lab.layer_specs import image_input_shape
+
+    data = load_dataset(name)
+    assert image_input_shape(data.meta["image_shape"]) == DATASETS[name].image_shape
+    assert np.prod(DATASETS[name].image_shape) == data.n_features
+
+
+def test_the_output_must_be_flat():
+    config = digits_config({"conv2d": {"filters": 1, "kernel": 3, "padding": "same"}})
+    with pytest.raises(
+        ConfigError, match=r"architecture.0 \(conv2d\): the network's output must be flat, got 8x8x1"
+    ):
+        network_plan(config, load_dataset("digits"))
+
+
+def test_lab_layers_lists_every_kind_from_the_registry():
+    from perceptron_lab.layer_specs import parameter_summary
+
+    result = runner.invoke(app, ["layers"])
+    assert result.exit_code == 0
+    kinds = [line.split("│")[1].strip() for line in result.output.splitlines() if line.startswith("│")]
+    assert [k for k in kinds if k] == list(LAYER_KINDS)
+    assert parameter_summary(LAYER_KINDS["dense"]).startswith("units (required), activation,")
+    assert parameter_summary(LAYER_KINDS["conv2d"]).startswith("filters (required), kernel (required),")
+    assert parameter_summary(LAYER_KINDS["maxpool2d"]) == "pool_size, strides, padding; bare value: pool_size"
+
+
+def test_the_readme_names_every_layer_kind():
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    for kind in LAYER_KINDS:
+        assert kind in readme, kind
+
+
+def test_sizes_and_layers_do_not_mix():
+    with pytest.raises(ConfigError, match="either layer sizes .* or a list of layers, not both"):
+        digits_config({"dense": 10}, 5)
+
+
+def test_input_takes_a_flat_size_and_positive_sizes_only():
+    config = digits_config({"input": 64}, {"dense": 10})
+    assert config.architecture[0] == {"input": {"shape": [64]}}
+    with pytest.raises(ConfigError, match=r"architecture.0.input.shape.1: Input should be greater than 0"):
+        digits_config({"input": [8, 0]}, {"dense": 10})

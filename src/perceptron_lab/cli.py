@@ -211,7 +211,25 @@ def datasets() -> None:
         if not needs_files:
             data = load_dataset(name)
             shape = f"{data.n_samples} x {data.n_features} -> {data.n_outputs}"
+        if entry.image_shape is not None:
+            shape += f" ({'x'.join(map(str, entry.image_shape))} images)"
         table.add_row(name, entry.task, shape, entry.description)
+    console.print(table)
+
+
+@app.command(short_help="List the layer kinds of a typed architecture list.")
+def layers() -> None:
+    """List the layer kinds an `architecture` layer list can use, with their parameters.
+
+    Every kind also takes `name` and `inputs` (earlier layers it reads; `input`: the network input).
+    """
+    from .layer_specs import LAYER_KINDS, parameter_summary
+
+    table = Table(title="layer kinds")
+    for column in ("kind", "parameters", "description"):
+        table.add_column(column)
+    for kind in LAYER_KINDS.values():
+        table.add_row(kind.name, parameter_summary(kind), kind.description)
     console.print(table)
 
 
@@ -376,12 +394,18 @@ def report(
     fmt: FigureFormat = typer.Option(FigureFormat.png, "--format", help="Figure format."),
     metric: str | None = typer.Option(None, "--metric", help="Metric to compare (several directories)."),
     split: str | None = typer.Option(None, "--split", help="Split to compare (several directories)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
-    """Render figures and a self-contained report.html from results directories."""
+    """Render figures and a self-contained report.html from results directories.
+
+    Figures already drawn from the same, unchanged results are reused."""
     from .report import build_report
 
     with user_errors():
-        html = build_report(list(paths), out_dir=out, fmt=fmt.value, metric=metric, split=split)
+        with progress_view(err_console, quiet) as progress:
+            html = build_report(
+                list(paths), out_dir=out, fmt=fmt.value, metric=metric, split=split, progress=progress
+            )
     console.print(str(html), soft_wrap=True, highlight=False)
 
 

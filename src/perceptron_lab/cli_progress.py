@@ -45,11 +45,13 @@ def describe(event: ProgressEvent) -> tuple[str, str]:
             parts.append(f"{status['failed']} failed")
         if status.get("best") is not None:
             parts.append(f"best {status['best']}: {status['result']} {_number(status['best_value'])}")
-        elif status.get("running"):
-            parts.append(f"running {status['running']}")
+        elif status.get("remaining"):
+            parts.append(f"running, {status['remaining']} to go")
         return count, ", ".join(parts)
     if event.phase == "plot" and event.total is None:
-        return count, "importing matplotlib, building figures"
+        if status.get("where") == "helper":
+            return count, "in a helper process"
+        return count, str(status.get("figure") or "importing matplotlib, building figures")
     if event.phase == "load":
         return count, str(status.get("dataset", ""))
     return count, str(status.get("file") or status.get("figure") or status.get("step") or "")

@@ -31,7 +31,7 @@ from pydantic import (
     model_validator,
 )
 
-from .config_errors import Locator, did_you_mean, format_errors, original_line
+from .config_errors import Locator, did_you_mean, format_errors
 from .config_registry import RegistryCheck
 from .config_yaml import LineIndex, parse_yaml
 from .errors import ConfigError
@@ -111,6 +111,9 @@ class NoiseConfig(Section):
     )
     copies: int = Field(1, ge=1, description="noisy copies of each sample")
     apply_to: Literal["train", "test", "both"] = "test"
+    train_alpha: float | None = Field(
+        None, gt=0, description="train on noisy copies of this std while `alpha` lists the test noise levels"
+    )
 
     @field_validator("alpha", mode="before")
     @classmethod
@@ -130,7 +133,18 @@ class NoiseConfig(Section):
     def _one_alpha_for_training(self):
         if self.apply_to in ("train", "both") and len(self.alpha) > 1:
             raise ValueError("training on noisy copies takes exactly one alpha")
+        if self.train_alpha is not None and self.apply_to != "test":
+            raise ValueError(
+                "train_alpha sets the training noise; leave apply_to 'test' (alpha: test levels)"
+            )
         return self
+
+    @property
+    def training_alpha(self) -> float | None:
+        """The std of the training copies' noise, or None when training on clean rows."""
+        if self.train_alpha is not None:
+            return self.train_alpha
+        return self.alpha[0] if self.alpha and self.apply_to in ("train", "both") else None
 
 
 class SplitConfig(Section):
@@ -228,7 +242,7 @@ class ExperimentConfig(Section):
     task: Literal["auto", "reconstruction"] = Field(
         "auto", description="auto: the dataset's targets; reconstruction: the clean inputs (autoencoders)"
     )
-    architecture: list[int] | list[str | dict[str, Any]] = Field(
+    architecture: list[int | str | dict[str, Any]] = Field(
         ..., min_length=1, description="layer sizes, input first, output last; or a typed layer list"
     )
     activation: Spec = "sigmoid"
@@ -255,8 +269,7 @@ class ExperimentConfig(Section):
     output: OutputConfig = Field(default_factory=OutputConfig)
     sweep: SweepConfig | None = None
 
-    _source: str = PrivateAttr("<config>")
-    _layer_lines: dict[int, int] = PrivateAttr(default_factory=dict)
+    _locate: Locator | None = PrivateAttr(None)
 
     @field_validator("name")
     @classmethod
@@ -269,6 +282,8 @@ class ExperimentConfig(Section):
     @field_validator("architecture")
     @classmethod
     def _positive_sizes(cls, sizes: list):
+        if any(isinstance(s, int) for s in sizes) and not all(isinstance(s, int) for s in sizes):
+            raise ValueError("either layer sizes [in, hidden..., out] or a list of layers, not both")
         if all(isinstance(s, int) for s in sizes):  # the MLP shorthand; layer lists: layer_specs
             if len(sizes) < 2:
                 raise ValueError("the layer sizes need an input and an output size")
@@ -332,11 +347,10 @@ class ExperimentConfig(Section):
         return any(not isinstance(entry, int) for entry in self.architecture)
 
     def layer_error(self, error: LayerListError) -> ConfigError:
-        """A layer list problem found after loading (e.g. against the data), with its YAML line."""
-        path = error.path
-        index = int(path[1]) if len(path) > 1 and path[0] == "architecture" and path[1].isdigit() else None
-        line = self._layer_lines.get(index) if index is not None else None
-        return ConfigError(f"{self._source}:{line}: {error}" if line else f"{self._source}: {error}")
+        """A layer list problem found after loading (e.g. against the data), located in the file."""
+        if self._locate is None:
+            return ConfigError(str(error))
+        return ConfigError(self._locate(error.path, str(error)))
 
     @property
     def n_replicas(self) -> int:
@@ -472,7 +486,7 @@ def build_config(
         raise ConfigError(format_validation_error(error.errors(), source, locate=locate)) from None
     RegistryCheck(locate).check(config)
     if config.is_layer_list:
-        _check_layer_list(config, source, locate)
+        _check_layer_list(config, locate)
     return config
 
 
@@ -507,20 +521,13 @@ def _layer_list_message(error: LayerListError) -> str:
     return f"{dotted}: {item['msg']}{shown}"
 
 
-def _check_layer_list(config: ExperimentConfig, source: str, locate: Locator) -> None:
-    """Parse a typed layer list with the layer registry, store it in canonical form, remember its
-    entries' lines, and check its shapes now when the input shape is known without the data."""
-
+def _check_layer_list(config: ExperimentConfig, locate: Locator) -> None:
+    """Parse a typed layer list with the layer registry (layer_specs), store it in canonical
+    form, and check its shapes now when the input shape is known without the data."""
     from . import layer_specs
     from .data import DATASETS
 
-    lines = locate.lines
-    config._source = source
-    config._layer_lines = {
-        i: line
-        for i in range(len(config.architecture))
-        if (line := original_line(("architecture", str(i)), lines, SHORTHANDS)) is not None
-    }
+    config._locate = locate
     try:
         specs = layer_specs.parse_layer_list(config.architecture)
         if config.regularization.dropout:
@@ -536,7 +543,7 @@ def _check_layer_list(config: ExperimentConfig, source: str, locate: Locator) ->
             layer_specs.check_shapes(specs, layers, shape)
     except LayerListError as error:
         raise ConfigError(locate(error.path, _layer_list_message(error))) from None
-    config.architecture = [spec.canonical() for spec in specs]
+    config.architecture = [spec.canonical() for spec in specs]  # type: ignore[assignment]
 
 
 def layer_defaults(config: ExperimentConfig):

@@ -26,7 +26,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator
+
+from .errors import UserError
+from .nn import (
+    AveragePooling2D,
+    BatchNorm,
+    Concatenate,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    GaussianNoise,
+    LayerShapeError,
+    MaxPool2D,
+    Reshape,
+    infer_shapes,
+)
 
 Spec = str | dict[str, Any]
 Pair = int | tuple[int, int]
@@ -62,7 +78,14 @@ class WeightedParams(LayerParams):
 
 class InputParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    shape: list[int] = Field(..., min_length=1, description="per-sample shape, e.g. [28, 28, 1] (H, W, C)")
+    shape: list[PositiveInt] = Field(
+        ..., min_length=1, description="per-sample shape, e.g. [28, 28, 1] (H, W, C), or n for flat rows"
+    )
+
+    @field_validator("shape", mode="before")
+    @classmethod
+    def _flat(cls, value):
+        return [value] if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 class DenseParams(WeightedParams):
@@ -86,6 +109,10 @@ class DropoutParams(LayerParams):
     rate: float = Field(..., ge=0, lt=1, description="fraction of its inputs zeroed while training")
 
 
+class GaussianNoiseParams(LayerParams):
+    stddev: float = Field(..., ge=0, description="std of the noise added to its input while training")
+
+
 class BatchNormParams(LayerParams):
     momentum: float = Field(0.99, ge=0, lt=1, description="of the running mean and variance (Keras)")
     epsilon: float = Field(1e-3, gt=0, description="added to the variance")
@@ -96,7 +123,7 @@ class FlattenParams(LayerParams):
 
 
 class ReshapeParams(LayerParams):
-    target_shape: list[int] = Field(..., min_length=1, description="per-sample shape of the output")
+    target_shape: list[PositiveInt] = Field(..., min_length=1, description="per-sample shape of the output")
 
 
 class ConcatenateParams(LayerParams):
@@ -132,14 +159,10 @@ def _weighted(params: WeightedParams, defaults: LayerDefaults, last: bool) -> di
 
 
 def _build_dense(p: DenseParams, defaults: LayerDefaults, last: bool):
-    from .nn import Dense
-
     return Dense(p.units, **_weighted(p, defaults, last), name=p.name, inputs=p.inputs)
 
 
 def _build_conv2d(p: Conv2DParams, defaults: LayerDefaults, last: bool):
-    from .nn import Conv2D
-
     return Conv2D(
         p.filters, _pair(p.kernel), _pair(p.strides), p.padding, **_weighted(p, defaults, last),
         name=p.name, inputs=p.inputs,
@@ -147,44 +170,34 @@ def _build_conv2d(p: Conv2DParams, defaults: LayerDefaults, last: bool):
 
 
 def _build_maxpool2d(p: Pool2DParams, defaults: LayerDefaults, last: bool):
-    from .nn import MaxPool2D
-
     return MaxPool2D(_pair(p.pool_size), _pair(p.strides), p.padding, name=p.name, inputs=p.inputs)
 
 
 def _build_avgpool2d(p: Pool2DParams, defaults: LayerDefaults, last: bool):
-    from .nn import AveragePooling2D
-
     return AveragePooling2D(_pair(p.pool_size), _pair(p.strides), p.padding, name=p.name, inputs=p.inputs)
 
 
 def _build_dropout(p: DropoutParams, defaults: LayerDefaults, last: bool):
-    from .nn import Dropout
-
     return Dropout(p.rate, name=p.name, inputs=p.inputs)
 
 
-def _build_batchnorm(p: BatchNormParams, defaults: LayerDefaults, last: bool):
-    from .nn import BatchNorm
+def _build_gaussian_noise(p: GaussianNoiseParams, defaults: LayerDefaults, last: bool):
+    return GaussianNoise(p.stddev, name=p.name, inputs=p.inputs)
 
+
+def _build_batchnorm(p: BatchNormParams, defaults: LayerDefaults, last: bool):
     return BatchNorm(p.momentum, p.epsilon, name=p.name, inputs=p.inputs)
 
 
 def _build_flatten(p: FlattenParams, defaults: LayerDefaults, last: bool):
-    from .nn import Flatten
-
     return Flatten(name=p.name, inputs=p.inputs)
 
 
 def _build_reshape(p: ReshapeParams, defaults: LayerDefaults, last: bool):
-    from .nn import Reshape
-
     return Reshape(p.target_shape, name=p.name, inputs=p.inputs)
 
 
 def _build_concatenate(p: ConcatenateParams, defaults: LayerDefaults, last: bool):
-    from .nn import Concatenate
-
     return Concatenate(p.axis, name=p.name, inputs=p.inputs)
 
 
@@ -212,15 +225,20 @@ LAYER_KINDS: dict[str, LayerKind] = {
         LayerKind(
             "dense", DenseParams, "fully connected: activation(x @ kernel + bias)", "units", _build_dense
         ),
-        LayerKind(
-            "conv2d", Conv2DParams, "2-D convolution of (H, W, C) images", "filters", _build_conv2d, True
-        ),
+        LayerKind("conv2d", Conv2DParams, "2-D convolution of (H, W, C) images", None, _build_conv2d, True),
         LayerKind("maxpool2d", Pool2DParams, "maximum of each window", "pool_size", _build_maxpool2d, True),
         LayerKind("avgpool2d", Pool2DParams, "mean of each window", "pool_size", _build_avgpool2d, True),
         LayerKind(
             "batchnorm", BatchNormParams, "batch normalization of the last axis", None, _build_batchnorm
         ),
         LayerKind("dropout", DropoutParams, "inverted dropout while training", "rate", _build_dropout),
+        LayerKind(
+            "gaussian_noise",
+            GaussianNoiseParams,
+            "Gaussian noise added while training, fresh at every step (denoising)",
+            "stddev",
+            _build_gaussian_noise,
+        ),
         LayerKind("flatten", FlattenParams, "(H, W, C) -> (H*W*C,)", None, _build_flatten),
         LayerKind(
             "reshape", ReshapeParams, "the same values in another shape", "target_shape", _build_reshape
@@ -230,6 +248,16 @@ LAYER_KINDS: dict[str, LayerKind] = {
         ),
     )
 }
+
+
+def parameter_summary(kind: LayerKind) -> str:
+    """'units (required), activation, ...; bare value: units' - a kind's parameters for listings."""
+    fields = kind.params.model_fields
+    shown = [n for n in fields if n != "name" and (n != "inputs" or fields[n].is_required())]
+    names = [f"{n} (required)" for n in shown if fields[n].is_required()]
+    names += [n for n in shown if not fields[n].is_required()]
+    bare = f"; bare value: {kind.shorthand}" if kind.shorthand else ""
+    return ", ".join(names) + bare
 
 
 # ---------------------------------------------------------------------------------------------
@@ -266,6 +294,28 @@ class LayerSpec:
     def canonical(self) -> dict[str, Any]:
         """{kind: {params as written, shorthands expanded}} (what config.yaml stores)."""
         return {self.kind: self.params.model_dump(exclude_unset=True)}
+
+
+def _main_parameter(kind: LayerKind) -> str | None:
+    """The parameter that names a layer best: its bare-value one, else its first required one."""
+    required = [n for n, f in kind.params.model_fields.items() if f.is_required()]
+    return kind.shorthand or (required[0] if required else None)
+
+
+def describe_architecture(architecture: list) -> str:
+    """'64-32-10' for MLP sizes; 'conv2d(16) maxpool2d(2) flatten dense(10)' for a canonical
+    layer list (each kind with its main parameter)."""
+    if not is_layer_list(architecture):
+        return "-".join(str(size) for size in architecture)
+    parts = []
+    for entry in architecture:
+        kind, params = next(iter(entry.items())) if isinstance(entry, dict) else (entry, {})
+        main = _main_parameter(LAYER_KINDS[kind]) if kind in LAYER_KINDS else None
+        value = params.get(main) if isinstance(params, dict) and main else None
+        if isinstance(value, list):
+            value = "x".join(map(str, value))
+        parts.append(f"{kind}({value})" if value is not None else str(kind))
+    return " ".join(parts)
 
 
 def is_layer_list(architecture: list) -> bool:
@@ -347,7 +397,7 @@ def build_layers(specs: list[LayerSpec], defaults: LayerDefaults) -> list:
     for i, spec in enumerate(layers):
         try:
             built.append(LAYER_KINDS[spec.kind].build(spec.params, defaults, i == len(layers) - 1))  # type: ignore[misc]
-        except ValueError as error:  # e.g. an activation's bad params
+        except (ValueError, UserError) as error:  # e.g. an unknown activation, a bad parameter
             raise LayerListError(
                 ("architecture", str(spec.index), spec.kind), f"{spec.label}: {error}"
             ) from None
@@ -360,8 +410,6 @@ _NN_PREFIX = re.compile(r"^layer \d+ \([^)]*\): ")
 def check_shapes(specs: list[LayerSpec], layers: list, input_shape: Shape) -> list[Shape]:
     """Per-layer output shapes of `layers` (built from `specs`) on `input_shape`, or
     LayerListError naming the entry whose input does not fit and the shapes involved."""
-    from .nn import LayerShapeError, infer_shapes
-
     entries = layer_specs(specs)
     first = entries[0]
     if len(input_shape) != 3 and LAYER_KINDS[first.kind].spatial and not first.params.inputs:  # type: ignore[attr-defined]

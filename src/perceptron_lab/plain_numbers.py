@@ -51,8 +51,9 @@ class PlainNumbersModel(BaseModel):
     @classmethod
     def _plain_numbers(cls, value, info: ValidationInfo):
         field = cls.model_fields.get(info.field_name or "")
+        annotation: Any = field.annotation if field is not None else None
         items = list(value) if isinstance(value, (list, tuple)) else [value]
-        numeric = field is not None and _takes_number(field.annotation) and not _takes_bool(field.annotation)
+        numeric = annotation is not None and _takes_number(annotation) and not _takes_bool(annotation)
         flags = [v for v in items if isinstance(v, bool)]
         if numeric and flags:
             raise ValueError(f"expected a number, not {str(flags[0]).lower()}")

@@ -13,6 +13,7 @@ from perceptron_lab.experiment.executors import (
     make_executor,
     threads_per_worker,
 )
+from perceptron_lab.experiment.fork_executor import ForkExecutor, fork_available
 
 
 def square_in_worker(task):
@@ -36,8 +37,13 @@ def test_serial_executor_yields_every_task_in_order_in_this_process():
     assert {r.value[2] for r in results} == {os.getpid()}
 
 
-def test_joblib_executor_runs_tasks_in_other_processes_with_capped_blas_threads():
-    executor = JoblibExecutor(jobs=2)
+def parallel_executors():
+    return [JoblibExecutor, *([ForkExecutor] if fork_available() else [])]
+
+
+@pytest.mark.parametrize("executor_class", parallel_executors())
+def test_parallel_executors_run_tasks_in_other_processes_with_capped_blas_threads(executor_class):
+    executor = executor_class(jobs=2)
     tasks = [5, 6, 7, 8]
     results = list(executor.map(square_in_worker, tasks))
     assert sorted(r.index for r in results) == [0, 1, 2, 3]
@@ -47,6 +53,16 @@ def test_joblib_executor_runs_tasks_in_other_processes_with_capped_blas_threads(
         assert pid != os.getpid()
         assert pools and max(pools) <= executor.threads
     assert executor.threads == threads_per_worker(2)
+    executor.close()
+
+
+@pytest.mark.skipif(not fork_available(), reason="the platform cannot fork")
+def test_forked_workers_report_a_dead_worker_as_a_task_error():
+    executor = ForkExecutor(jobs=2)
+    results = list(executor.map(os._exit, [3]))  # the worker process exits without an answer
+    executor.close()
+    assert [r.index for r in results] == [0]
+    assert results[0].value is None and "BrokenProcessPool" in results[0].error
 
 
 def test_cap_blas_threads_lowers_pools_but_never_raises_them():
@@ -63,7 +79,7 @@ def test_cap_blas_threads_lowers_pools_but_never_raises_them():
 
 def test_make_executor_picks_the_backend_and_rejects_bad_arguments():
     assert isinstance(make_executor("local", jobs=1), SerialExecutor)
-    assert isinstance(make_executor("local", jobs=3), JoblibExecutor)
+    assert isinstance(make_executor("local", jobs=3), ForkExecutor if fork_available() else JoblibExecutor)
     with pytest.raises(UserError, match="^backend: 'spark'"):
         make_executor("spark")
     with pytest.raises(UserError, match="^jobs must be >= 1"):

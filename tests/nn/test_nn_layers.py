@@ -362,3 +362,20 @@ def test_image_shaped_output_trains_on_flat_targets(numgrad, relerr):
     assert net.predict(X).shape == (2, 12, 4, 4, 1)
     np.testing.assert_allclose(history.logs["train"]["loss"][-1], net.value_and_gradients(X, X, "mse")[0])
     assert (history.logs["train"]["loss"][-1] < before).all()
+
+
+@pytest.mark.parametrize("strides", [None, 1])
+def test_max_pool_ties_route_the_gradient_to_the_first_maximum(strides):
+    net = Network(
+        [MaxPool2D(2, strides), Flatten()], input_shape=(4, 5, 1), replicas=2, seed=0, dtype="float64"
+    )
+    X = np.ones((3, 4, 5, 1))
+    out_size = net.output_shape[0]
+    _, _, dx = net.value_and_gradients(X, np.zeros((3, out_size)), "sse", input_gradient=True)
+    # sse = 1/2 sum (1 - 0)^2 per output, so each window sends 1 to its first position only.
+    expected = np.zeros((4, 5))
+    step = 2 if strides is None else 1
+    for i in range(0, 4 - 1, step):
+        for j in range(0, 5 - 1, step):
+            expected[i, j] += 1
+    np.testing.assert_array_equal(dx[:, :, :, :, 0], np.broadcast_to(expected, (2, 3, 4, 5)))

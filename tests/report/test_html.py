@@ -100,7 +100,7 @@ def test_default_report_folder_svg_and_metric_filter(regression_run, tmp_path):
     shutil.copytree(regression_run, run)
     html = build_report([run], fmt="svg", metric="r2")
     assert html == run / "report" / "report.html"
-    assert sorted(p.name for p in html.parent.iterdir()) == ["curve_r2.svg", "report.html"]
+    assert sorted(p.name for p in html.parent.iterdir()) == ["curve_r2.svg", "figures.json", "report.html"]
     (src,) = parse(html).images
     assert src.startswith("data:image/svg+xml;base64,")
     assert base64.b64decode(src.split(",", 1)[1]) == (html.parent / "curve_r2.svg").read_bytes()

@@ -69,7 +69,11 @@ class Digits5x7Params(DatasetParams):
 
 
 @register(
-    "digits5x7", Digits5x7Params, "classification", "the digits 0-9 as 5x7 bitmaps: 10 samples, 35 pixels"
+    "digits5x7",
+    Digits5x7Params,
+    "classification",
+    "the digits 0-9 as 5x7 bitmaps: 10 samples, 35 pixels",
+    image_shape=(7, 5, 1),
 )
 def load_digits5x7(target: str = "digit", encoding: Encoding = "binary") -> Dataset:
     """X (10, 35) row-major 7x5 pixels of digits 0..9; y (10,) the digit or its parity (0 even, 1 odd)."""

@@ -81,12 +81,18 @@ class JoblibExecutor:
         self._pool: Any = None
         self._unseen: dict[Any, int] = {}
 
-    def map(self, function: Callable, tasks: Sequence) -> Iterator[TaskResult]:
+    def _make_pool(self, n_tasks: int) -> Any:
+        """A concurrent.futures-style pool whose workers run _watch_driver first."""
         from joblib.externals.loky import get_reusable_executor
 
-        self._pool = get_reusable_executor(
+        return get_reusable_executor(
             max_workers=self.jobs, initializer=_watch_driver, initargs=(os.getpid(),)
         )
+
+    def map(self, function: Callable, tasks: Sequence) -> Iterator[TaskResult]:
+        if not tasks:
+            return
+        self._pool = self._make_pool(len(tasks))
         # Only _unseen refers to a future once submitted: a yielded result is not kept alive.
         self._unseen = {
             self._pool.submit(_indexed, function, index, task, self.threads): index
@@ -113,8 +119,12 @@ class JoblibExecutor:
     def close(self) -> None:
         """Stop the workers (a task still running is abandoned)."""
         if self._pool is not None:
-            self._pool.shutdown(wait=False, kill_workers=True)
+            self._shutdown(self._pool)
             self._pool = None
+
+    @staticmethod
+    def _shutdown(pool: Any) -> None:
+        pool.shutdown(wait=False, kill_workers=True)
 
 
 def _interrupted(future) -> bool:
@@ -235,11 +245,19 @@ class DaskExecutor:
 
 
 def make_executor(backend: str = "local", jobs: int = 1, address: str | None = None):
-    """The executor for `backend` ("local" with `jobs` processes, or "dask" at `address`)."""
+    """The executor for `backend` ("local" with `jobs` processes, or "dask" at `address`).
+
+    Local processes are forked from this one where the platform can fork (fork_executor.py),
+    else started by joblib.
+    """
     if backend == "local":
         if address:
             raise UserError("address is for backend 'dask'", param="address")
-        return SerialExecutor() if jobs == 1 else JoblibExecutor(jobs)
+        if jobs == 1:
+            return SerialExecutor()
+        from .fork_executor import ForkExecutor, fork_available
+
+        return ForkExecutor(jobs) if fork_available() else JoblibExecutor(jobs)
     if backend == "dask":
         return DaskExecutor(address)
     raise UserError(f"backend: {backend!r} is not one of {', '.join(BACKENDS)}", param="backend")

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from ..config_yaml import safe_load
 from ..data.tabular import _data_line_numbers, _numeric_columns, _read_table
 from ..errors import DataError, UserError
 from ..model import Model
@@ -118,7 +119,11 @@ def parse_dataset_spec(spec: str) -> tuple[str, dict]:
         key, eq, value = pair.partition("=")
         if not eq or not key:
             raise UserError(f"--dataset: {pair!r} is not key=value (in {spec!r})")
-        params[key.strip()] = yaml.safe_load(value)
+        try:
+            params[key.strip()] = safe_load(value)
+        except yaml.YAMLError as error:
+            problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+            raise UserError(f"--dataset: cannot read {pair!r} ({problem})") from None
     if not name:
         raise UserError(f"--dataset: {spec!r} names no dataset")
     return name, params

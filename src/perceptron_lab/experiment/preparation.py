@@ -15,7 +15,6 @@ import numpy as np
 
 from ..data import Dataset
 from ..data.transforms import add_noise, make_scaler
-from ..errors import ConfigError
 from ..model import TargetCoding
 from .splits import ReplicaSplit
 
@@ -170,11 +169,9 @@ class SplitBuilder:
         seeds = [rep.seed for rep in replicas]
 
         # Training rows: the clean matrix, or noisy copies of it when noise applies to training.
-        if noise.alpha and noise.apply_to in ("train", "both"):
-            if len(noise.alpha) != 1:
-                raise ConfigError("noise.alpha: training on noisy copies takes exactly one alpha")
+        if noise.training_alpha is not None:
             train_X, train_source, train_index = _noisy_per_seed(
-                X, noise.alpha[0], noise.copies, (1, 0), seeds, [rep.train for rep in replicas]
+                X, noise.training_alpha, noise.copies, (1, 0), seeds, [rep.train for rep in replicas]
             )
         else:
             train_X, train_source = X, np.arange(len(X))

@@ -35,11 +35,14 @@ def _units(network: Network, index: int) -> int | None:
 
 
 def encoder(network: Network, upto: int) -> Network:
-    """The network's layers 0..upto (inclusive) with their trained weights (every replica)."""
+    """The network's layers 0..upto (inclusive) with their trained parameters and state
+    (BatchNorm's running statistics), every replica."""
     config = network.get_config()
     config["layers"] = config["layers"][: upto + 1]
     part = Network.from_config(config, initialize=False)
-    part.set_weights(network.get_weights()[: len(part.get_weights())])
+    for layer, arrays in part.parameters.views.items():  # a prefix keeps its layers' names
+        for name, view in arrays.items():
+            view[...] = network.parameters.views[layer][name]
     return part
 
 

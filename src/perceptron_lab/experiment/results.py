@@ -44,13 +44,21 @@ def _write_models(result: ExperimentResult, models_dir: Path, dill: bool) -> Non
 def _draw_plots(run_dir: Path, manifest: dict, progress: Progress | None = None) -> None:
     """Draw the run's essential figures into the directory being built; a figure that fails
     costs a warning (and manifest["plot_error"]), not the results."""
-    report(progress, "plot", 0, None)  # importing matplotlib and building the figures
     from ..report import plot_run
+    from ..report.background import FigureProcessError, current_figure_process
 
+    helper = current_figure_process()
     try:
-        plot_run(read_run_dir(run_dir), run_dir / "plots", essential=True, progress=progress)
+        if helper is not None:
+            report(progress, "plot", 0, None, where="helper")
+            drawn = helper.draw(run_dir, run_dir / "plots")
+            report(progress, "plot", len(drawn), len(drawn))
+        else:
+            report(progress, "plot", 0, None)  # importing matplotlib and building the figures
+            plot_run(read_run_dir(run_dir), run_dir / "plots", essential=True, progress=progress)
     except Exception as error:  # noqa: BLE001 - the trained results matter more than a figure
-        manifest["plot_error"] = f"{type(error).__name__}: {error}"
+        helper_error = isinstance(error, FigureProcessError)  # already "<Type>: <message>"
+        manifest["plot_error"] = str(error) if helper_error else f"{type(error).__name__}: {error}"
         warnings.warn(
             f"plots were not drawn ({manifest['plot_error']}); `lab report` can retry", stacklevel=3
         )
@@ -132,7 +140,7 @@ def write_run_dir(
         ) from None
     config = result.config
     output = config.output
-    steps = 6 + (result.confusion is not None) + (result.weights_history is not None)
+    steps = 6 + sum(x is not None for x in (result.confusion, result.weights_history, result.reconstructions))
     written = 0
 
     def wrote(what: str) -> None:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from ..config_yaml import safe_load
 from ..errors import UserError
 from .partials import is_partial
 
@@ -110,7 +111,7 @@ def read_run_dir(path: str | Path) -> RunResults:
     """
     path = Path(path)
     manifest = _read_mapping(path / "manifest.json", json.loads)
-    config = _read_mapping(path / "config.yaml", yaml.safe_load)
+    config = _read_mapping(path / "config.yaml", safe_load)
     weights_history = _read_weights(path / "history" / "weights.npz")
     tables = {}
     for name, columns in TABLE_COLUMNS.items():

@@ -28,7 +28,13 @@ from .checks import check_experiment
 from .evaluation import Evaluator
 from .preparation import SplitBuilder, SplitData
 from .reconstruction import reconstruction_arrays
-from .specs import build_network, experiment_task, load_data, resolve_loss
+from .specs import (
+    build_network,
+    experiment_task,
+    load_data,
+    output_activation,
+    resolve_loss,
+)
 from .splits import ReplicaSplit, make_splits
 from .tables import (
     confusion_table,
@@ -234,6 +240,9 @@ def execute_experiment(
         separate_test=test_dataset is not None,
     )
     chunks = _chunks(replicas, config.max_replicas)
+    report(
+        progress, "load", 0, None, dataset=f"{config.dataset.name}: splits, preprocessing, first evaluation"
+    )
     outcomes = [
         _train_chunk(
             config,
@@ -249,6 +258,7 @@ def execute_experiment(
         )
         for i, chunk in enumerate(chunks)
     ]
+    report(progress, "write", 0, None, step="building the tables")
 
     task = experiment_task(config, dataset)
     classes = dataset.classes if coding is not None else None
@@ -357,7 +367,7 @@ def _replica_models(outcome: ChunkOutcome, config: ExperimentConfig, dataset, co
                 image_shape=list(image_shape) if image_shape is not None else None,
                 target_names=target_names,
                 loss=resolve_loss(config),
-                output_activation=config.output_activation or config.activation,
+                output_activation=output_activation(config),
                 info={
                     "name": config.name,
                     "experiment_task": experiment_task(config, dataset),
@@ -395,15 +405,25 @@ def run_experiment(
     """Execute `config` and write results/<name>/<timestamp>-<hash>/ atomically; returns that path.
 
     progress: a listener for the load, train, write and plot phases (progress.ProgressEvent).
+    When figures are drawn, a helper process loads matplotlib during training and draws them
+    (report/background.py).
     """
+    from ..report.background import figures_in_background
     from .results import check_writable, new_run_dir, write_run_dir
 
     root = Path(out_root or config.output.dir)
     check_writable(root, config.name)
     if config.output.dill if dill is None else dill:
         require("dill", "output.dill (--dill)")  # before training, not after
-    result = execute_experiment(config, progress)
-    directory = new_run_dir(root, config)
-    return write_run_dir(
-        result, directory, command=command, plots=plots, dill=dill, progress=progress, rename_if_taken=True
-    )
+    with figures_in_background(config.output.plots if plots is None else plots):
+        result = execute_experiment(config, progress)
+        directory = new_run_dir(root, config)
+        return write_run_dir(
+            result,
+            directory,
+            command=command,
+            plots=plots,
+            dill=dill,
+            progress=progress,
+            rename_if_taken=True,
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 from .. import layer_specs
 from ..config import ExperimentConfig, Spec, layer_defaults
@@ -38,7 +39,7 @@ def _layer_option(config: ExperimentConfig, i: int, key: str, default):
 
 def _mlp_layers(config: ExperimentConfig) -> list:
     """Dense (and Dropout) layers of the MLP shorthand `architecture: [in, hidden..., out]`."""
-    sizes = config.architecture
+    sizes = cast(list[int], config.architecture)
     n_layers = len(sizes) - 1
     layers: list = []
     for i, units in enumerate(sizes[1:]):
@@ -79,7 +80,7 @@ def network_plan(config: ExperimentConfig, dataset: Dataset) -> NetworkPlan:
     """The network `config` describes for inputs of `dataset`; ConfigError naming the layer (and
     its line) when a shape does not fit."""
     if not config.is_layer_list:
-        sizes = config.architecture
+        sizes = cast(list[int], config.architecture)
         if sizes[0] != dataset.n_features:
             raise ConfigError(
                 f"architecture: input size {sizes[0]} does not match dataset '{config.dataset.name}' "
@@ -99,7 +100,7 @@ def network_plan(config: ExperimentConfig, dataset: Dataset) -> NetworkPlan:
             raise layer_specs.LayerListError(
                 ("architecture", str(last.index)),
                 f"{last.label}: the network's output must be flat, got {'x'.join(map(str, shapes[-1]))}; "
-                "end with flatten and dense",
+                "end the list with flatten",
             )
     except layer_specs.LayerListError as error:
         raise config.layer_error(error) from None
@@ -110,7 +111,7 @@ def static_input_shape(config: ExperimentConfig) -> tuple[int, ...] | None:
     """The per-sample input shape when the config alone gives it (MLP sizes, an `input` entry, an
     image dataset); None when it comes from the loaded data."""
     if not config.is_layer_list:
-        return (config.architecture[0],)
+        return (cast(int, config.architecture[0]),)
     from ..data import DATASETS
 
     entry = DATASETS[config.dataset.name]

@@ -35,6 +35,7 @@ from ..locking import SweepLock
 from ..modes import PlotsMode
 from ..progress import Progress, report
 from .executors import TaskResult, make_executor
+from .fork_executor import ForkExecutor, warm_imports
 from .grid import Point, grid_of, grid_points, listed_points, merge_grids, point_names
 from .partials import remove_stale_partials
 from .results_dir import is_run_dir
@@ -435,7 +436,7 @@ def _report_points(progress: Progress | None, sweep_dir: Path, plan: dict, rows:
         return
     failed = sum(row["status"] == "failed" for row in rows.values())
     best = best_so_far(sweep_dir, plan, rows)
-    status: dict[str, Any] = {"failed": failed}
+    status: dict[str, Any] = {"failed": failed, "remaining": total - len(rows)}
     if best is not None:
         status.update(best=best[0]["point"], result=best[1], best_value=float(best[0]["mean"]))
     report(progress, "points", len(rows), total, **status)
@@ -480,6 +481,8 @@ def run_sweep(
         rows, todo = _kept_points(sweep_dir, points, names)
         write_table(sweep_dir, rows)
         _report_points(progress, sweep_dir, plan, rows, len(points))
+        if isinstance(executor, ForkExecutor) and todo:
+            warm_imports(configs[todo[0]], figures=mode is PlotsMode.ALL)
         try:
             for outcome in executor.map(task, [configs[i] for i in todo]):
                 i = todo[outcome.index]

@@ -8,6 +8,7 @@ from .io import load_network, save_network
 from .layers import Concatenate, Dense, Dropout, Flatten, Layer, Reshape
 from .losses import LOSSES, Loss, get_loss
 from .network import Network
+from .noise import GaussianNoise
 from .normalization import BatchNorm
 from .optimizers import OPTIMIZERS, Optimizer, get_optimizer
 from .parameters import Parameters
@@ -29,6 +30,7 @@ __all__ = [
     "Dense",
     "Dropout",
     "Flatten",
+    "GaussianNoise",
     "Initializer",
     "Layer",
     "LayerShapeError",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .conv import AveragePooling2D, Conv2D, MaxPool2D
 from .layers import Concatenate, Dense, Dropout, Flatten, Layer, Reshape
+from .noise import GaussianNoise
 from .normalization import BatchNorm
 
 _CLASSES: list[type[Layer]] = [
@@ -16,6 +17,7 @@ _CLASSES: list[type[Layer]] = [
     Flatten,
     Reshape,
     Concatenate,
+    GaussianNoise,
 ]
 
 LAYERS: dict[str, type[Layer]] = {cls.__name__: cls for cls in _CLASSES}

@@ -411,6 +411,7 @@ class PoolOp(Op):
         self.out = ctx.zeros(R, b, *ctx.output_shape)
         self.source: np.ndarray | None = None
         self._buffers: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self.hits: np.ndarray | None = None
         # Windows that tile the input (stride = window, no padding) touch each value once.
         self.tiles = not g.padded and g.strides == g.window
         (Ho, Wo), (ph, pw) = g.out, g.window
@@ -454,24 +455,47 @@ class PoolOp(Op):
         elif direct:
             image[self.uncovered_rows] = 0
             image[self.uncovered_columns] = 0
-        if self.maximum:
+        if self.maximum and self.tiles and direct:
+            self._tiled_max_backward(grad, image)
+        elif self.maximum:
             free, hit, share = self._scratch()
             free[...] = True
             for index in self.offsets:  # the first offset equal to the maximum takes the gradient
                 np.equal(self.source[index], self.out, out=hit)
                 hit &= free
                 np.greater(free, hit, out=free)  # free and not hit
-                if self.tiles and direct:  # every input value is in exactly one window
-                    np.multiply(grad, hit, out=image[index])
-                else:
-                    np.multiply(grad, hit, out=share)
-                    image[index] += share
+                np.multiply(grad, hit, out=share)
+                image[index] += share
         else:
             share = np.multiply(grad, self.inverse_count)
             for index in self.offsets:
                 image[index] += share
         if not direct:
             emit(target, image[self.geometry.interior()] if self.padded is not None else image)
+
+    def _tiled_max_backward(self, grad: np.ndarray, image: np.ndarray) -> None:
+        """Windows that tile the input: (R, b, H', p, W', q, C) views of the input and its
+        gradient, so the maxima are found with one comparison and the gradient written with
+        one product; where a window holds its maximum twice, the first position keeps it."""
+        assert self.source is not None
+        (Ho, Wo), (p, q) = self.geometry.out, self.geometry.window
+        R, n, C = image.shape[0], image.shape[1], image.shape[-1]
+        tiles = (R, n, Ho, p, Wo, q, C)
+        source = self.source[:, :, : Ho * p, : Wo * q].reshape(tiles)
+        target = image[:, :, : Ho * p, : Wo * q].reshape(tiles)
+        if self.hits is None:
+            self.hits = np.empty(tiles, bool)
+        hits = self.hits
+        np.equal(source, self.out[:, :, :, None, :, None, :], out=hits)
+        seen, _, _ = self._scratch()
+        np.copyto(seen, hits[:, :, :, 0, :, 0, :])
+        for i in range(p):
+            for j in range(q):
+                if i or j:
+                    hit = hits[:, :, :, i, :, j, :]
+                    np.greater(hit, seen, out=hit)  # a hit not seen before
+                    seen |= hit
+        np.multiply(grad[:, :, :, None, :, None, :], hits, out=target)
 
     def _scratch(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self._buffers is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import yaml
 
 from ..errors import UserError
 from ..experiment.results_dir import RunResults, is_run_dir, load_results
+from ..layer_specs import describe_architecture
 from ..progress import Progress, report
 from .classwise import classwise_figures
 from .compare import (
@@ -21,11 +23,13 @@ from .compare import (
 )
 from .confusion import confusion_figures
 from .curves import learning_curves
+from .figure_cache import inputs_stamp, reuse_or_draw
 from .html import CodeItem, FactsItem, FigureItem, Section, TableItem, write_html
-from .hyperplane import hyperplane_plots
+from .hyperplane import has_hyperplanes, hyperplane_grid, hyperplane_plots
 from .inputs import choose, metric_names, split_names
 from .noise import noise_plots
 from .overview import confusion_overview, curves_overview
+from .parallel_save import save_plots
 from .reconstruction import reconstruction_plots
 from .regions import region_plots
 from .roc import roc_plots
@@ -69,28 +73,33 @@ def run_plots(results: RunResults, metric: str | None = None, split: str | None 
 def _save(
     plots: list[Plot], out_dir: Path, fmt: str, prefix: str = "", progress: Progress | None = None
 ) -> list[tuple[Plot, Path]]:
-    """Save each figure into out_dir (never through a symlink there, see safe_files)."""
+    """Save each figure into out_dir (never through a symlink there, see safe_files), on every
+    core when there are enough of them (parallel_save.py)."""
     for plot in plots:
         plot.name = prefix + plot.name
 
+    done: list[Plot] = []
+
+    def saved(plot: Plot) -> None:
+        done.append(plot)
+        report(progress, "plot", len(done), len(plots), figure=plot.name)
+
     def save_all(staging: Path) -> list[Path]:
-        paths = []
-        for plot in plots:
-            paths.append(plot.save(staging, fmt))
-            report(progress, "plot", len(paths), len(plots), figure=plot.name)
-        return paths
+        return save_plots(plots, staging, fmt, saved)
 
     return list(zip(plots, save_files(out_dir, save_all)))
 
 
 def essential_plots(results: RunResults) -> list[Plot]:
     """The figures `lab run` draws at once: one panel of every learning curve, one of the final
-    confusion matrices, the hyperplanes when weights were recorded, and reconstructions."""
+    confusion matrices, the hyperplanes' frames when weights were recorded (their animation is
+    left to `lab report`), and reconstructions."""
     confusion = confusion_overview(results)
+    hyperplanes = [hyperplane_grid(results)] if has_hyperplanes(results) else []
     return [
         curves_overview(results),
         *([confusion] if confusion else []),
-        *hyperplane_plots(results),
+        *hyperplanes,
         *reconstruction_plots(results),
     ]
 
@@ -149,7 +158,7 @@ def _run_facts(results: RunResults) -> dict[str, object]:
         "directory": str(results.path),
         "task": manifest.get("task", ""),
         "dataset": (config.get("dataset") or {}).get("name", ""),
-        "architecture": config.get("architecture", ""),
+        "architecture": describe_architecture(config.get("architecture") or []),
         "activation": f"{config.get('activation', '')} / output {config.get('output_activation') or config.get('activation', '')}",
         "loss": manifest.get("loss", config.get("loss", "")),
         "optimizer": ", ".join(f"{k}={v}" for k, v in optimizer.items() if v is not None),
@@ -184,25 +193,80 @@ def _run_sections(results: RunResults, saved: list[tuple[Plot, Path]], prefix: s
     return [overview, *_figure_sections(saved, prefix), replicas, config]
 
 
+def _figures(
+    out: Path,
+    fmt: str,
+    group: str,
+    inputs: list[Path],
+    make: Callable[[], list[Plot]],
+    progress: Progress | None,
+    prefix: str = "",
+    **options: object,
+) -> list:
+    """The figures `make()` draws, saved in `out`; reused instead when `out` holds them already,
+    drawn from the same `inputs` with the same options (figure_cache.py)."""
+    stamp = inputs_stamp(inputs, fmt=fmt, prefix=prefix, **options)
+
+    def draw() -> list[tuple[Plot, Path]]:
+        report(progress, "plot", 0, None, figure=f"building the {group} figures")
+        return _save(make(), out, fmt, prefix, progress)
+
+    saved, reused = reuse_or_draw(out, group, stamp, draw)
+    if reused:
+        report(progress, "plot", len(saved), len(saved), figure=f"{group} figures up to date, reused")
+    return saved
+
+
 # ---------------------------------------------------------------------------------------------
 # The three kinds of report
 
 
-def _run_report(run_dir: Path, out_dir: Path | None, fmt: str, metric: str | None, split: str | None) -> Path:
+def _run_report(
+    run_dir: Path,
+    out_dir: Path | None,
+    fmt: str,
+    metric: str | None,
+    split: str | None,
+    progress: Progress | None,
+) -> Path:
     results = load_results(run_dir)
     out = Path(out_dir) if out_dir is not None else results.path / "report"
-    saved = _save(run_plots(results, metric, split), out, fmt)
+    saved = _figures(
+        out,
+        fmt,
+        "run",
+        [results.path],
+        lambda: run_plots(results, metric, split),
+        progress,
+        metric=metric,
+        split=split,
+    )
     subtitle = f"{results.path.name}: {len(results.manifest.get('replicas', []))} replicas"
+    report(progress, "write", 0, 1, file="report.html")
     return write_html(out / "report.html", results.name, subtitle, _run_sections(results, saved))
 
 
 def _sweep_report(
-    sweep_dir: Path, out_dir: Path | None, fmt: str, metric: str | None, split: str | None
+    sweep_dir: Path,
+    out_dir: Path | None,
+    fmt: str,
+    metric: str | None,
+    split: str | None,
+    progress: Progress | None,
 ) -> Path:
     sweep = load_sweep(sweep_dir)
     metric, split = choose_sweep_metric_split(sweep, metric, split)
     out = Path(out_dir) if out_dir is not None else sweep.path / "report"
-    saved = _save([sweep_figure(sweep, metric, split)], out, fmt)
+    saved = _figures(
+        out,
+        fmt,
+        "sweep",
+        [sweep.path],
+        lambda: [sweep_figure(sweep, metric, split)],
+        progress,
+        metric=metric,
+        split=split,
+    )
     best = best_point(sweep, metric, split)
     facts = {
         "directory": str(sweep.path),
@@ -230,13 +294,25 @@ def _sweep_report(
     run_dirs = sweep.run_dirs()
     runs = {d: load_results(d) for d in run_dirs} if 1 < len(run_dirs) <= MAX_OVERLAID_POINTS else {}
     if runs and metric in metric_names(runs[run_dirs[0]].epochs):
-        overlay = _save([comparison_figure(list(runs.values()), metric, split)], out, fmt)
+        overlay = _figures(
+            out,
+            fmt,
+            "points",
+            run_dirs,
+            lambda: [comparison_figure(list(runs.values()), metric, split)],
+            progress,
+            metric=metric,
+            split=split,
+        )
         sections += _figure_sections(overlay, "Points: ")
     best_dir = sweep.point_dir(best["point"]) if best is not None else None
     if best_dir is not None and is_run_dir(best_dir):
         best_results = runs.get(best_dir) or load_results(best_dir)
-        best_saved = _save(run_plots(best_results), out, fmt, prefix="best_")
+        best_saved = _figures(
+            out, fmt, "best point", [best_dir], lambda: run_plots(best_results), progress, "best_"
+        )
         sections += _run_sections(best_results, best_saved, prefix="Best point: ")
+    report(progress, "write", 0, 1, file="report.html")
     return write_html(out / "report.html", f"{sweep.name}: sweep", sweep.path.name, sections)
 
 
@@ -247,13 +323,27 @@ def results_root(run_dir: Path) -> Path:
 
 
 def _comparison_report(
-    run_dirs: list[Path], out_dir: Path | None, fmt: str, metric: str | None, split: str | None
+    run_dirs: list[Path],
+    out_dir: Path | None,
+    fmt: str,
+    metric: str | None,
+    split: str | None,
+    progress: Progress | None,
 ) -> Path:
     runs = [load_results(d) for d in run_dirs]
     metric, split = choose_metric_split(runs, metric, split)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(out_dir) if out_dir is not None else results_root(runs[0].path) / f"compare-{stamp}"
-    saved = _save([comparison_figure(runs, metric, split)], out, fmt)
+    saved = _figures(
+        out,
+        fmt,
+        "comparison",
+        run_dirs,
+        lambda: [comparison_figure(runs, metric, split)],
+        progress,
+        metric=metric,
+        split=split,
+    )
     keys = differing_keys([r.config for r in runs])
     facts = {f"run {i}": f"{r.name}/{r.path.name}" for i, r in enumerate(runs)}
     facts["config keys that differ"] = ", ".join(short_key(k) for k in keys) or "none"
@@ -271,6 +361,7 @@ def _comparison_report(
         ),
     ]
     names = " vs ".join(dict.fromkeys(r.name for r in runs))
+    report(progress, "write", 0, 1, file="report.html")
     return write_html(out / "report.html", f"Comparison: {names}", f"{metric} on {split}", sections)
 
 
@@ -280,6 +371,7 @@ def build_report(
     fmt: str = "png",
     metric: str | None = None,
     split: str | None = None,
+    progress: Progress | None = None,
 ) -> Path:
     """Write figures and a self-contained report.html; returns the report.html path.
 
@@ -287,17 +379,21 @@ def build_report(
     directory; default out_dir <path>/report. Several paths: a comparison of runs (a sweep
     directory stands for its best point on the chosen metric and split); default
     out_dir results/compare-<timestamp>/ beside the first run's experiment folder.
+    Figures already in out_dir, drawn from unchanged results with the same options, are reused
+    (figure_cache.py). progress: a listener for the load, plot and write phases.
     """
     check_format(fmt)
     paths = [Path(p) for p in paths]
     if not paths:
         raise UserError("no results directory given")
+    report(progress, "load", 0, None, dataset="reading the results")
     out = Path(out_dir) if out_dir is not None else None
     if len(paths) == 1:
         if is_sweep_dir(paths[0]):
-            return _sweep_report(paths[0], out, fmt, metric, split)
-        return _run_report(resolve_run_dir(paths[0]), out, fmt, metric, split)
-    return _comparison_report([_compared_run_dir(p, metric, split) for p in paths], out, fmt, metric, split)
+            return _sweep_report(paths[0], out, fmt, metric, split, progress)
+        return _run_report(resolve_run_dir(paths[0]), out, fmt, metric, split, progress)
+    compared = [_compared_run_dir(p, metric, split) for p in paths]
+    return _comparison_report(compared, out, fmt, metric, split, progress)
 
 
 def _compared_run_dir(path: Path, metric: str | None, split: str | None) -> Path:

@@ -15,10 +15,10 @@ def spans_decades(values: np.ndarray, ratio: float = 1e3) -> bool:
     return finite.size > 1 and finite.min() > 0 and finite.max() / finite.min() > ratio
 
 
-def draw_curve(ax, results: RunResults, metric: str, legend_size: float = 8) -> bool:
+def draw_curve(ax, results: RunResults, metric: str, legend_size: float | None = 8) -> bool:
     """One metric per epoch on `ax`: a mean line and a ±std band per split (train, validation,
-    test, noise). Replicas that stopped early count with their last value (held_after_stopping);
-    returns whether any did."""
+    test, noise); a legend of the splits unless legend_size is None. Replicas that stopped early
+    count with their last value (held_after_stopping); returns whether any did."""
     epochs, held = held_after_stopping(results.epochs, metric)
     splits = split_names(epochs)
     stats = mean_std(epochs.dropna(subset=[metric]), ["split", "epoch"], metric)
@@ -40,7 +40,8 @@ def draw_curve(ax, results: RunResults, metric: str, legend_size: float = 8) -> 
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric_label(metric))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=legend_size)
+    if legend_size is not None:
+        ax.legend(fontsize=legend_size)
     return held
 
 

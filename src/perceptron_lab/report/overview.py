@@ -1,7 +1,8 @@
 """The two panel figures `lab run` draws: every learning curve, and the final confusion matrices.
 
 Two dense figures cost a fraction of one figure per metric and per split; `lab report` still
-draws the detailed figures (report/curves.py, report/confusion.py).
+draws the detailed figures (report/curves.py, report/confusion.py). Their margins are fixed
+rather than solved by a layout engine, which would double the time to save them.
 """
 
 from __future__ import annotations
@@ -23,13 +24,35 @@ def curves_overview(results: RunResults) -> Plot:
     metrics = metric_names(results.epochs)
     columns = min(PANEL_COLUMNS, len(metrics))
     rows = math.ceil(len(metrics) / columns)
-    figure = new_figure(3.6 * columns, 2.7 * rows, dpi=OVERVIEW_DPI)
+    width, height = 3.6 * columns, 2.7 * rows + 0.6
+    figure = new_figure(width, height, layout=None, dpi=OVERVIEW_DPI)
+    figure.subplots_adjust(
+        left=0.75 / width,
+        right=1 - 0.15 / width,
+        bottom=0.5 / height,
+        top=1 - 0.65 / height,
+        wspace=0.38,
+        hspace=0.35,
+    )
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
-    for ax, metric in zip(axes, metrics):
-        draw_curve(ax, results, metric, legend_size=6)
+    held = [draw_curve(ax, results, metric, legend_size=None) for ax, metric in zip(axes, metrics)]
     for ax in axes[len(metrics) :]:
         ax.set_visible(False)
-    figure.suptitle(f"{results.name}: mean ± std over {n_replicas(results)} replicas", fontsize=10)
+    note = "; stopped replicas hold their last value" if any(held) else ""
+    figure.suptitle(
+        f"{results.name}: mean ± std over {n_replicas(results)} replicas{note}",
+        fontsize=10,
+        y=1 - 0.08 / height,
+    )
+    handles, labels = axes[0].get_legend_handles_labels()  # the splits, once for every panel
+    figure.legend(
+        handles,
+        labels,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 1 - 0.3 / height),
+        ncol=min(len(labels), 8),
+        fontsize=8,
+    )
     return Plot("curves", "Learning curves, every metric", "Learning curves", figure)
 
 
@@ -40,7 +63,11 @@ def confusion_overview(results: RunResults) -> Plot | None:
     classes = class_names(results)
     splits = split_names(results.confusion)
     side = 1.2 + 0.22 * len(classes)
-    figure = new_figure(max(side * len(splits), 4.0), side + 0.4, dpi=OVERVIEW_DPI)
+    width, height = max(side * len(splits), 4.0), side + 0.5
+    figure = new_figure(width, height, layout=None, dpi=OVERVIEW_DPI)
+    figure.subplots_adjust(
+        left=0.5 / width, right=1 - 0.1 / width, bottom=0.55 / height, top=1 - 0.5 / height, wspace=0.3
+    )
     axes = figure.subplots(1, len(splits), squeeze=False)[0]
     font_size = 5 if len(classes) > 6 else 7
     for ax, split in zip(axes, splits):
