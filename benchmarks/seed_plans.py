@@ -18,13 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from seed_checks import CHECKS
 
 from perceptron_lab.config import ExperimentConfig, build_config, format_validation_error, load_config
-from perceptron_lab.data.download import search_dirs
-from perceptron_lab.data.images import CIFAR10, FASHION_MNIST, MNIST
 from perceptron_lab.errors import UserError
 from perceptron_lab.experiment.sweep import sweep_points
 
 EXPECTED_FILE = "expected.yaml"
-DOWNLOADED = {source.name: source for source in (MNIST, FASHION_MNIST, CIFAR10)}
 
 
 class Comparison(BaseModel):
@@ -107,16 +104,3 @@ def row_config(seed_dir: Path, row: Row, overrides: dict[str, Any]) -> Experimen
     base = config.to_dict()
     base.pop("sweep", None)
     return build_config(base, overrides={**point, **overrides}, source=str(seed_dir / row.config))
-
-
-def missing_downloads(config: ExperimentConfig) -> list[str]:
-    """Datasets of `config` whose files would have to be downloaded (none is fetched here)."""
-    missing = []
-    for spec in (config.dataset, config.test_dataset):
-        if spec is None or spec.name not in DOWNLOADED:
-            continue
-        dirs = search_dirs(spec.name, spec.params().get("data_dir"))
-        files = DOWNLOADED[spec.name].sha256
-        if not all(any((d / name).is_file() for d in dirs) for name in files) and spec.name not in missing:
-            missing.append(spec.name)
-    return missing

@@ -38,21 +38,24 @@ def test_there_is_a_config_for_every_seed():
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_every_seed_config_validates_offline(path):
-    """`lab validate` for configs whose data is bundled. For the image datasets `lab validate`
-    would download the files, so there the schema, every sweep point and the network's shapes
-    (from the dataset's registered image shape) are checked without loading the data."""
+def test_every_seed_config_validates_offline(path, tmp_path, monkeypatch):
+    """`lab validate` on every config (it reports the files a run would download instead of
+    fetching them), every sweep point's config, and the network's shapes from the dataset's
+    registered image shape where the data is not here."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("PERCEPTRON_LAB_DATA", raising=False)
+    result = CliRunner().invoke(app, ["validate", "-q", str(path)])
+    assert result.exit_code == 0, result.output
+    assert f"{path}: ok" in " ".join(result.output.split())
     config = load_config(path)
     if config.sweep is not None:
         point_configs(config, sweep_points(config, []))
     if config.dataset.name in DOWNLOADED:
+        assert "a run would download" in result.output
         shape = static_input_shape(config)
         if shape is not None:
             network_summary(config, shape)
-        return
-    result = CliRunner().invoke(app, ["validate", "-q", str(path)])
-    assert result.exit_code == 0, result.output
-    assert "ok" in result.output
+    assert not (tmp_path / "cache").exists()
 
 
 def test_every_expected_row_builds_its_config(reproduce):

@@ -426,7 +426,7 @@ def _replica_choice(value: str) -> int | Literal["all", "best"]:
 
 @app.command(short_help="Predict new rows with a run's saved models.", epilog=EXIT_CODES)
 def predict(
-    run_dir: Path = typer.Argument(..., help="A run directory written by lab run."),
+    run_dir: Path = typer.Argument(..., help="A run directory written by lab run, or one saved model's."),
     data: Path | None = typer.Option(None, "--data", help="CSV of new rows (header: the model's features)."),
     dataset: str | None = typer.Option(
         None, "--dataset", help="A dataset, NAME[,key=value...], e.g. digits5x7,target=digit."

@@ -172,14 +172,9 @@ class _LabEstimator(BaseEstimator):
         ]
 
     def _inputs(self, X) -> np.ndarray:
+        """X (n, f) validated against the fitted inputs, as float64."""
         check_is_fitted(self, "network_")
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        return X
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.non_deterministic = False
-        return tags
+        return validate_data(self, X, reset=False, dtype=np.float64)
 
 
 class LabClassifier(ClassifierMixin, _LabEstimator):

@@ -294,3 +294,39 @@ def test_an_autoencoder_run_predicts_reconstructions_and_their_error(tmp_path):
     assert written.shape == (len(X), 1 + 64 + 64)  # predicted, output_<j>, target_<j>
     result = lab("predict", run_dir, "--dataset", "digits", "--replica", "0")
     assert result.exit_code == 0 and "mse" in result.stderr
+
+
+def test_a_long_feature_list_is_shortened_in_the_error(tmp_path):
+    from perceptron_lab.errors import DataError
+    from perceptron_lab.experiment.predict_inputs import read_rows_csv
+    from perceptron_lab.model import Model
+    from perceptron_lab.nn import Dense, Network
+
+    names = [f"pixel_{i}" for i in range(64)]
+    model = Model(Network([Dense(1)], input_dim=64, seed=0), "regression", 64, feature_names=names)
+    (tmp_path / "rows.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(DataError) as error:
+        read_rows_csv(model, tmp_path / "rows.csv")
+    assert str(error.value).endswith("pixel_0, pixel_1, pixel_2, pixel_3, pixel_4, pixel_5, ... (64 in all)")
+
+
+def test_one_saved_model_directory_predicts_like_a_run_of_one(tmp_path):
+    from sklearn.datasets import load_iris
+
+    from perceptron_lab.sklearn import LabClassifier
+
+    X, y = load_iris(return_X_y=True)
+    fitted = LabClassifier(hidden_sizes=(8,), epochs=30, learning_rate=0.05, replicas=2).fit(X, y)
+    directory = fitted.models_[1].save(tmp_path / "model")
+    frame = pd.DataFrame(X[:10], columns=["a", "b", "c", "d"])  # no feature names: by position
+    frame["target"] = y[:10]
+    frame.to_csv(tmp_path / "rows.csv", index=False)
+    result = lab("predict", directory, "--data", tmp_path / "rows.csv", "--out", tmp_path / "p.csv")
+    assert result.exit_code == 0, result.output
+    written = pd.read_csv(tmp_path / "p.csv")
+    np.testing.assert_array_equal(
+        written[["score_0", "score_1", "score_2"]], fitted.models_[1].predict_proba(X[:10])
+    )
+    assert "accuracy" in result.stdout
+    result = lab("predict", directory, "--data", tmp_path / "rows.csv", "--replica", "3")
+    assert result.exit_code == 2 and "single model" in result.stderr

@@ -14,6 +14,7 @@ import yaml
 from perceptron_lab.config import build_config
 from perceptron_lab.errors import UserError
 from perceptron_lab.experiment.executors import JoblibExecutor
+from perceptron_lab.experiment.fork_executor import ForkExecutor, fork_available
 from perceptron_lab.experiment.grid import point_names
 from perceptron_lab.experiment.results_dir import is_run_dir
 from perceptron_lab.experiment.sweep import _kept_points, read_plan, run_sweep, sweep_points
@@ -165,8 +166,9 @@ def test_ctrl_c_keeps_the_points_that_finished(tmp_path):
     assert 0 in kept and 0 not in todo and len(kept) == len(rows)
 
 
-def test_finished_hands_over_results_not_yet_yielded():
-    executor = JoblibExecutor(jobs=2)
+@pytest.mark.parametrize("executor_class", [JoblibExecutor, *([ForkExecutor] if fork_available() else [])])
+def test_finished_hands_over_results_not_yet_yielded(executor_class):
+    executor = executor_class(jobs=2)
     results = executor.map(_square, [0, 1, 2])
     first = next(results)
     _wait(lambda: all(f.done() for f in executor._unseen), 60, "the other tasks")

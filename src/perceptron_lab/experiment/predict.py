@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UserError
-from ..model import Model, load_model
+from ..model import MODEL_FILE, Model, load_model
 from .results_dir import is_run_dir
 
 EnsembleMethod = Literal["mean", "vote"]
@@ -155,8 +155,13 @@ def best_replica(run_dir: str | Path, task: str) -> int:
 
 def run_models(run_dir: str | Path, replica: ReplicaChoice = "all") -> tuple[list[Model], list[int]]:
     """The saved Models of a run: every replica ("all"), the best one ("best"), or replica k
-    (its index in manifest.json's replicas); returns (models, replica indices)."""
+    (its index in manifest.json's replicas); returns (models, replica indices). A single saved
+    model's directory (Model.save, models/run<r>_fold<k>) is a run of one replica."""
     run_dir = Path(run_dir)
+    if (run_dir / MODEL_FILE).is_file():
+        if replica not in ("all", "best", 0):
+            raise UserError(f"replica: {replica} is not a replica of the single model {run_dir} (0)")
+        return [load_model(run_dir)], [0]
     replicas = _manifest(run_dir)["replicas"]
     if not (run_dir / "models").is_dir():
         raise UserError(f"{run_dir}: no models/ (the run was made with output.save_models false)")

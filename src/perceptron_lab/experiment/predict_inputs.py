@@ -34,6 +34,13 @@ class NewRows:
     source: str
 
 
+def _names(names: list[str], shown: int = 6) -> str:
+    """'a, b, c' or, for long lists, the first few and how many in all."""
+    if len(names) <= shown:
+        return ", ".join(names)
+    return f"{', '.join(names[:shown])}, ... ({len(names)} in all)"
+
+
 def _target_columns(model: Model, columns: list[str]) -> list[str]:
     if model.reconstructs:  # the targets are the feature columns themselves
         return []
@@ -48,7 +55,7 @@ def _feature_columns(model: Model, columns: list[str], targets: list[str], path:
         missing = [name for name in model.feature_names if name not in columns]
         if missing:
             raise DataError(
-                f"{path}:1: no column '{missing[0]}'; the model's features are: {', '.join(model.feature_names)}"
+                f"{path}:1: no column '{missing[0]}'; the model's features are: {_names(model.feature_names)}"
             )
         extra = [c for c in columns if c not in model.feature_names and c not in targets]
         if extra:
@@ -60,7 +67,7 @@ def _feature_columns(model: Model, columns: list[str], targets: list[str], path:
     features = [c for c in columns if c not in targets]
     if len(features) != model.n_features:
         raise DataError(
-            f"{path}:1: {len(features)} feature columns ({', '.join(features)}), the model takes {model.n_features}"
+            f"{path}:1: {len(features)} feature columns ({_names(features)}), the model takes {model.n_features}"
         )
     return features
 
