@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import typer
 from rich.console import Console
@@ -414,9 +414,11 @@ class EnsembleChoice(str, Enum):
     vote = "vote"
 
 
-def _replica_choice(value: str) -> str | int:
-    if value in ("all", "best"):
-        return value
+def _replica_choice(value: str) -> int | Literal["all", "best"]:
+    if value == "all":
+        return "all"
+    if value == "best":
+        return "best"
     if value.isdigit():
         return int(value)
     raise UserError(f"--replica: {value!r} is not all, best or a replica number")
@@ -444,7 +446,11 @@ def predict(
         if (data is None) == (dataset is None):
             raise UserError("predict: give exactly one of --data FILE.csv or --dataset SPEC")
         models, chosen = run_models(run_dir, choice)
-        rows = read_rows_csv(models[0], data) if data is not None else read_rows_dataset(models[0], dataset)
+        if data is not None:
+            rows = read_rows_csv(models[0], data)
+        else:
+            assert dataset is not None  # exactly one of --data and --dataset was given
+            rows = read_rows_dataset(models[0], dataset)
         predictions = predict_with(models, rows.X, ensemble=ensemble.value, replicas=chosen)
         table = predictions.table(rows.truth)
         if out is None:

@@ -52,7 +52,10 @@ class Dataset:
     @property
     def n_outputs(self) -> int:
         """Width of the network's output layer: n_classes, or the number of regression targets."""
-        return len(self.classes) if self.task == "classification" else self.y.shape[1]
+        if self.task == "classification":
+            assert self.classes is not None  # __post_init__ names the classes of a classification
+            return len(self.classes)
+        return self.y.shape[1]
 
     def subset(self, index: np.ndarray) -> Dataset:
         """Rows `index` (1-D int array) as a new Dataset sharing classes and meta."""

@@ -185,7 +185,7 @@ def _stream(url: str, out, name: str, progress: Progress | None, timeout: float)
         response = urllib.request.urlopen(url, timeout=timeout)
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as error:
         if isinstance(error, urllib.error.HTTPError):
-            reason = f"HTTP {error.code} {error.reason}"
+            reason: object = f"HTTP {error.code} {error.reason}"
         else:
             reason = getattr(error, "reason", None) or error
         raise DataError(f"cannot download {url} ({reason})") from None

@@ -42,7 +42,7 @@ def _check_declared_size(path: Path, shape: tuple[int, ...], dtype: np.dtype, he
 
 def _read_exactly(handle, out: np.ndarray) -> int:
     """Fill the contiguous array `out` from `handle`; returns the bytes read (short at EOF)."""
-    view = memoryview(out.reshape(-1).view(np.uint8))
+    view = out.reshape(-1).view(np.uint8).data  # a memoryview of its bytes
     done = 0
     while done < len(view):
         n = handle.readinto(view[done:])

@@ -43,6 +43,7 @@ class Evaluator:
         return {name: value for name, value in values.items() if name.removesuffix("_orig") in self.metrics}
 
     def _classification(self, split, data, outputs, index, mask) -> dict[str, np.ndarray]:
+        assert self.coding is not None  # __call__ sends only classifications here
         predicted = self.coding.decode(outputs)
         truth = data.truth[index]
         confusion = confusion_matrices(truth, predicted, mask, self.coding.n_classes)

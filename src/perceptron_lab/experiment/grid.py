@@ -52,6 +52,7 @@ def split_top_level(text: str) -> list[str]:
     "[2,4,1],[2,8,1]" -> ["[2,4,1]", "[2,8,1]"];  "0.1, 'a,b'" -> ["0.1", " 'a,b'"].
     Raises ValueError on unbalanced brackets or quotes.
     """
+    current: list[str]
     parts, current, closers, quote = [], [], [], None
     for char in text:
         if quote:

@@ -165,11 +165,13 @@ def write_run_dir(
             _write_models(result, partial / "models", output.dill if dill is None else dill)
         wrote("models")
         if result.reconstructions is not None:
-            np.savez_compressed(partial / "reconstructions.npz", **result.reconstructions)
+            np.savez_compressed(partial / "reconstructions.npz", allow_pickle=False, **result.reconstructions)
             wrote("reconstructions.npz")
         if result.weights_history is not None:
             (partial / "history").mkdir()
-            np.savez_compressed(partial / "history" / "weights.npz", **result.weights_history)
+            np.savez_compressed(
+                partial / "history" / "weights.npz", allow_pickle=False, **result.weights_history
+            )
             wrote("history")
         manifest = {
             **result.manifest,

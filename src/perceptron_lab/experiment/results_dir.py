@@ -117,8 +117,9 @@ def read_run_dir(path: str | Path) -> RunResults:
     for name, columns in TABLE_COLUMNS.items():
         file = path / f"{name}.csv"
         with _reading(file):
-            tables[name] = pd.read_csv(file) if name in ("epochs", "summary") else _read_csv(file)
-        missing = [] if tables[name] is None else [c for c in columns if c not in tables[name].columns]
+            table = pd.read_csv(file) if name in ("epochs", "summary") else _read_csv(file)
+        tables[name] = table
+        missing = [] if table is None else [c for c in columns if c not in table.columns]
         if missing:
             raise UserError(f"{file}: unreadable (no column {', '.join(missing)})")
     return RunResults(path=path, config=config, manifest=manifest, weights_history=weights_history, **tables)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -269,6 +270,7 @@ def execute_experiment(
     ]
     confusion = None
     if coding is not None:
+        assert classes is not None  # a classification dataset always names its classes
         confusion = pd.concat(
             [confusion_table(o, out, coding, classes) for o, out in zip(outcomes, outputs)], ignore_index=True
         )
@@ -288,9 +290,10 @@ def execute_experiment(
         reconstructions = reconstruction_arrays(first.network, first.splits, scaler, test_dataset or dataset)
     models = [m for o in outcomes for m in _replica_models(o, config, dataset, coding)]
 
-    replica_rows = []
+    replica_rows: list[dict[str, Any]] = []
     for outcome in outcomes:
         h = outcome.history
+        assert h.kept_epoch is not None  # History.__post_init__ fills it
         for r, rep in enumerate(outcome.replicas):
             replica_rows.append(
                 {
@@ -383,7 +386,7 @@ def _replica_models(outcome: ChunkOutcome, config: ExperimentConfig, dataset, co
 
 
 def _jsonable(meta: dict) -> dict:
-    out = {}
+    out: dict[str, Any] = {}
     for key, value in meta.items():
         if isinstance(value, (str, int, float, bool)) or value is None:
             out[key] = value

@@ -358,6 +358,7 @@ def _record(outcome: TaskResult, point: Point, name: str, run_dir: Path, command
     try:
         from .results import write_run_dir
 
+        assert result.result is not None  # a point without an error has its result
         write_run_dir(result.result, run_dir, command=command, plots=False, figures=result.figures)
     except Exception as error:  # a point whose files cannot be written is a failed point
         message = " ".join(f"writing {run_dir.name}: {type(error).__name__}: {error}".split())
@@ -521,6 +522,6 @@ def _draw_sweep_figures(
     report(progress, "plot", 0, total, figure="sweep")
     plot_sweep(sweep_dir)
     report(progress, "plot", 1, total, figure="sweep")
-    if draw_best:
+    if draw_best and best_dir is not None:
         plot_run(best_dir, essential=True)
         report(progress, "plot", 2, total, figure=f"best point {best_dir.name}")

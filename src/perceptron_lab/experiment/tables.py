@@ -206,7 +206,7 @@ def predictions_table(
                 frame["target"] = names[split.truth[rows]]
                 frame["predicted"] = names[coding.decode(out)]
                 scores = coding.scores(out)
-                for c, name in enumerate(classes):
+                for c, name in enumerate(names):
                     frame[f"score_{name}"] = scores[:, c]
             elif reconstruction:
                 original = targets_prep[r].inverse_transform(out) if targets_prep is not None else out

@@ -40,12 +40,12 @@ _CHUNK_ELEMENTS = 1 << 22
 
 def _entropy(value) -> Entropy:
     """A seed entropy: a non-negative int or a tuple of them."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0:
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 0:
         return int(value)
     if (
         isinstance(value, (tuple, list))
         and value
-        and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 0 for v in value)
+        and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and int(v) >= 0 for v in value)
     ):
         return tuple(int(v) for v in value)
     raise ValueError(f"a seed must be a non-negative int or a sequence of them, got {value!r}")
@@ -67,7 +67,7 @@ def _input_shape(input_dim, input_shape) -> tuple[int, ...]:
         input_shape = (input_shape,)
     shape = tuple(input_shape)
     if not shape or not all(
-        isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1 for s in shape
+        isinstance(s, numbers.Integral) and not isinstance(s, bool) and int(s) >= 1 for s in shape
     ):
         raise ValueError(f"Network: input_shape must be positive ints, got {input_shape!r}")
     return tuple(int(s) for s in shape)
@@ -120,11 +120,12 @@ class Network:
 
         self.layers: list[Layer] = layers
         self.input_shape: tuple[int, ...] = shape
-        self.shapes = infer_shapes(layers, shape)  # per-layer output shapes (per sample)
-        self.names = layer_names(layers)
-        self.graph = layer_inputs(layers, self.names)
-        self.replicas = int(replicas)
-        self.dtype = np.dtype(dtype)
+        # per-layer output shapes (per sample)
+        self.shapes: list[tuple[int, ...]] = infer_shapes(layers, shape)
+        self.names: list[str] = layer_names(layers)
+        self.graph: list[list[int]] = layer_inputs(layers, self.names)
+        self.replicas: int = int(replicas)
+        self.dtype: np.dtype = np.dtype(dtype)
         self.seeds: list[Entropy] = seeds
         self._allocate()
         if _initialize:

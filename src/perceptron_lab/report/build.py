@@ -345,7 +345,7 @@ def _comparison_report(
         split=split,
     )
     keys = differing_keys([r.config for r in runs])
-    facts = {f"run {i}": f"{r.name}/{r.path.name}" for i, r in enumerate(runs)}
+    facts: dict[str, object] = {f"run {i}": f"{r.name}/{r.path.name}" for i, r in enumerate(runs)}
     facts["config keys that differ"] = ", ".join(short_key(k) for k in keys) or "none"
     sections = [
         Section("Overview", [FactsItem(facts)]),
@@ -383,16 +383,16 @@ def build_report(
     (figure_cache.py). progress: a listener for the load, plot and write phases.
     """
     check_format(fmt)
-    paths = [Path(p) for p in paths]
-    if not paths:
+    dirs = [Path(p) for p in paths]
+    if not dirs:
         raise UserError("no results directory given")
     report(progress, "load", 0, None, dataset="reading the results")
     out = Path(out_dir) if out_dir is not None else None
-    if len(paths) == 1:
-        if is_sweep_dir(paths[0]):
-            return _sweep_report(paths[0], out, fmt, metric, split, progress)
-        return _run_report(resolve_run_dir(paths[0]), out, fmt, metric, split, progress)
-    compared = [_compared_run_dir(p, metric, split) for p in paths]
+    if len(dirs) == 1:
+        if is_sweep_dir(dirs[0]):
+            return _sweep_report(dirs[0], out, fmt, metric, split, progress)
+        return _run_report(resolve_run_dir(dirs[0]), out, fmt, metric, split, progress)
+    compared = [_compared_run_dir(p, metric, split) for p in dirs]
     return _comparison_report(compared, out, fmt, metric, split, progress)
 
 

@@ -41,6 +41,7 @@ def per_class_scores(confusion: pd.DataFrame, classes: list[str]) -> pd.DataFram
 def classwise_figure(results: RunResults, split: str) -> Plot:
     """Grouped bars (precision, recall, F1) per class, mean with ±std error bars over replicas."""
     classes = class_names(results)
+    assert results.confusion is not None  # the report draws this only for runs with confusion.csv
     confusion = final_epochs(results.confusion[results.confusion["split"] == split])
     scores = per_class_scores(confusion, classes)
     grouped = scores.groupby("class")[list(SCORES)]

@@ -35,6 +35,7 @@ def row_normalized(matrix: np.ndarray) -> np.ndarray:
 
 def snapshot_epochs(results: RunResults, split: str) -> list[int]:
     """Epochs listed in record.epochs that confusion.csv holds for `split`."""
+    assert results.confusion is not None  # the report draws this only for runs with confusion.csv
     present = set(results.confusion.loc[results.confusion["split"] == split, "epoch"].astype(int))
     return sorted(set(listed_epochs(results)) & present)
 
@@ -66,6 +67,7 @@ def draw_matrix(
 
 def confusion_figure(results: RunResults, split: str) -> Plot:
     """Counts (top row) and row-normalized (bottom row), one column per chosen epoch + the final one."""
+    assert results.confusion is not None  # the report draws this only for runs with confusion.csv
     confusion = results.confusion[results.confusion["split"] == split]
     classes = class_names(results)
     final = final_epochs(confusion)

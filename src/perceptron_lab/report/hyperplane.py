@@ -82,12 +82,14 @@ class HyperplaneDrawer:
 
     def __init__(self, results: RunResults, replica: int = 0):
         history = results.weights_history
+        assert history is not None  # drawn only for runs that recorded weights
         self.epochs = np.asarray(history["epochs"])
         self.kernel = history["kernel_0"][:, replica]  # (E, 2, out)
         self.bias = history["bias_0"][:, replica, 0]  # (E, out)
         self.classes = class_names(results)
         run, fold = replica_order(results)[replica]
         self.replica_label = f"run {run}, fold {fold}"
+        assert results.predictions is not None  # drawn only for runs with predictions.csv
         self.points = replica_rows(results.predictions, run, fold)
         xy = results.predictions[["x0", "x1"]].to_numpy(dtype=float)
         self.xlim, self.ylim = padded_limits(xy[:, 0]), padded_limits(xy[:, 1])

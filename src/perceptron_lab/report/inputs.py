@@ -44,7 +44,8 @@ def order_splits(splits) -> list[str]:
     """train, validation, test, then the noise splits by increasing alpha, then anything else."""
     splits = list(dict.fromkeys(splits))
     base = [s for s in BASE_SPLITS if s in splits]
-    noisy = sorted((s for s in splits if noise_alpha(s) is not None), key=noise_alpha)
+    alphas = {s: alpha for s in splits if (alpha := noise_alpha(s)) is not None}
+    noisy = sorted(alphas, key=alphas.__getitem__)
     rest = [s for s in splits if s not in base and s not in noisy]
     return base + noisy + rest
 

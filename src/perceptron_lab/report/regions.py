@@ -56,6 +56,7 @@ def decision_regions(results: RunResults) -> Plot:
     from ..nn import load_network
 
     classes = class_names(results)
+    assert results.predictions is not None  # the report draws this only for runs with predictions.csv
     xy = results.predictions[["x0", "x1"]].to_numpy(dtype=float)
     xs = np.linspace(*padded_limits(xy[:, 0]), GRID_POINTS)
     ys = np.linspace(*padded_limits(xy[:, 1]), GRID_POINTS)

@@ -22,6 +22,7 @@ def has_roc(results: RunResults) -> bool:
 
 def roc_split(results: RunResults) -> str:
     """The held-out split of predictions.csv: test when there is one, else train."""
+    assert results.predictions is not None  # the report draws this only for runs with predictions.csv
     return "test" if (results.predictions["split"] == "test").any() else "train"
 
 
@@ -30,6 +31,7 @@ def replica_curves(results: RunResults, split: str) -> list[dict]:
     from sklearn.metrics import auc, precision_recall_curve, roc_curve  # on use: slow to import
 
     negative, positive = class_names(results)
+    assert results.predictions is not None  # the report draws this only for runs with predictions.csv
     rows = results.predictions[results.predictions["split"] == split]
     curves = []
     for (run, fold), group in rows.groupby(["run", "fold"]):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -31,7 +32,10 @@ def check_format(fmt: str) -> str:
 
 
 def new_figure(
-    width: float = 6.4, height: float = 4.2, layout: str | None = "constrained", dpi: float = DPI
+    width: float = 6.4,
+    height: float = 4.2,
+    layout: Literal["constrained", "compressed", "tight"] | None = "constrained",
+    dpi: float = DPI,
 ) -> Figure:
     """A figure with an Agg canvas (no pyplot); constrained layout unless told otherwise."""
     figure = Figure(figsize=(width, height), layout=layout, dpi=dpi)
@@ -104,6 +108,7 @@ class Animation(Plot):
 
     def frames(self) -> list[Image.Image]:
         canvas = self.figure.canvas
+        assert isinstance(canvas, FigureCanvasAgg)  # new_figure gives every figure an Agg canvas
         first = self.update(0)
         for artist in first:
             artist.set_animated(True)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -51,7 +52,7 @@ class _Split:
             return self._shared_targets
         return self.Y[self.index]
 
-    _shared_targets = None
+    _shared_targets: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
 
 def _split(name: str, X, Y, index, network: Network) -> _Split:
@@ -160,7 +161,7 @@ class Trainer:
         X,
         Y,
         train_index=None,
-        eval_sets: dict | None = None,
+        eval_sets: dict[str, tuple[Any, Any, Any]] | None = None,
         seeds: Sequence | None = None,
     ) -> History:
         """Train `network` in place and return its History.
@@ -245,7 +246,7 @@ class _Run:
         self.tracker = rule.tracker(network.parameters) if rule is not None else None
         self.output_activation = network.output_activation
         self.needs_logits = trainer.loss.fuses(self.output_activation)
-        self.evaluation_threads = contextlib.nullcontext
+        self.evaluation_threads: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
 
     # -- the loop --------------------------------------------------------------------------
     def train(self) -> None:
@@ -274,9 +275,9 @@ class _Run:
                     active = self.active if active is None else active & self.active
                 optimizer.step(params, grads, active)
             last = epoch == trainer.epochs
-            if evaluates and (epoch % trainer.eval_every == 0 or last):
+            if trainer.eval_every is not None and (epoch % trainer.eval_every == 0 or last):
                 self.evaluate(epoch)
-            elif self.trainer.record_weights not in (True, False) and epoch in self.trainer.record_weights:
+            elif not isinstance(trainer.record_weights, bool) and epoch in trainer.record_weights:
                 self._record(epoch)
             if not self.active.any():
                 break
@@ -348,7 +349,7 @@ class _Run:
             result = network.predict(
                 split.X[split.index[:, cols]], batch_size=chunk, return_logits=self.needs_logits
             )
-            if self.needs_logits:
+            if logits is not None:
                 outputs[:, cols], logits[:, cols] = result
             else:
                 outputs[:, cols] = result
