@@ -249,6 +249,18 @@ class Adam(Optimizer):
     def _params(self):
         return {"beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
 
+    def moments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The textbook state (m, v, t): m and v (R, P), the biased first and second moment
+        estimates, and t (R,), the steps each replica has taken (as optax's / Keras's Adam).
+
+        The step keeps M = m / (1 - beta1) and V = v / (1 - beta2) instead (see _update):
+        the same numbers up to rounding, two passes over the parameters fewer per step.
+        """
+        if self._shape is None:
+            raise RuntimeError("adam: no state before the first step or prepare()")
+        M, V = self._states
+        return M * (1.0 - self.beta1), V * (1.0 - self.beta2), self.steps
+
     def _update(self, w, g, states, tmp, t):
         # The states are M = m / (1 - b1) and V = v / (1 - b2), so M <- b1 M + g and
         # V <- b2 V + g^2 (three passes fewer). With c1 = (1 - b1) / (1 - b1^t) and
