@@ -109,3 +109,16 @@ def test_specs_and_config_round_trip():
         get_activation({"name": "tanh", "bta": 2})
     with pytest.raises(UserError, match="beta"):
         get_activation({"name": "sigmoid", "beta": -1})
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("beta", [1.0, 2.5])
+def test_sigmoid_matches_the_exp_formula_to_a_few_ulps_of_one(dtype, beta):
+    """The tanh form against 1 / (1 + exp(-beta z)) in extended precision, absolute error."""
+    z = np.linspace(-40, 40, 20001).astype(dtype)
+    exact = 1 / (1 + np.exp(-beta * z.astype(np.longdouble)))
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        got = Sigmoid(beta).forward(z)
+    assert got.dtype == dtype and ((got >= 0) & (got <= 1)).all()
+    error = np.abs(got.astype(np.longdouble) - exact).max()
+    assert error <= 2 * np.finfo(dtype).eps

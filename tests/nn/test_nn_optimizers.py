@@ -126,3 +126,31 @@ def test_specs_and_configs():
         get_optimizer({"name": "sgd", "learning_rate": 0})
     with pytest.raises(UserError, match="unknown optimizer"):
         get_optimizer("adagrad")
+
+
+def test_adam_matches_the_textbook_over_steps_with_idle_replicas():
+    """The in-place step against Kingma & Ba's formulas, replica by replica, float64: weights
+    and the state (m, v, t) after every step, with replicas that sit steps out (their t does
+    not advance, so their bias correction is their own)."""
+    rng = np.random.default_rng(5)
+    R, P = 3, 7
+    lr, b1, b2, eps = 0.01, 0.8, 0.95, 1e-6
+    opt = get_optimizer({"name": "adam", "learning_rate": lr, "beta1": b1, "beta2": b2, "eps": eps})
+    w = rng.standard_normal((R, P))
+    ref_w, ref_m, ref_v, ref_t = w.copy(), np.zeros((R, P)), np.zeros((R, P)), np.zeros(R, int)
+    pattern = [None, [True, False, True], [False, False, True], None, [True, True, False], None]
+    for active in pattern:
+        g = rng.standard_normal((R, P)) * rng.choice([1e-3, 1.0, 30.0], size=(R, P))
+        mask = np.ones(R, bool) if active is None else np.array(active)
+        for r in np.flatnonzero(mask):
+            ref_t[r] += 1
+            ref_m[r] = b1 * ref_m[r] + (1 - b1) * g[r]
+            ref_v[r] = b2 * ref_v[r] + (1 - b2) * g[r] ** 2
+            m_hat, v_hat = ref_m[r] / (1 - b1 ** ref_t[r]), ref_v[r] / (1 - b2 ** ref_t[r])
+            ref_w[r] -= lr * m_hat / (np.sqrt(v_hat) + eps)
+        opt.step(w, g.copy(), None if active is None else mask)
+        m, v, t = opt.moments()
+        np.testing.assert_allclose(w, ref_w, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(m, ref_m, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(v, ref_v, rtol=1e-12, atol=1e-14)
+        np.testing.assert_array_equal(t, ref_t)

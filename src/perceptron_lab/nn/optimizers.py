@@ -22,6 +22,7 @@ the same numbers with fewer passes over the parameters (see their _update).
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -33,6 +34,8 @@ class Optimizer:
     name: ClassVar[str]
     n_states: ClassVar[int] = 0
     """Number of (R, P) state arrays the optimizer keeps."""
+    needs_scratch: ClassVar[bool] = False
+    """Whether _update gets an (R, P) scratch array besides the gradient."""
 
     def __init__(self, learning_rate: float = 0.01, weight_decay: float = 0.0, l1: float = 0.0):
         if not learning_rate > 0:
@@ -57,7 +60,7 @@ class Optimizer:
         if not isinstance(params, np.ndarray):
             params, decay_columns = params.values, params.decay_columns
         self._states = [np.zeros_like(params) for _ in range(self.n_states)]
-        self._scratch = np.empty_like(params) if self.n_states else None
+        self._scratch = np.empty_like(params) if self.needs_scratch else None
         # Replica r has taken _base[r] + _shared steps; _shared counts the steps all replicas took.
         self._base = np.zeros(params.shape[0], dtype=np.int64)
         self._shared = 0
@@ -178,6 +181,7 @@ class Nesterov(Momentum):
     """v <- mu v - lr g;  w <- w + mu v - lr g."""
 
     name = "nesterov"
+    needs_scratch = True
 
     def _update(self, w, g, states, tmp, t):
         (v,) = states
@@ -194,6 +198,7 @@ class RMSprop(Optimizer):
 
     name = "rmsprop"
     n_states = 1
+    needs_scratch = True
 
     def __init__(
         self,
@@ -249,30 +254,45 @@ class Adam(Optimizer):
     def _params(self):
         return {"beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
 
+    def moments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The textbook state (m, v, t): m and v (R, P), the biased first and second moment
+        estimates, and t (R,), the steps each replica has taken (as optax's / Keras's Adam).
+
+        The step keeps M = m / (1 - beta1) and V = v / (1 - beta2) instead (see _update):
+        the same numbers up to rounding, two passes over the parameters fewer per step.
+        """
+        if self._shape is None:
+            raise RuntimeError("adam: no state before the first step or prepare()")
+        M, V = self._states
+        return M * (1.0 - self.beta1), V * (1.0 - self.beta2), self.steps
+
     def _update(self, w, g, states, tmp, t):
         # The states are M = m / (1 - b1) and V = v / (1 - b2), so M <- b1 M + g and
         # V <- b2 V + g^2 (three passes fewer). With c1 = (1 - b1) / (1 - b1^t) and
         # c2 = sqrt((1 - b2) / (1 - b2^t)), m_hat = c1 M and sqrt(v_hat) = c2 sqrt(V), so
         # lr m_hat / (sqrt(v_hat) + eps) = (lr c1 / c2) M / (sqrt(V) + eps / c2).
+        # g is scratch: it holds g^2, then the step, so the update touches four (R, P) arrays
+        # (w, g, M, V) in ten in-place passes and allocates nothing.
         M, V = states
         b1, b2 = self.beta1, self.beta2
         M *= b1
         M += g
-        np.multiply(g, g, out=tmp)
+        np.square(g, out=g)
         V *= b2
-        V += tmp
-        c1 = (1.0 - b1) / (1.0 - b1**t)
-        c2 = np.sqrt((1.0 - b2) / (1.0 - b2**t))
-        lr_t, eps_t = self.learning_rate * c1 / c2, self.eps / c2
+        V += g
         if isinstance(t, int):  # Python floats keep float32 arithmetic in float32
-            lr_t, eps_t = float(lr_t), float(eps_t)
+            c1 = (1.0 - b1) / (1.0 - b1**t)
+            c2 = math.sqrt((1.0 - b2) / (1.0 - b2**t))
+            lr_t, eps_t = self.learning_rate * c1 / c2, self.eps / c2
         else:
-            lr_t, eps_t = lr_t.astype(w.dtype), eps_t.astype(w.dtype)
-        np.sqrt(V, out=tmp)
-        tmp += eps_t
-        np.divide(M, tmp, out=tmp)
-        tmp *= lr_t
-        w -= tmp
+            c1 = (1.0 - b1) / (1.0 - b1**t)
+            c2 = np.sqrt((1.0 - b2) / (1.0 - b2**t))
+            lr_t, eps_t = (self.learning_rate * c1 / c2).astype(w.dtype), (self.eps / c2).astype(w.dtype)
+        np.sqrt(V, out=g)
+        g += eps_t
+        np.divide(M, g, out=g)
+        g *= lr_t
+        w -= g
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SGD, Momentum, Nesterov, RMSprop, Adam)}
