@@ -35,7 +35,7 @@ def test_run_plots_follow_the_config_unless_a_flag_says_otherwise(tmp_path, conf
 
 
 def test_a_sweep_whose_every_point_failed_exits_non_zero_with_a_summary(tmp_path, monkeypatch):
-    def broken(config):
+    def broken(config, epoch_hook=None):
         raise RuntimeError(f"no memory for {config.epochs} epochs")
 
     monkeypatch.setattr("perceptron_lab.experiment.sweep.execute_experiment", broken)
@@ -51,10 +51,10 @@ def test_a_sweep_with_some_points_ok_exits_0(tmp_path, monkeypatch):
 
     real = sweep.execute_experiment
 
-    def fails_at_3(config):
+    def fails_at_3(config, epoch_hook=None):
         if config.epochs == 3:
             raise RuntimeError("boom")
-        return real(config)
+        return real(config, epoch_hook=epoch_hook)
 
     monkeypatch.setattr("perceptron_lab.experiment.sweep.execute_experiment", fails_at_3)
     config = tmp_path / "tiny.yaml"

@@ -126,7 +126,7 @@ def calls(monkeypatch):
     """Replace the trainer by fake_result; returns the list of (learning_rate, batch_size) it ran."""
     ran = []
 
-    def execute(config, progress=None):
+    def execute(config, progress=None, epoch_hook=None):
         ran.append((config.optimizer.learning_rate, config.batch_size))
         return fake_result(config)
 
@@ -319,10 +319,10 @@ def test_ctrl_c_keeps_the_finished_points_and_names_the_directory_to_resume(
     points = sweep_points(config, ["learning_rate=0.1", "batch_size=1,2,3"])
     real = sweep_module.execute_experiment
 
-    def interrupted_at_the_second_point(cfg, progress=None):
+    def interrupted_at_the_second_point(cfg, progress=None, epoch_hook=None):
         if len(calls) == 1:
             raise KeyboardInterrupt
-        return real(cfg)
+        return real(cfg, epoch_hook=epoch_hook)
 
     monkeypatch.setattr(sweep_module, "execute_experiment", interrupted_at_the_second_point)
     with pytest.raises(sweep_module.SweepInterrupted) as stop:

@@ -43,11 +43,11 @@ def ran(monkeypatch):
     calls = []
     real = sweep_module.execute_experiment
 
-    def execute(config, progress=None):
+    def execute(config, progress=None, epoch_hook=None):
         calls.append(
             (config.optimizer.learning_rate, config.batch_size, config.epochs, config.optimizer.name)
         )
-        return real(config)
+        return real(config, epoch_hook=epoch_hook)
 
     monkeypatch.setattr(sweep_module, "execute_experiment", execute)
     return calls

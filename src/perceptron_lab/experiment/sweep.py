@@ -146,12 +146,7 @@ def execute_point(
     the sweep goes on. epoch_hook: see execute_experiment (a search's pruning)."""
     started = time.perf_counter()
     try:
-        # Without a hook the call is the plain one (executors may stand in for execute_experiment).
-        result = (
-            execute_experiment(config)
-            if epoch_hook is None
-            else execute_experiment(config, epoch_hook=epoch_hook)
-        )
+        result = execute_experiment(config, epoch_hook=epoch_hook)
     except Exception as error:  # any failure of one point is recorded, not raised
         message = " ".join(f"{type(error).__name__}: {error}".split())
         return PointOutcome(None, message, time.perf_counter() - started)
