@@ -46,18 +46,18 @@ from .results_dir import is_run_dir
 from .sweep import (
     PointOutcome,
     SweepInterrupted,
-    _clear_leftovers,
-    _draw_sweep_figures,
-    _plots_mode,
-    _record,
-    _report_points,
     base_config,
+    clear_leftovers,
+    draw_sweep_figures,
     execute_point,
     failed_row,
     new_sweep_dir,
+    plots_mode,
     point_row,
     pruned_row,
     read_plan,
+    record_point,
+    report_points,
     write_plan,
     write_table,
 )
@@ -350,7 +350,7 @@ def _recover(study, sweep_dir: Path) -> dict[int, dict]:
             optuna.trial.Trial(study, trial._trial_id).set_user_attr("interrupted", True)
             study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
             if name:
-                _clear_leftovers(sweep_dir / name)
+                clear_leftovers(sweep_dir / name)
         elif _counted(trial) and name:
             point = trial.user_attrs.get("params", {})
             if "row" in trial.user_attrs:
@@ -404,7 +404,7 @@ def _row(trial: Trial, result: TaskResult, sweep_dir: Path, command: str | None)
     if result.error is None and outcome is not None and outcome.pruned_after is not None:
         return pruned_row(trial.point, trial.name, outcome.pruned_after, round(outcome.point.wall_time_s, 4))
     point_result = TaskResult(result.index, outcome.point if outcome is not None else None, result.error)
-    return _record(point_result, trial.point, trial.name, sweep_dir / trial.name, command)
+    return record_point(point_result, trial.point, trial.name, sweep_dir / trial.name, command)
 
 
 def _plan(config: ExperimentConfig, settings: dict, rows: dict[int, dict], study, created: str) -> dict:
@@ -455,7 +455,7 @@ def run_search(
     dimensions = parse_space(config)
     objective = resolve_objective(config)
     settings = _settings(config, sampler, trials, pruner, objective)
-    mode = _plots_mode(plots, config)
+    mode = plots_mode(plots, config)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
     executor = make_executor(backend, jobs, address)
@@ -483,7 +483,7 @@ def run_search(
         plan = _plan(config, settings, rows, study, created)
         write_plan(sweep_dir, plan)
         write_table(sweep_dir, rows)
-        _report_points(progress, sweep_dir, plan, rows, trials)
+        report_points(progress, sweep_dir, plan, rows, trials)
         try:
             while len(rows) < trials:
                 batch = [
@@ -505,7 +505,7 @@ def run_search(
                     rows[trial.handle.number] = row
                     write_table(sweep_dir, rows)
                     plan = _plan(config, settings, rows, study, created)
-                    _report_points(progress, sweep_dir, plan, rows, trials)
+                    report_points(progress, sweep_dir, plan, rows, trials)
                 write_plan(sweep_dir, plan)
         except KeyboardInterrupt:
             raise SweepInterrupted(sweep_dir) from None
@@ -517,5 +517,5 @@ def run_search(
     plan["finished"] = datetime.now().astimezone().isoformat(timespec="seconds")
     write_plan(sweep_dir, plan)
     if mode is not PlotsMode.NONE and any(row["status"] in ("ok", "diverged") for row in rows.values()):
-        _draw_sweep_figures(sweep_dir, plan, rows, mode, progress)
+        draw_sweep_figures(sweep_dir, plan, rows, mode, progress)
     return sweep_dir

@@ -331,7 +331,7 @@ def check_resumable(sweep_dir: Path, plan: dict, stored: dict) -> None:
     )
 
 
-def _clear_leftovers(run_dir: Path) -> None:
+def clear_leftovers(run_dir: Path) -> None:
     """Remove an incomplete point directory and its `.partial` builds, if any (the sweep
     directory is locked: no other process is building them)."""
     if run_dir.exists():
@@ -343,7 +343,7 @@ def _clear_leftovers(run_dir: Path) -> None:
 # Running a sweep
 
 
-def _record(outcome: TaskResult, point: Point, name: str, run_dir: Path, command: str | None) -> dict:
+def record_point(outcome: TaskResult, point: Point, name: str, run_dir: Path, command: str | None) -> dict:
     """Write a finished point's run directory and return its sweep.csv row."""
     if outcome.error is not None:
         return failed_row(point, name, outcome.error, None)
@@ -393,12 +393,12 @@ def _kept_points(sweep_dir: Path, points: list[Point], names: list[str]) -> tupl
         if is_run_dir(run_dir):
             rows[i] = point_row(points[i], name, run_dir)
         else:
-            _clear_leftovers(run_dir)
+            clear_leftovers(run_dir)
             todo.append(i)
     return rows, todo
 
 
-def _plots_mode(plots: PlotsMode | str | bool | None, config: ExperimentConfig) -> PlotsMode:
+def plots_mode(plots: PlotsMode | str | bool | None, config: ExperimentConfig) -> PlotsMode:
     """PlotsMode from a mode or its name; True is best, False none, None follows output.plots."""
     if plots is None:
         return PlotsMode.BEST if config.output.plots else PlotsMode.NONE
@@ -427,7 +427,7 @@ def best_so_far(sweep_dir: Path, plan: dict, rows: dict[int, dict[str, Any]]):
     return None if best is None else (best, f"{split} {metric}")
 
 
-def _report_points(progress: Progress | None, sweep_dir: Path, plan: dict, rows: dict, total: int) -> None:
+def report_points(progress: Progress | None, sweep_dir: Path, plan: dict, rows: dict, total: int) -> None:
     if progress is None:
         return
     failed = sum(row["status"] == "failed" for row in rows.values())
@@ -467,7 +467,7 @@ def run_sweep(
     names = point_names(points)
     configs = point_configs(config, points, names)
     plan = make_plan(config, points, names, configs)
-    mode = _plots_mode(plots, config)
+    mode = plots_mode(plots, config)
     task = partial(execute_point, draw_figures=mode is PlotsMode.ALL)
 
     executor = make_executor(backend, jobs, address)
@@ -476,19 +476,19 @@ def run_sweep(
         sweep_dir = _open_sweep_dir(plan, Path(out_root or config.output.dir), resume, lock)
         rows, todo = _kept_points(sweep_dir, points, names)
         write_table(sweep_dir, rows)
-        _report_points(progress, sweep_dir, plan, rows, len(points))
+        report_points(progress, sweep_dir, plan, rows, len(points))
         if isinstance(executor, ForkExecutor) and todo:
             warm_imports(configs[todo[0]], figures=mode is PlotsMode.ALL)
         try:
             for outcome in executor.map(task, [configs[i] for i in todo]):
                 i = todo[outcome.index]
-                rows[i] = _record(outcome, points[i], names[i], sweep_dir / names[i], command)
+                rows[i] = record_point(outcome, points[i], names[i], sweep_dir / names[i], command)
                 write_table(sweep_dir, rows)
-                _report_points(progress, sweep_dir, plan, rows, len(points))
+                report_points(progress, sweep_dir, plan, rows, len(points))
         except KeyboardInterrupt:
             for outcome in executor.finished():  # finished while interrupted: keep them too
                 i = todo[outcome.index]
-                rows[i] = _record(outcome, points[i], names[i], sweep_dir / names[i], command)
+                rows[i] = record_point(outcome, points[i], names[i], sweep_dir / names[i], command)
                 write_table(sweep_dir, rows)
             raise SweepInterrupted(sweep_dir) from None
         executor.close()
@@ -497,14 +497,14 @@ def run_sweep(
         plan["finished"] = datetime.now().astimezone().isoformat(timespec="seconds")
         write_plan(sweep_dir, plan)
         if mode is not PlotsMode.NONE and any(row["status"] != "failed" for row in rows.values()):
-            _draw_sweep_figures(sweep_dir, plan, rows, mode, progress)
+            draw_sweep_figures(sweep_dir, plan, rows, mode, progress)
     finally:
         executor.close()
         lock.release()
     return sweep_dir
 
 
-def _draw_sweep_figures(
+def draw_sweep_figures(
     sweep_dir: Path, plan: dict, rows: dict, mode: PlotsMode, progress: Progress | None
 ) -> None:
     """The sweep figure, and with mode best the best point's figures (unless it has them)."""
