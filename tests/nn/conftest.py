@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+from perceptron_lab.nn import kernels
+
 
 def central_difference(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
     """d f(x) / d x by (f(x + h e_i) - f(x - h e_i)) / 2h for every entry of x (float64, in place on x)."""
@@ -33,3 +35,17 @@ def numgrad():
 @pytest.fixture
 def relerr():
     return relative_error
+
+
+@pytest.fixture(
+    params=[
+        "numpy",
+        pytest.param(
+            "numba", marks=pytest.mark.skipif(not kernels.available(), reason="numba not installed")
+        ),
+    ]
+)
+def kernel_mode(request):
+    """Each test using it runs once with the NumPy path and once with the numba kernels."""
+    with kernels.using(request.param):
+        yield request.param

@@ -25,6 +25,7 @@ from joblib import cpu_count
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from ..errors import UserError
+from ..nn import kernels
 
 BACKENDS = ("local", "dask")
 SCHEDULER_ADDRESS = re.compile(
@@ -168,7 +169,7 @@ def _alive(pid: int) -> bool:
 
 def _indexed(function: Callable, index: int, task: Any, threads: int) -> tuple[int, Any]:
     """(index, function(task)) with this worker's BLAS pools limited to `threads`."""
-    with threadpool_limits(limits=threads):
+    with threadpool_limits(limits=threads), kernels.limit_threads(threads):
         return index, function(task)
 
 
@@ -192,8 +193,9 @@ def _on_dask_worker(function: Callable, task: Any) -> Any:
     """
     from distributed import get_worker
 
-    cap_blas_threads(threads_per_worker(get_worker().state.nthreads))
-    return function(task)
+    cap = cap_blas_threads(threads_per_worker(get_worker().state.nthreads))
+    with kernels.limit_threads(cap):
+        return function(task)
 
 
 class DaskExecutor:

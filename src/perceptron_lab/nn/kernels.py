@@ -1,0 +1,154 @@
+"""Optional compiled kernels: numba when installed (pip install 'perceptron_lab[fast]'), NumPy otherwise.
+
+A few steps of training are chains of elementwise passes over large arrays (Adam's update,
+max pooling, BatchNorm, im2col). NumPy runs each pass separately, on one core; a compiled
+kernel fuses the chain into one pass and spreads it over the cores. Every kernel has a NumPy
+path that computes the same thing and is what runs without numba; the tests compare the two.
+
+Which path runs is chosen by `use(mode)` or the environment variable PERCEPTRON_LAB_KERNELS:
+"auto" (default: numba when it imports), "numpy" or "numba" (an error when numba is missing).
+Ops and optimizers read `enabled()` when they are built, so a network's batch passes keep the
+path that was chosen when they were made.
+
+Kernels are plain Python functions over arrays, compiled on their first call
+(`numba.njit(cache=True, nogil=True)`, with `parallel=True` for those that split their outer
+loop over threads with `prange`). A parallel kernel gives each thread whole iterations of its
+outer loop and sums inside an iteration in a fixed order, so results do not depend on the
+number of threads or on how many replicas are stacked. The thread count follows `limit_threads`
+(sweep workers set it with their BLAS limit), otherwise numba's default (the number of cores).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import types
+from collections.abc import Callable, Iterator
+from typing import Any
+
+MODES = ("auto", "numpy", "numba")
+ENVIRONMENT_VARIABLE = "PERCEPTRON_LAB_KERNELS"
+
+_mode: str | None = None
+_numba: Any = None
+_numba_checked = False
+
+
+def _import_numba() -> Any:
+    global _numba, _numba_checked
+    if not _numba_checked:
+        _numba_checked = True
+        try:
+            import numba
+        except ImportError:
+            _numba = None
+        else:
+            _numba = numba
+    return _numba
+
+
+def available() -> bool:
+    """Whether numba imports."""
+    return _import_numba() is not None
+
+
+def mode() -> str:
+    """The chosen mode: set by `use`, else PERCEPTRON_LAB_KERNELS, else "auto"."""
+    if _mode is not None:
+        return _mode
+    value = os.environ.get(ENVIRONMENT_VARIABLE, "auto").strip().lower() or "auto"
+    if value not in MODES:
+        raise ValueError(f"{ENVIRONMENT_VARIABLE} must be one of {', '.join(MODES)}, got {value!r}")
+    return value
+
+
+def enabled() -> bool:
+    """Whether compiled kernels run (the mode and numba's presence decide)."""
+    chosen = mode()
+    if chosen == "numpy":
+        return False
+    if chosen == "numba" and not available():
+        raise RuntimeError(
+            f"{ENVIRONMENT_VARIABLE}=numba but numba is not installed: pip install 'perceptron_lab[fast]'"
+        )
+    return available()
+
+
+def use(chosen: str | None) -> None:
+    """Choose "auto", "numpy" or "numba" for ops built from now on (None: back to the environment)."""
+    global _mode
+    if chosen is not None and chosen not in MODES:
+        raise ValueError(f"kernels must be one of {', '.join(MODES)}, got {chosen!r}")
+    _mode = chosen
+
+
+@contextlib.contextmanager
+def using(chosen: str) -> Iterator[None]:
+    """`use(chosen)` inside the block, the previous choice after it."""
+    global _mode
+    previous = _mode
+    use(chosen)
+    try:
+        yield
+    finally:
+        _mode = previous
+
+
+@contextlib.contextmanager
+def limit_threads(threads: int) -> Iterator[None]:
+    """At most `threads` threads for parallel kernels called from this thread inside the block."""
+    numba = _import_numba()
+    if numba is None:
+        yield
+        return
+    previous = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+class Kernel:
+    """A Python function compiled by numba on its first call."""
+
+    def __init__(self, function: Callable, parallel: bool):
+        self.function = function
+        self.parallel = parallel
+        self._compiled: Callable | None = None
+        self.__doc__ = function.__doc__
+        self.__name__ = function.__name__
+
+    def compiled(self) -> Callable:
+        if self._compiled is None:
+            numba = _import_numba()
+            if numba is None:
+                raise RuntimeError(f"kernel {self.__name__} needs numba: pip install 'perceptron_lab[fast]'")
+            f = self.function
+            # Inside the compiled body, `prange` is numba's and other kernels are compiled too.
+            names = {
+                name: value.compiled() if isinstance(value, Kernel) else value
+                for name, value in f.__globals__.items()
+                if name in f.__code__.co_names
+            }
+            names["prange"] = numba.prange
+            body = types.FunctionType(f.__code__, {**f.__globals__, **names}, f.__name__, f.__defaults__)
+            body.__qualname__ = f.__qualname__
+            body.__module__ = f.__module__
+            self._compiled = numba.njit(cache=True, nogil=True, parallel=self.parallel)(body)
+        return self._compiled
+
+    def __call__(self, *args: Any) -> Any:
+        return self.compiled()(*args)
+
+
+def kernel(function: Callable | None = None, *, parallel: bool = False) -> Any:
+    """Decorator: `@kernel` or `@kernel(parallel=True)` makes a lazily compiled `Kernel`."""
+    if function is None:
+        return lambda f: Kernel(f, parallel)
+    return Kernel(function, parallel)
+
+
+def prange(*args: int) -> range:
+    """numba.prange inside a compiled kernel (see Kernel.compiled); the plain range in Python."""
+    return range(*args)

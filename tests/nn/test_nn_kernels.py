@@ -1,0 +1,71 @@
+"""The kernel switch (nn/kernels.py): modes, the environment variable, thread limits, compilation."""
+
+import numpy as np
+import pytest
+
+from perceptron_lab.nn import kernels
+from perceptron_lab.nn.kernels import kernel, prange
+
+
+@kernel
+def _scaled(a, i, factor):
+    return a[i] * factor
+
+
+@kernel(parallel=True)
+def _row_sums(a, factor, out):
+    for i in prange(a.shape[0]):
+        total = 0.0
+        for j in range(a.shape[1]):
+            total += _scaled(a[i], j, factor)
+        out[i] = total
+
+
+def test_environment_variable_chooses_the_path(monkeypatch):
+    monkeypatch.setenv(kernels.ENVIRONMENT_VARIABLE, "numpy")
+    assert kernels.mode() == "numpy" and not kernels.enabled()
+    monkeypatch.setenv(kernels.ENVIRONMENT_VARIABLE, "auto")
+    assert kernels.enabled() == kernels.available()
+
+
+def test_unknown_mode_is_refused_naming_the_variable(monkeypatch):
+    monkeypatch.setenv(kernels.ENVIRONMENT_VARIABLE, "fortran")
+    with pytest.raises(ValueError, match=kernels.ENVIRONMENT_VARIABLE):
+        kernels.mode()
+    with pytest.raises(ValueError, match="kernels must be one of"):
+        kernels.use("fortran")
+
+
+def test_using_restores_the_previous_choice(monkeypatch):
+    monkeypatch.delenv(kernels.ENVIRONMENT_VARIABLE, raising=False)
+    with kernels.using("numpy"):
+        assert not kernels.enabled()
+        with kernels.using("auto"):
+            assert kernels.mode() == "auto"
+        assert kernels.mode() == "numpy"
+    assert kernels.mode() == "auto"
+
+
+def test_numba_mode_without_numba_says_how_to_install(monkeypatch):
+    monkeypatch.setattr(kernels, "available", lambda: False)
+    with kernels.using("numba"), pytest.raises(RuntimeError, match=r"perceptron_lab\[fast\]"):
+        kernels.enabled()
+
+
+def test_a_kernel_body_runs_as_plain_python_too():
+    a = np.arange(12.0).reshape(3, 4)
+    out = np.empty(3)
+    _row_sums.function(a, 2.0, out)
+    np.testing.assert_array_equal(out, 2.0 * a.sum(axis=1))
+
+
+@pytest.mark.skipif(not kernels.available(), reason="numba not installed")
+def test_compiled_parallel_kernel_calls_other_kernels_and_matches_numpy():
+    a = np.random.default_rng(0).random((37, 5))
+    out = np.empty(37)
+    _row_sums(a, 3.0, out)
+    np.testing.assert_allclose(out, 3.0 * a.sum(axis=1), rtol=1e-12)
+    with kernels.limit_threads(1):
+        single = np.empty(37)
+        _row_sums(a, 3.0, single)
+    np.testing.assert_array_equal(single, out)  # the same numbers whatever the thread count
