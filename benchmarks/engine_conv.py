@@ -30,7 +30,9 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from perceptron_lab.nn import BatchNorm, Conv2D, Dense, Flatten, MaxPool2D, Network
+from perceptron_lab.nn import kernels
 from perceptron_lab.nn.conv import Conv2DOp
+from perceptron_lab.nn.conv_compiled import CompiledConv2DOp
 from perceptron_lab.train import Trainer
 
 BATCH = 32
@@ -137,6 +139,9 @@ def conv_gemm_rates(replicas: int, steps: int) -> tuple[float, float]:
     from perceptron_lab.nn.ops import Run
 
     run = Run(training=True)
+    for op, x, grad, target, *_ in work:  # compile (or load) the kernels outside the timing
+        op.forward([x], run)
+        op.backward(grad.copy(), [target])
     started = time.process_time()
     for _ in range(steps):
         for op, x, grad, target, *_ in work:
@@ -166,7 +171,9 @@ def im2col_bytes(network: Network) -> int:
     batch = network.batch_pass(BATCH)
     total = 0
     for op in batch.ops:
-        if isinstance(op, Conv2DOp):
+        if isinstance(op, CompiledConv2DOp):
+            total += op.patch_bytes()
+        elif isinstance(op, Conv2DOp):
             total += op.patch_rows.nbytes + (0 if op.padded is None else op.padded.nbytes)
     network.release_buffers()
     return total
@@ -213,6 +220,11 @@ def run(args) -> None:
     print(
         f"EJ8_Conv, {args.samples} x 28x28x1, {args.epochs} epochs, batch {BATCH}, Adam 1e-3, "
         f"{args.replicas} replicas, threads: {args.threads or 'default'}"
+    )
+    warm_up, _, _ = time_ours(X[:BATCH], Y[:BATCH], 1, args.replicas)
+    print(
+        f"kernels: {'numba' if kernels.enabled() else 'NumPy'} (PERCEPTRON_LAB_KERNELS), "
+        f"{kernels.threads()} threads; first use (compiling or loading kernels): {warm_up:.2f} s"
     )
     ours, ours_cpu, network = time_ours(X, Y, args.epochs, args.replicas)
     accuracy = (network.predict(X).argmax(-1) == y).mean(axis=1)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from perceptron_lab.nn import kernels
-from perceptron_lab.nn.kernels import kernel, prange
+from perceptron_lab.nn.kernels import kernel
+from perceptron_lab.nn.threads import MAX_THREADS, lane_range, run_lanes
 
 
 @kernel
@@ -12,9 +13,9 @@ def _scaled(a, i, factor):
     return a[i] * factor
 
 
-@kernel(parallel=True)
+@kernel
 def _row_sums(a, factor, out):
-    for i in prange(a.shape[0]):
+    for i in range(a.shape[0]):
         total = 0.0
         for j in range(a.shape[1]):
             total += _scaled(a[i], j, factor)
@@ -60,12 +61,39 @@ def test_a_kernel_body_runs_as_plain_python_too():
 
 
 @pytest.mark.skipif(not kernels.available(), reason="numba not installed")
-def test_compiled_parallel_kernel_calls_other_kernels_and_matches_numpy():
+def test_compiled_kernel_calls_other_kernels_and_matches_numpy():
     a = np.random.default_rng(0).random((37, 5))
     out = np.empty(37)
     _row_sums(a, 3.0, out)
     np.testing.assert_allclose(out, 3.0 * a.sum(axis=1), rtol=1e-12)
+
+
+def test_thread_budget_is_lowered_inside_limit_threads_and_restored():
+    cores = kernels.threads()
+    assert 1 <= cores <= MAX_THREADS
     with kernels.limit_threads(1):
-        single = np.empty(37)
-        _row_sums(a, 3.0, single)
-    np.testing.assert_array_equal(single, out)  # the same numbers whatever the thread count
+        assert kernels.threads() == 1
+        with kernels.limit_threads(3):  # never raised by an inner limit
+            assert kernels.threads() == 1
+    assert kernels.threads() == cores
+
+
+@pytest.mark.parametrize("total, lanes", [(0, 2), (5, 2), (7, 3), (160, 4), (3, 4)])
+def test_lane_ranges_cover_the_work_once_in_order(total, lanes):
+    parts = [lane_range(total, lanes, lane) for lane in range(lanes)]
+    assert [i for start, stop in parts for i in range(start, stop)] == list(range(total))
+    sizes = [stop - start for start, stop in parts]
+    assert max(sizes) - min(sizes) <= 1
+
+
+def test_run_lanes_runs_every_lane_once_and_reraises():
+    seen: list[int] = []
+    run_lanes(3, seen.append)
+    assert sorted(seen) == [0, 1, 2]
+
+    def failing(lane):
+        if lane == 1:
+            raise ValueError("lane 1 failed")
+
+    with pytest.raises(ValueError, match="lane 1"):
+        run_lanes(2, failing)

@@ -16,6 +16,7 @@ from perceptron_lab.nn import (
     Network,
     Reshape,
     infer_shapes,
+    kernels,
 )
 from perceptron_lab.train import Trainer
 
@@ -63,7 +64,7 @@ def _gradient_case(layers, input_shape, numgrad, relerr, training=True, replicas
     [("same", 2, True), ("valid", (2, 1), True), ("same", 1, True), ("valid", 1, False)],
     ids=str,
 )
-def test_conv2d_gradient_strided_padded(padding, strides, use_bias, numgrad, relerr):
+def test_conv2d_gradient_strided_padded(padding, strides, use_bias, numgrad, relerr, kernel_mode):
     layers = [
         Conv2D(
             3,
@@ -85,13 +86,13 @@ def test_conv2d_gradient_strided_padded(padding, strides, use_bias, numgrad, rel
 @pytest.mark.parametrize(
     "padding, pool_size, strides", [("valid", 2, None), ("same", 3, 2), ("same", 2, 1)], ids=str
 )
-def test_pooling_gradient(pool, padding, pool_size, strides, numgrad, relerr):
+def test_pooling_gradient(pool, padding, pool_size, strides, numgrad, relerr, kernel_mode):
     layers = [Conv2D(2, 2, activation="tanh"), pool(pool_size, strides, padding), Flatten(), Dense(2)]
     _gradient_case(layers, (6, 5, 1), numgrad, relerr)
 
 
 @pytest.mark.parametrize("training", [True, False])
-def test_batchnorm_gradient(training, numgrad, relerr):
+def test_batchnorm_gradient(training, numgrad, relerr, kernel_mode):
     layers = [
         Dense(4, "tanh"),
         BatchNorm(),
@@ -102,12 +103,12 @@ def test_batchnorm_gradient(training, numgrad, relerr):
     _gradient_case(layers, (3,), numgrad, relerr, training=training, rows=5)
 
 
-def test_batchnorm_on_images_gradient(numgrad, relerr):
+def test_batchnorm_on_images_gradient(numgrad, relerr, kernel_mode):
     layers = [Conv2D(3, 2, activation="relu"), BatchNorm(), Flatten(), Dense(2)]
     _gradient_case(layers, (4, 4, 2), numgrad, relerr, rows=3)
 
 
-def test_concatenate_skip_connection_gradient(numgrad, relerr):
+def test_concatenate_skip_connection_gradient(numgrad, relerr, kernel_mode):
     layers = [
         Dense(4, "tanh", name="hidden"),
         Dense(3, "sigmoid", name="other", inputs=["input"]),
@@ -171,7 +172,7 @@ def naive_pool(x, size, strides, padding, maximum):
     ],
     ids=str,
 )
-def test_conv2d_equals_naive_loops(shape, kernel, strides, padding):
+def test_conv2d_equals_naive_loops(shape, kernel, strides, padding, kernel_mode):
     rng = np.random.default_rng(1)
     net = Network(
         [Conv2D(4, kernel, strides, padding, bias_initializer={"name": "normal", "std": 1.0})],
@@ -193,7 +194,7 @@ def test_conv2d_equals_naive_loops(shape, kernel, strides, padding):
 @pytest.mark.parametrize(
     "size, strides, padding", [(2, 2, "valid"), (3, 2, "same"), (2, 1, "same"), (3, 1, "valid")]
 )
-def test_pools_equal_naive_loops(pool, maximum, size, strides, padding):
+def test_pools_equal_naive_loops(pool, maximum, size, strides, padding, kernel_mode):
     X = np.random.default_rng(3).normal(size=(4, 7, 6, 3))
     net = Network([pool(size, strides, padding)], input_shape=(7, 6, 3), seed=0, dtype="float64")
     np.testing.assert_allclose(net.predict(X)[0], naive_pool(X, size, strides, padding, maximum), rtol=1e-12)
@@ -202,7 +203,7 @@ def test_pools_equal_naive_loops(pool, maximum, size, strides, padding):
 # -- BatchNorm by hand --------------------------------------------------------------------------
 
 
-def test_batchnorm_by_hand():
+def test_batchnorm_by_hand(kernel_mode):
     rng = np.random.default_rng(4)
     net = Network(
         [BatchNorm(momentum=0.9, epsilon=0.01), Flatten()],
@@ -233,7 +234,7 @@ def test_batchnorm_by_hand():
     np.testing.assert_array_equal(net.get_state()[0], moving_mean)
 
 
-def test_batchnorm_keras_defaults():
+def test_batchnorm_keras_defaults(kernel_mode):
     layer = BatchNorm()
     assert (layer.momentum, layer.epsilon) == (0.99, 1e-3)
 
@@ -259,7 +260,7 @@ def _every_layer():
     ]
 
 
-def test_stacked_replicas_of_every_layer_train_as_alone():
+def test_stacked_replicas_of_every_layer_train_as_alone(kernel_mode):
     rng = np.random.default_rng(5)
     X = rng.normal(size=(40, 8, 8, 1))
     Y = np.eye(3)[rng.integers(0, 3, size=40)]
@@ -341,7 +342,7 @@ def test_infer_shapes_errors_name_the_layer():
     ]
 
 
-def test_images_accept_flat_rows_and_chunked_prediction_agrees():
+def test_images_accept_flat_rows_and_chunked_prediction_agrees(kernel_mode):
     rng = np.random.default_rng(6)
     net = Network(ej8_conv(), input_shape=(28, 28, 1), replicas=2, seed=1, dtype="float64")
     X = rng.uniform(size=(9, 28, 28, 1))
@@ -351,7 +352,7 @@ def test_images_accept_flat_rows_and_chunked_prediction_agrees():
     np.testing.assert_allclose(np.exp(logits) / np.exp(logits).sum(-1, keepdims=True), full, rtol=1e-10)
 
 
-def test_image_shaped_output_trains_on_flat_targets(numgrad, relerr):
+def test_image_shaped_output_trains_on_flat_targets(numgrad, relerr, kernel_mode):
     """A network ending in Reshape (an autoencoder's image output) trains on flat targets."""
     rng = np.random.default_rng(8)
     X = rng.uniform(size=(12, 4, 4, 1))
@@ -365,7 +366,7 @@ def test_image_shaped_output_trains_on_flat_targets(numgrad, relerr):
 
 
 @pytest.mark.parametrize("strides", [None, 1])
-def test_max_pool_ties_route_the_gradient_to_the_first_maximum(strides):
+def test_max_pool_ties_route_the_gradient_to_the_first_maximum(strides, kernel_mode):
     net = Network(
         [MaxPool2D(2, strides), Flatten()], input_shape=(4, 5, 1), replicas=2, seed=0, dtype="float64"
     )
@@ -379,3 +380,51 @@ def test_max_pool_ties_route_the_gradient_to_the_first_maximum(strides):
         for j in range(0, 5 - 1, step):
             expected[i, j] += 1
     np.testing.assert_array_equal(dx[:, :, :, :, 0], np.broadcast_to(expected, (2, 3, 4, 5)))
+
+
+def _branching_conv_net():
+    """Stride-1 convs whose input feeds two layers (accumulated input gradients), overlapping
+    padded max pooling, BatchNorm."""
+    return [
+        Conv2D(4, 3, padding="same", activation="relu", name="c1"),
+        Conv2D(3, 3, padding="same", activation="relu", name="c2"),
+        Conv2D(2, 1, activation="tanh", inputs=["c1"], name="c3"),
+        Concatenate(inputs=["c2", "c3"]),
+        MaxPool2D(3, strides=2, padding="same"),
+        BatchNorm(),
+        Flatten(),
+        Dense(3, "softmax"),
+    ]
+
+
+@pytest.mark.skipif(not kernels.available(), reason="numba not installed")
+def test_compiled_kernels_train_as_the_numpy_path_for_any_chunking_and_thread_count(monkeypatch):
+    from perceptron_lab.nn import conv_compiled
+
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(30, 8, 8, 2))
+    Y = np.eye(3)[rng.integers(0, 3, size=30)]
+    seeds = [(3, r) for r in range(3)]
+    index = [np.arange(30), np.arange(4, 21), rng.permutation(30)[:25]]  # uneven: padded batches
+
+    def train(mode, threads=2, chunk_bytes=conv_compiled.CHUNK_BYTES):
+        monkeypatch.setattr(conv_compiled, "CHUNK_BYTES", chunk_bytes)
+        with kernels.using(mode), kernels.limit_threads(threads):
+            network = Network(_branching_conv_net(), input_shape=(8, 8, 2), seeds=seeds, dtype="float64")
+            trainer = Trainer(loss="categorical_crossentropy", optimizer="adam", epochs=3, batch_size=8)
+            trainer.fit(network, X, Y, train_index=index)
+            return network.get_weights() + network.get_state(), network.predict(X)
+
+    reference, reference_out = train("numpy")
+    one_image_chunks, out = train("numba", threads=2, chunk_bytes=1)
+    for a, b in zip(reference, one_image_chunks):
+        np.testing.assert_allclose(b, a, rtol=1e-8, atol=1e-9)  # Adam magnifies rounding in ~0 gradients
+    np.testing.assert_allclose(
+        out, reference_out, rtol=1e-8, atol=1e-9
+    )  # Adam magnifies rounding in ~0 gradients
+    single_thread, _ = train("numba", threads=1, chunk_bytes=1)
+    for a, b in zip(one_image_chunks, single_thread):
+        np.testing.assert_array_equal(a, b)  # the thread count changes no number
+    default_chunks, _ = train("numba")
+    for a, b in zip(reference, default_chunks):
+        np.testing.assert_allclose(b, a, rtol=1e-8, atol=1e-9)  # Adam magnifies rounding in ~0 gradients

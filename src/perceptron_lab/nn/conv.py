@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
+from . import kernels
 from .activations import Activation, get_activation
 from .initializers import Initializer, get_initializer
 from .layers import Layer, add_penalty_gradient, check_penalties, kernel_penalty, positive_int
@@ -189,17 +190,50 @@ class Conv2D(Layer):
         patches = math.prod(geometry.out) * self._fans(input_shapes)[0]
         return patches + math.prod(output_shape) + math.prod((*geometry.padded_size, input_shapes[0][2]))
 
+    def compiled(self) -> bool:
+        """Whether this layer's ops run on compiled kernels (conv_compiled.py): stride 1, numba."""
+        return self.strides == (1, 1) and kernels.enabled()
+
+    def rows_per_product(self, rows, input_shapes):
+        if not self.compiled():
+            return rows
+        from .conv_compiled import chunk_images
+
+        geometry = self.geometry(input_shapes[0])
+        return chunk_images(math.prod(geometry.out), self._fans(input_shapes)[0] + 1, 4, rows)
+
     def make_op(self, ctx):
+        if self.compiled():
+            from .conv_compiled import CompiledConv2DOp
+
+            return CompiledConv2DOp(self, ctx)
         return Conv2DOp(self, ctx)
 
 
 class Conv2DOp(Op):
     def __init__(self, layer: Conv2D, ctx: OpContext):
         super().__init__(ctx)
+        self._setup_parameters(layer, ctx)
         R, b = ctx.replicas, ctx.width
+        g, C, (kh, kw), F = self.geometry, self.C, (self.kh, self.kw), self.F
+        Ho, Wo = g.out
+        self.padded = ctx.zeros(R, b, *g.padded_size, C) if g.padded else None
+        self.patch_rows = ctx.zeros(R, b, Ho, Wo, self.width_columns)
+        self.patch_rows[..., self.columns :] = 1.0
+        self.patches = self.patch_rows[..., : self.columns].reshape(R, b, Ho, Wo, kh, kw, C)
+        self.out = ctx.zeros(R, b, Ho, Wo, F)
+        # With stride 1, dL/dx is the correlation of the zero-padded delta with the flipped
+        # kernel: an im2col of delta and one GEMM, cheaper than dL/dP and its scatter-add.
+        self.correlate = g.strides == (1, 1)
+        self.delta_padded: np.ndarray | None = None
+
+    def _setup_parameters(self, layer: Conv2D, ctx: OpContext) -> None:
+        """Geometry, activation and the kernel/bias views (R, kh*kw*C [+1], F)."""
+        R = ctx.replicas
         H, W, C = ctx.input_shapes[0]
-        self.geometry = g = layer.geometry(ctx.input_shapes[0])
-        (kh, kw), (Ho, Wo), F = layer.kernel_size, g.out, layer.filters
+        self.input_shape = (H, W, C)
+        self.geometry = layer.geometry(ctx.input_shapes[0])
+        (kh, kw), F = layer.kernel_size, layer.filters
         self.kh, self.kw, self.C, self.F = kh, kw, C, F
         self.columns = kh * kw * C
         self.activation = layer.activation
@@ -216,16 +250,6 @@ class Conv2DOp(Op):
         self.gKB = (
             None if self.gK is None else _with_next_row(self.gK, ctx.grads.get("bias"), self.width_columns)
         )
-        self.padded = ctx.zeros(R, b, *g.padded_size, C) if g.padded else None
-        self.patch_rows = ctx.zeros(R, b, Ho, Wo, self.width_columns)
-        self.patch_rows[..., self.columns :] = 1.0
-        self.patches = self.patch_rows[..., : self.columns].reshape(R, b, Ho, Wo, kh, kw, C)
-        self.out = ctx.zeros(R, b, Ho, Wo, F)
-        self.input_shape = (H, W, C)
-        # With stride 1, dL/dx is the correlation of the zero-padded delta with the flipped
-        # kernel: an im2col of delta and one GEMM, cheaper than dL/dP and its scatter-add.
-        self.correlate = g.strides == (1, 1)
-        self.delta_padded: np.ndarray | None = None
 
     def _allocate_correlation(self, ctx_dtype) -> None:
         R, b = self.replicas, self.width
@@ -347,6 +371,8 @@ def _with_next_row(kernel: np.ndarray, bias: np.ndarray | None, rows: int) -> np
 
 # -- pooling ----------------------------------------------------------------------------------
 class _Pool2D(Layer):
+    maximum: bool
+
     def __init__(
         self,
         pool_size=2,
@@ -380,6 +406,10 @@ class _Pool2D(Layer):
         return 2 * math.prod(output_shape) + math.prod((*geometry.padded_size, input_shapes[0][2]))
 
     def make_op(self, ctx):
+        if self.maximum and kernels.enabled():
+            from .conv_compiled import CompiledMaxPoolOp
+
+            return CompiledMaxPoolOp(self, ctx)
         return PoolOp(self, ctx)
 
 

@@ -2,29 +2,35 @@
 
 A few steps of training are chains of elementwise passes over large arrays (Adam's update,
 max pooling, BatchNorm, im2col). NumPy runs each pass separately, on one core; a compiled
-kernel fuses the chain into one pass and spreads it over the cores. Every kernel has a NumPy
-path that computes the same thing and is what runs without numba; the tests compare the two.
+kernel fuses the chain into one pass. Every kernel has a NumPy path that computes the same
+thing and is what runs without numba; the tests compare the two.
 
 Which path runs is chosen by `use(mode)` or the environment variable PERCEPTRON_LAB_KERNELS:
 "auto" (default: numba when it imports), "numpy" or "numba" (an error when numba is missing).
 Ops and optimizers read `enabled()` when they are built, so a network's batch passes keep the
 path that was chosen when they were made.
 
-Kernels are plain Python functions over arrays, compiled on their first call
-(`numba.njit(cache=True, nogil=True)`, with `parallel=True` for those that split their outer
-loop over threads with `prange`). A parallel kernel gives each thread whole iterations of its
-outer loop and sums inside an iteration in a fixed order, so results do not depend on the
-number of threads or on how many replicas are stacked. The thread count follows `limit_threads`
-(sweep workers set it with their BLAS limit), otherwise numba's default (the number of cores).
+Kernels are plain Python functions over arrays, compiled on their first call with
+`numba.njit(cache=True, nogil=True)`. They are serial: numba's own parallel loops are not safe
+both in threads (Dask workers, parallel predict) and in forked sweep workers, so a kernel that
+is worth spreading over cores takes a [start, stop) range of its outer loop and the caller runs
+the ranges in threads (threads.run_lanes), the GIL released. Each outer iteration writes its
+own outputs and sums in a fixed order, so results do not depend on the number of threads or on
+how many replicas are stacked. The number of threads is `threads()`: the cores this process may
+use (at most threads.MAX_THREADS), lowered by `limit_threads` (sweep workers set it with their
+BLAS limit).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import types
 from collections.abc import Callable, Iterator
 from typing import Any
+
+from .threads import MAX_THREADS
 
 MODES = ("auto", "numpy", "numba")
 ENVIRONMENT_VARIABLE = "PERCEPTRON_LAB_KERNELS"
@@ -94,27 +100,39 @@ def using(chosen: str) -> Iterator[None]:
         _mode = previous
 
 
+_budget = threading.local()
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def threads() -> int:
+    """Threads a kernel call from this thread may spread over (see limit_threads)."""
+    limit = getattr(_budget, "limit", None)
+    cores = min(_cores(), MAX_THREADS)
+    return cores if limit is None else max(1, min(limit, cores))
+
+
 @contextlib.contextmanager
-def limit_threads(threads: int) -> Iterator[None]:
-    """At most `threads` threads for parallel kernels called from this thread inside the block."""
-    numba = _import_numba()
-    if numba is None:
-        yield
-        return
-    previous = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+def limit_threads(limit: int) -> Iterator[None]:
+    """At most `limit` threads for kernels called from this thread inside the block."""
+    previous = getattr(_budget, "limit", None)
+    _budget.limit = limit if previous is None else min(limit, previous)
     try:
         yield
     finally:
-        numba.set_num_threads(previous)
+        _budget.limit = previous
 
 
 class Kernel:
-    """A Python function compiled by numba on its first call."""
+    """A Python function compiled by numba (serial, GIL released) on its first call."""
 
-    def __init__(self, function: Callable, parallel: bool):
+    def __init__(self, function: Callable):
         self.function = function
-        self.parallel = parallel
         self._compiled: Callable | None = None
         self.__doc__ = function.__doc__
         self.__name__ = function.__name__
@@ -125,30 +143,22 @@ class Kernel:
             if numba is None:
                 raise RuntimeError(f"kernel {self.__name__} needs numba: pip install 'perceptron_lab[fast]'")
             f = self.function
-            # Inside the compiled body, `prange` is numba's and other kernels are compiled too.
+            # Other kernels called inside the body are their compiled versions.
             names = {
-                name: value.compiled() if isinstance(value, Kernel) else value
+                name: value.compiled()
                 for name, value in f.__globals__.items()
-                if name in f.__code__.co_names
+                if name in f.__code__.co_names and isinstance(value, Kernel)
             }
-            names["prange"] = numba.prange
             body = types.FunctionType(f.__code__, {**f.__globals__, **names}, f.__name__, f.__defaults__)
             body.__qualname__ = f.__qualname__
             body.__module__ = f.__module__
-            self._compiled = numba.njit(cache=True, nogil=True, parallel=self.parallel)(body)
+            self._compiled = numba.njit(cache=True, nogil=True)(body)
         return self._compiled
 
     def __call__(self, *args: Any) -> Any:
         return self.compiled()(*args)
 
 
-def kernel(function: Callable | None = None, *, parallel: bool = False) -> Any:
-    """Decorator: `@kernel` or `@kernel(parallel=True)` makes a lazily compiled `Kernel`."""
-    if function is None:
-        return lambda f: Kernel(f, parallel)
-    return Kernel(function, parallel)
-
-
-def prange(*args: int) -> range:
-    """numba.prange inside a compiled kernel (see Kernel.compiled); the plain range in Python."""
-    return range(*args)
+def kernel(function: Callable) -> Kernel:
+    """Decorator: a lazily compiled `Kernel`."""
+    return Kernel(function)

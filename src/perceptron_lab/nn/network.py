@@ -373,6 +373,15 @@ class Network:
             for i, (layer, shape) in enumerate(zip(self.layers, self.shapes))
         )
 
+    def largest_call(self, rows: int) -> int:
+        """Multiply-adds of the largest single matrix product of a training step over `rows`
+        rows per replica (ops that cut the batch into chunks multiply a chunk at a time)."""
+        return max(
+            layer.rows_per_product(rows, self.input_shapes(i))
+            * layer.multiply_adds(self.input_shapes(i), shape)
+            for i, (layer, shape) in enumerate(zip(self.layers, self.shapes))
+        )
+
     def release_buffers(self) -> None:
         """Drop the cached batch buffers (they are rebuilt on demand)."""
         self._passes.clear()

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from . import kernels
 from .layers import Layer
 from .ops import Op, OpContext, Run, emit
 from .parameters import ParamSpec
@@ -71,6 +72,10 @@ class BatchNorm(Layer):
         return 2 * math.prod(output_shape)
 
     def make_op(self, ctx):
+        if ctx.training and kernels.enabled():
+            from .normalization_compiled import CompiledBatchNormOp
+
+            return CompiledBatchNormOp(self, ctx)
         return BatchNormOp(self, ctx)
 
 

@@ -13,6 +13,8 @@ threadpoolctl limit hold here too).
 from __future__ import annotations
 
 import contextlib
+import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from threadpoolctl import ThreadpoolController
@@ -21,14 +23,36 @@ SMALL_PRODUCT = 1 << 23
 MAX_THREADS = 4
 
 _POOL: ThreadPoolExecutor | None = None
+_POOL_PID = 0
 
 
 def pool() -> ThreadPoolExecutor:
-    """The shared worker threads (created on first use)."""
-    global _POOL
-    if _POOL is None:
+    """The shared worker threads (created on first use, and anew in a forked child, which
+    inherits the parent's pool object but none of its threads)."""
+    global _POOL, _POOL_PID
+    if _POOL is None or _POOL_PID != os.getpid():
         _POOL = ThreadPoolExecutor(max_workers=MAX_THREADS - 1, thread_name_prefix="perceptron_lab")
+        _POOL_PID = os.getpid()
     return _POOL
+
+
+def run_lanes(lanes: int, body: Callable[[int], None]) -> None:
+    """body(lane) for lane in range(lanes): lane 0 in this thread, the others in the pool.
+    lanes <= MAX_THREADS; body must not itself call run_lanes with lanes > 1."""
+    if lanes <= 1:
+        body(0)
+        return
+    pending = [pool().submit(body, lane) for lane in range(1, lanes)]
+    try:
+        body(0)
+    finally:
+        for future in pending:
+            future.result()
+
+
+def lane_range(total: int, lanes: int, lane: int) -> tuple[int, int]:
+    """The lane-th of `lanes` contiguous, nearly equal parts of range(total): (start, stop)."""
+    return total * lane // lanes, total * (lane + 1) // lanes
 
 
 class BlasThreads:

@@ -205,7 +205,7 @@ class Trainer:
         # Small training products run on one BLAS thread (see nn/threads.py); evaluation passes
         # whose products are large get the threads back.
         blas = BlasThreads()
-        small_steps = network.largest_product(schedule.batch_size) < SMALL_PRODUCT
+        small_steps = network.largest_call(schedule.batch_size) < SMALL_PRODUCT
         eval_rows = min(network.chunk_rows(), max(split.index.shape[1] for split in splits.values()))
         if small_steps and network.largest_product(eval_rows) >= SMALL_PRODUCT:
             run.evaluation_threads = blas.restore
