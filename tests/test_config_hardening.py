@@ -307,5 +307,5 @@ def test_predict_dataset_values_are_one_line_errors():
     from perceptron_lab.experiment.predict_inputs import parse_dataset_spec
 
     assert parse_dataset_spec("csv,path=x.csv,target=y") == ("csv", {"path": "x.csv", "target": "y"})
-    with pytest.raises(UserError, match=r"^--dataset: cannot read 'target=\[1' \("):
+    with pytest.raises(UserError, match=r"^dataset_spec: cannot read 'target=\[1' \("):
         parse_dataset_spec("csv,target=[1")

@@ -417,7 +417,7 @@ def run_experiment(
     root = Path(out_root or config.output.dir)
     check_writable(root, config.name)
     if config.output.dill if dill is None else dill:
-        require("dill", "output.dill (--dill)")  # before training, not after
+        require("dill", "output.dill (dill)", param="dill")  # before training, not after
     with figures_in_background(config.output.plots if plots is None else plots):
         result = execute_experiment(config, progress)
         directory = new_run_dir(root, config)
