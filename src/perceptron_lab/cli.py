@@ -172,12 +172,22 @@ def run(
     with user_errors():
         overrides = [*set_, *([f"max_replicas={max_replicas}"] if max_replicas else [])]
         cfg = load_config(config, overrides)
+        datasets = None  # loaded here only when the summary needs the data's shape; training reuses them
         if not quiet and not as_json:
-            shape = static_input_shape(cfg) or network_plan(cfg, load_data(cfg)[0]).input_shape
+            shape = static_input_shape(cfg)
+            if shape is None:
+                datasets = load_data(cfg)
+                shape = network_plan(cfg, datasets[0]).input_shape
             console.print(str(network_summary(cfg, shape)), markup=False, highlight=False)
         with progress_view(err_console, quiet) as progress:
             run_dir = run_experiment(
-                cfg, out_root=out, progress=progress, command=_command_line(), plots=plots, dill=dill or None
+                cfg,
+                out_root=out,
+                progress=progress,
+                command=_command_line(),
+                plots=plots,
+                dill=dill or None,
+                datasets=datasets,
             )
         if as_json or not quiet:
             _print_summary(run_dir, as_json)
