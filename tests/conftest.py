@@ -1,5 +1,6 @@
 """Shared fixtures: tiny configs that train in well under a second."""
 
+import copy
 import textwrap
 
 import pytest
@@ -55,3 +56,25 @@ def tiny_and(write_config):
 @pytest.fixture
 def tiny_iris(write_config):
     return write_config(TINY_IRIS, "tiny_iris.yaml")
+
+
+TINY = {
+    "name": "tiny",
+    "dataset": {"name": "gates", "function": "and"},
+    "architecture": [2, 1],
+    "activation": "step",
+    "epochs": 3,
+    "runs": 2,
+    "test_size": 0,
+    "output": {"plots": False},
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_config():
+    """tiny_config(**changes) -> a fresh copy of the TINY config dict with top-level keys replaced."""
+
+    def make(**changes) -> dict:
+        return {**copy.deepcopy(TINY), **changes}
+
+    return make

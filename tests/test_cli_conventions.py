@@ -89,7 +89,7 @@ def test_every_optional_extra_is_in_the_test_extra():
 def test_a_missing_extra_names_the_install_command(monkeypatch):
     monkeypatch.setitem(sys.modules, "dill", None)  # import dill now raises ImportError
     with pytest.raises(UserError, match=r"pip install 'perceptron_lab\[dill\]'"):
-        require("dill", "--dill")
+        require("dill", "dill", param="dill")
 
 
 def test_run_with_dill_but_without_it_fails_before_training(tiny_iris, tmp_path, monkeypatch):

@@ -1,6 +1,7 @@
 """What `lab` prints: the summary table at 80 columns, --json, progress bars only on a terminal
 and never with --quiet, and the progress events behind them."""
 
+import dataclasses
 import io
 import json
 import re
@@ -123,3 +124,35 @@ def test_run_reports_each_phase_with_the_latest_mean_loss_and_accuracy(tmp_path)
     assert write[-1].done == write[-1].total and np.all(np.diff([e.done for e in write]) == 1)
     plot = [e for e in events if e.phase == "plot"]
     assert plot[-1].done == plot[-1].total == len(list((run_dir / "plots").iterdir())) == 2
+
+
+@pytest.mark.parametrize("flags", [[], ["-q"]])
+def test_run_loads_the_data_once_even_for_the_summary_of_a_layer_list(
+    tmp_path, monkeypatch, write_config, flags
+):
+    from perceptron_lab.data import DATASETS
+
+    loads = []
+    entry = DATASETS["iris"]
+
+    def counted(**params):
+        loads.append(params)
+        return entry.loader(**params)
+
+    monkeypatch.setitem(DATASETS, "iris", dataclasses.replace(entry, loader=counted))
+    config = write_config(
+        """\
+        name: layers
+        dataset: iris
+        architecture: [{dense: 5}, {dense: {units: 3, activation: softmax}}]
+        epochs: 2
+        runs: 1
+        output: {plots: false}
+        """
+    )
+    result = runner.invoke(cli.app, ["run", str(config), "--out", str(tmp_path / "out"), *flags])
+    assert result.exit_code == 0, result.output
+    assert len(loads) == 1
+    if not flags:  # the summary, with the input width only the loaded data gives: 4*5+5 + 5*3+3
+        assert re.search(r"input \(input\) +\(None, 4\)", result.output)
+        assert "Total params: 43" in result.output

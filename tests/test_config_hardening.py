@@ -292,13 +292,13 @@ def test_lab_run_and_validate_exit_2_with_one_line_and_write_nothing(tmp_path, c
 
 
 def test_a_run_directorys_config_yaml_is_read_within_the_same_limits(tmp_path):
-    from perceptron_lab.experiment.results_dir import _read_mapping
+    from perceptron_lab.experiment.results_dir import read_mapping
 
     bomb = tmp_path / "config.yaml"
     bomb.write_text(alias_bomb())
     started = time.perf_counter()
     with pytest.raises(UserError) as error:
-        _read_mapping(bomb, safe_load)
+        read_mapping(bomb, safe_load)
     assert time.perf_counter() - started < 5
     assert f"{bomb}: unreadable (YamlTooLarge: expands to more than {MAX_NODES:,} nodes" in one_line(error)
 
@@ -307,5 +307,5 @@ def test_predict_dataset_values_are_one_line_errors():
     from perceptron_lab.experiment.predict_inputs import parse_dataset_spec
 
     assert parse_dataset_spec("csv,path=x.csv,target=y") == ("csv", {"path": "x.csv", "target": "y"})
-    with pytest.raises(UserError, match=r"^--dataset: cannot read 'target=\[1' \("):
+    with pytest.raises(UserError, match=r"^dataset_spec: cannot read 'target=\[1' \("):
         parse_dataset_spec("csv,target=[1")

@@ -4,7 +4,8 @@ The same functions the `lab` command uses, for notebooks:
 
     from perceptron_lab import load_config, run_experiment, load_results, build_report
 
-Names are imported on first use, so `lab --version` and `lab validate` start quickly.
+Names are imported on first use, so the `lab` command's quick answers (its version, a config
+validated) start quickly.
 """
 
 from __future__ import annotations

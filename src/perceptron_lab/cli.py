@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -70,15 +71,29 @@ OPTION_OF_PARAM = {
     "resume": "--resume",
     "out_root": "--out",
     "max_replicas": "--max-replicas",
+    "grid_overrides": "--grid",
+    "sampler": "--search",
+    "trials": "--trials",
+    "pruner": "--pruner",
+    "dill": "--dill",
+    "dataset_spec": "--dataset",
+    "replica": "--replica",
+    "ensemble": "--ensemble",
 }
 
 
 def _as_cli_message(error: UserError) -> str:
-    """The error's message, starting with the option the user typed rather than the parameter."""
+    """The error's message with the parameters it names shown as the options the user typed
+    (the rule is in UserError's docstring)."""
     message = str(error)
-    param = getattr(error, "param", None)
-    if param in OPTION_OF_PARAM and message.startswith(param):
-        return OPTION_OF_PARAM[param] + message[len(param) :]
+    position = 0
+    for param in getattr(error, "params", ()):
+        found = re.compile(rf"(?<![^\s(]){re.escape(param)}(?=$|[\s),:;])").search(message, position)
+        if found is None:
+            continue
+        option = OPTION_OF_PARAM.get(param, param)
+        message = message[: found.start()] + option + message[found.end() :]
+        position = found.start() + len(option)
     return message
 
 
@@ -157,12 +172,22 @@ def run(
     with user_errors():
         overrides = [*set_, *([f"max_replicas={max_replicas}"] if max_replicas else [])]
         cfg = load_config(config, overrides)
+        datasets = None  # loaded here only when the summary needs the data's shape; training reuses them
         if not quiet and not as_json:
-            shape = static_input_shape(cfg) or network_plan(cfg, load_data(cfg)[0]).input_shape
+            shape = static_input_shape(cfg)
+            if shape is None:
+                datasets = load_data(cfg)
+                shape = network_plan(cfg, datasets[0]).input_shape
             console.print(str(network_summary(cfg, shape)), markup=False, highlight=False)
         with progress_view(err_console, quiet) as progress:
             run_dir = run_experiment(
-                cfg, out_root=out, progress=progress, command=_command_line(), plots=plots, dill=dill or None
+                cfg,
+                out_root=out,
+                progress=progress,
+                command=_command_line(),
+                plots=plots,
+                dill=dill or None,
+                datasets=datasets,
             )
         if as_json or not quiet:
             _print_summary(run_dir, as_json)

@@ -3,7 +3,7 @@
 A config is small, so every limit here is far above what a real one needs and far below what
 exhausts memory or the stack: a 600-byte file of nested aliases can expand to billions of nodes,
 and 20000 nested brackets overflow a recursive walk. Every problem is one `ConfigError` line that
-names the source (file, `--set key`) and, where YAML knows it, the line.
+names the source (file, `override key`) and, where YAML knows it, the line.
 """
 
 from __future__ import annotations

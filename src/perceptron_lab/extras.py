@@ -11,15 +11,17 @@ EXTRAS = {"dill": "dill", "optuna": "optuna", "mlflow": "mlflow", "distributed":
 """importable module -> the perceptron_lab extra that installs it."""
 
 
-def require(module: str, feature: str) -> ModuleType:
+def require(module: str, feature: str, param: str | tuple[str, ...] | None = None) -> ModuleType:
     """Import `module` for `feature`, or raise UserError naming the pip command that installs it.
 
-    require("optuna", "--search tpe") -> the optuna module
+    `param`: the parameters `feature` names, as for UserError.
+    require("optuna", "sampler", param="sampler") -> the optuna module
     """
     try:
         return importlib.import_module(module)
     except ImportError:
         extra = EXTRAS.get(module.partition(".")[0], module)
         raise UserError(
-            f"{feature} needs the optional {extra!r} extra: pip install 'perceptron_lab[{extra}]'"
+            f"{feature} needs the optional {extra!r} extra: pip install 'perceptron_lab[{extra}]'",
+            param=param,
         ) from None

@@ -286,7 +286,7 @@ class Model:
         if dill:
             from .extras import require
 
-            dill_module = require("dill", "output.dill (--dill)")
+            dill_module = require("dill", "dill", param="dill")
             with open(directory / "model.dill", "wb") as handle:
                 dill_module.dump(self, handle)
         return directory

@@ -1,5 +1,5 @@
 """Small choices shared by the library and the command line, importable without the library's
-heavy dependencies (so `lab --help` stays fast)."""
+heavy dependencies (so the command line's help stays fast)."""
 
 from __future__ import annotations
 

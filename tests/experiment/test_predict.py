@@ -186,11 +186,11 @@ def test_bad_rows_exit_2_with_one_line_naming_file_row_and_column(iris_run, tmp_
 @pytest.mark.parametrize(
     "args, expected",
     [
-        (["--dataset", "digits"], "64 features, the model takes 4"),
-        (["--dataset", "iris", "--replica", "7"], "replica: 7 is not a replica"),
+        (["--dataset", "digits"], "--dataset digits: 64 features, the model takes 4"),
+        (["--dataset", "iris", "--replica", "7"], "--replica: 7 is not a replica"),
         (["--dataset", "iris", "--replica", "first"], "--replica: 'first'"),
         ([], "exactly one of --data"),
-        (["--dataset", "iris,bogus"], "not key=value"),
+        (["--dataset", "iris,bogus"], "--dataset: 'bogus' is not key=value (in 'iris,bogus')"),
         (["--dataset", "iris", "--out", "/nonexistent-dir/p.csv"], "p.csv: cannot write"),
     ],
 )

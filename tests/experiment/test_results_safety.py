@@ -20,31 +20,22 @@ from perceptron_lab.experiment.results import check_writable, write_run_dir
 from perceptron_lab.experiment.results_dir import is_run_dir
 from perceptron_lab.report.compare import resolve_run_dir
 
-TINY = {
-    "name": "tiny",
-    "dataset": {"name": "gates", "function": "and"},
-    "architecture": [2, 1],
-    "activation": "step",
-    "epochs": 3,
-    "runs": 2,
-    "test_size": 0,
-    "output": {"plots": False},
-}
 
-
-def _write_after_barrier(barrier, directory: str, seed: int, out) -> None:
-    result = execute_experiment(build_config({**TINY, "seed": seed}))
+def _write_after_barrier(barrier, config: dict, directory: str, seed: int, out) -> None:
+    result = execute_experiment(build_config({**config, "seed": seed}))
     barrier.wait()
     out.put(str(write_run_dir(result, directory, command=f"seed {seed}", rename_if_taken=True)))
 
 
-def test_two_writers_of_one_name_in_the_same_instant_keep_both(tmp_path):
+def test_two_writers_of_one_name_in_the_same_instant_keep_both(tmp_path, tiny_config):
     context = multiprocessing.get_context("fork")
     directory = tmp_path / "tiny" / "20261125-120000-abcdef12"
     for attempt in range(3):
         barrier, out = context.Barrier(2), context.Queue()
         workers = [
-            context.Process(target=_write_after_barrier, args=(barrier, str(directory), seed, out))
+            context.Process(
+                target=_write_after_barrier, args=(barrier, tiny_config(), str(directory), seed, out)
+            )
             for seed in (10 * attempt, 10 * attempt + 1)
         ]
         for worker in workers:
@@ -59,8 +50,8 @@ def test_two_writers_of_one_name_in_the_same_instant_keep_both(tmp_path):
     assert len(runs) == 6 and not [p for p in runs if partials.is_partial(p)]
 
 
-def test_a_complete_directory_is_never_overwritten(tmp_path):
-    result = execute_experiment(build_config(TINY))
+def test_a_complete_directory_is_never_overwritten(tmp_path, tiny_config):
+    result = execute_experiment(build_config(tiny_config()))
     first = write_run_dir(result, tmp_path / "run")
     with pytest.raises(FileExistsError):
         write_run_dir(result, first)
@@ -79,15 +70,15 @@ def hang(*args, **kwargs):
     time.sleep(60)
 
 report.plot_run = hang
-config = build_config({**%r, "output": {"plots": True}})
+config = build_config(%r)
 run_experiment(config, out_root=sys.argv[1])
 """
 
 
-def test_kill_9_while_plotting_leaves_nothing_complete_looking(tmp_path, monkeypatch):
+def test_kill_9_while_plotting_leaves_nothing_complete_looking(tmp_path, monkeypatch, tiny_config):
     root, marker = tmp_path / "results", tmp_path / "plotting"
     script = tmp_path / "killed.py"
-    script.write_text(textwrap.dedent(KILLED_IN_PLOTS % (TINY,)))
+    script.write_text(textwrap.dedent(KILLED_IN_PLOTS % (tiny_config(output={"plots": True}),)))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     process = subprocess.Popen([sys.executable, str(script), str(root), str(marker)], env=env)
     deadline = time.monotonic() + 60
@@ -104,7 +95,7 @@ def test_kill_9_while_plotting_leaves_nothing_complete_looking(tmp_path, monkeyp
         resolve_run_dir(root / "tiny")
     assert partials.stale_partials(root / "tiny", min_age_s=0) == leftovers
     monkeypatch.setattr("perceptron_lab.experiment.results.remove_stale_partials", _remove_now)
-    run_dir = run_experiment(build_config(TINY), out_root=root)
+    run_dir = run_experiment(build_config(tiny_config()), out_root=root)
     assert list((root / "tiny").iterdir()) == [run_dir]  # the stale build was cleaned
 
 
@@ -124,9 +115,9 @@ def test_a_partial_being_built_is_not_stale(tmp_path):
 @pytest.mark.parametrize(
     "name", ["../../x", "/abs/path", "..", ".", "", ".hidden", "a\0b", "x" * 300, "a/b"], ids=repr
 )
-def test_a_name_must_be_one_safe_directory_name(name):
+def test_a_name_must_be_one_safe_directory_name(name, tiny_config):
     with pytest.raises(ConfigError, match=r"^<config>: name: .*results/<name>/"):
-        build_config({**TINY, "name": name}, source="<config>")
+        build_config(tiny_config(name=name), source="<config>")
 
 
 def test_cli_refuses_a_traversing_name_and_writes_nothing(tmp_path, write_config):
@@ -143,7 +134,7 @@ def test_cli_refuses_a_traversing_name_and_writes_nothing(tmp_path, write_config
     assert list((tmp_path / "out").iterdir()) == [] and not (tmp_path.parent / "x").exists()
 
 
-def test_output_under_a_file_fails_before_training(tmp_path, monkeypatch):
+def test_output_under_a_file_fails_before_training(tmp_path, monkeypatch, tiny_config):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
 
@@ -152,7 +143,7 @@ def test_output_under_a_file_fails_before_training(tmp_path, monkeypatch):
 
     monkeypatch.setattr("perceptron_lab.experiment.runner.execute_experiment", no_training)
     with pytest.raises(UserError, match="output.dir: cannot write results under .*nothing was trained"):
-        run_experiment(build_config(TINY), out_root=blocker / "results")
+        run_experiment(build_config(tiny_config()), out_root=blocker / "results")
     assert blocker.read_text() == "not a folder"
 
 
@@ -164,18 +155,18 @@ def test_check_writable_leaves_no_folder_behind(tmp_path):
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
-def test_read_only_root_fails_before_training(tmp_path):
+def test_read_only_root_fails_before_training(tmp_path, tiny_config):
     tmp_path.chmod(0o500)
     try:
         with pytest.raises(UserError, match="nothing was trained"):
-            run_experiment(build_config(TINY), out_root=tmp_path / "results")
+            run_experiment(build_config(tiny_config()), out_root=tmp_path / "results")
     finally:
         tmp_path.chmod(0o700)
 
 
-def test_concurrent_lab_runs_of_one_config_all_keep_their_results(tmp_path):
+def test_concurrent_lab_runs_of_one_config_all_keep_their_results(tmp_path, tiny_config):
     config = tmp_path / "tiny.yaml"
-    config.write_text(json.dumps(TINY))  # JSON is YAML
+    config.write_text(json.dumps(tiny_config()))  # JSON is YAML
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     command = [sys.executable, "-c", "from perceptron_lab.cli import app; app()", "run", str(config)]
     command += ["--out", str(tmp_path / "results"), "-q"]

@@ -281,7 +281,7 @@ def test_resuming_a_finished_sweep_trains_nothing(config, calls, tmp_path):
     assert calls == []
 
 
-def test_resume_without_grid_options_reuses_the_stored_grid(config, calls, tmp_path):
+def test_resume_without_grid_overrides_reuses_the_stored_grid(config, calls, tmp_path):
     points = sweep_points(config, ["learning_rate=0.5", "activation=sigmoid,tanh"])
     sweep_dir = run_sweep(config, points, out_root=tmp_path)
     assert sweep_points(config, [], resume=sweep_dir) == points
@@ -292,7 +292,8 @@ def test_resume_refuses_another_grid_or_config(config, calls, tmp_path):
     points = sweep_points(config, ["learning_rate=0.1"])
     sweep_dir = run_sweep(config, points, out_root=tmp_path)
     with pytest.raises(
-        UserError, match="another config or grid.*--grid optimizer.learning_rate=0.1 --grid batch_size=1,4"
+        UserError,
+        match="another config or grid.*grid_overrides optimizer.learning_rate=0.1 grid_overrides batch_size=1,4",
     ):
         run_sweep(config, sweep_points(config, ["learning_rate=0.5"]), resume=sweep_dir)
     changed = build_config({**BASE, "epochs": 6})

@@ -1,4 +1,4 @@
-"""Sweep grids: --grid parsing, merging with the YAML block, cartesian points, directory names."""
+"""Sweep grids: grid override parsing, merging with the YAML block, cartesian points, directory names."""
 
 import re
 
@@ -9,7 +9,7 @@ from perceptron_lab.experiment.grid import (
     grid_of,
     grid_points,
     merge_grids,
-    parse_grid_option,
+    parse_grid_override,
     point_names,
     split_top_level,
 )
@@ -35,15 +35,15 @@ def test_split_top_level_rejects_unbalanced_text(text):
         split_top_level(text)
 
 
-def test_grid_option_values_parse_as_yaml_and_keys_resolve_shorthands():
-    assert parse_grid_option("learning_rate=0.001,1e-3,0.1") == (
+def test_grid_override_values_parse_as_yaml_and_keys_resolve_shorthands():
+    assert parse_grid_override("learning_rate=0.001,1e-3,0.1") == (
         "optimizer.learning_rate",
         [0.001, 0.001, 0.1],
     )
-    assert parse_grid_option("architecture=[2,4,1],[2,8,1]") == ("architecture", [[2, 4, 1], [2, 8, 1]])
-    assert parse_grid_option("batch_size=1,full") == ("batch_size", [1, "full"])
-    assert parse_grid_option("optimizer.name=sgd, adam") == ("optimizer.name", ["sgd", "adam"])
-    assert parse_grid_option("shuffle=true,false") == ("shuffle", [True, False])
+    assert parse_grid_override("architecture=[2,4,1],[2,8,1]") == ("architecture", [[2, 4, 1], [2, 8, 1]])
+    assert parse_grid_override("batch_size=1,full") == ("batch_size", [1, "full"])
+    assert parse_grid_override("optimizer.name=sgd, adam") == ("optimizer.name", ["sgd", "adam"])
+    assert parse_grid_override("shuffle=true,false") == ("shuffle", [True, False])
 
 
 @pytest.mark.parametrize(
@@ -57,9 +57,9 @@ def test_grid_option_values_parse_as_yaml_and_keys_resolve_shorthands():
         ("epochs=a: b: c", "epochs"),
     ],
 )
-def test_malformed_grid_options_raise_config_errors_naming_the_key(option, fragment):
+def test_malformed_grid_overrides_raise_config_errors_naming_the_key(option, fragment):
     with pytest.raises(ConfigError, match=re.escape(fragment)):
-        parse_grid_option(option)
+        parse_grid_override(option)
 
 
 def test_cli_grid_replaces_yaml_keys_in_place_and_appends_new_ones():

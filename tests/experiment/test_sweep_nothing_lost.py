@@ -20,17 +20,6 @@ from perceptron_lab.experiment.results_dir import is_run_dir
 from perceptron_lab.experiment.sweep import _kept_points, read_plan, run_sweep, sweep_points
 from perceptron_lab.locking import SweepLock, is_locked
 
-TINY = {
-    "name": "tiny",
-    "dataset": {"name": "gates", "function": "and"},
-    "architecture": [2, 1],
-    "activation": "step",
-    "epochs": 3,
-    "runs": 2,
-    "test_size": 0,
-    "output": {"plots": False},
-}
-
 SLOW = """\
 name: slow
 dataset: iris
@@ -83,8 +72,8 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.fixture
-def finished_sweep(tmp_path):
-    config = build_config(TINY)
+def finished_sweep(tmp_path, tiny_config):
+    config = build_config(tiny_config())
     points = sweep_points(config, ["epochs=2,3"])
     return config, points, run_sweep(config, points, out_root=tmp_path)
 

@@ -111,8 +111,8 @@ def test_bad_point_lists_are_config_errors(sweep, error, fragment):
         sweep_points(build_config({**XOR, "sweep": sweep}), [])
 
 
-def test_grid_options_cannot_extend_a_point_list():
-    with pytest.raises(UserError, match="--grid cannot extend a sweep.points list"):
+def test_grid_overrides_cannot_extend_a_point_list():
+    with pytest.raises(UserError, match="^grid_overrides cannot extend a sweep.points list"):
         sweep_points(build_config(XOR), ["epochs=1,2"])
 
 

@@ -10,22 +10,11 @@ from perceptron_lab.cli import app
 from perceptron_lab.config import build_config
 from perceptron_lab.experiment import run_experiment
 
-TINY = {
-    "name": "tiny",
-    "dataset": {"name": "gates", "function": "and"},
-    "architecture": [2, 1],
-    "activation": "step",
-    "epochs": 3,
-    "runs": 2,
-    "test_size": 0,
-    "record": {"weights": True},
-    "output": {"plots": False},
-}
-
 
 @pytest.fixture(scope="module")
-def pristine(tmp_path_factory):
-    return run_experiment(build_config(TINY), out_root=tmp_path_factory.mktemp("results"))
+def pristine(tmp_path_factory, tiny_config):
+    config = build_config(tiny_config(record={"weights": True}))
+    return run_experiment(config, out_root=tmp_path_factory.mktemp("results"))
 
 
 @pytest.fixture

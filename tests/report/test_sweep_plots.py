@@ -1,11 +1,14 @@
 """Sweep directories: keys, best point, heatmap / line / ranking figures, plot_sweep."""
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
+from perceptron_lab.cli import app
 from perceptron_lab.errors import UserError
 from perceptron_lab.report import best_point, load_sweep, plot_sweep, sweep_figure
 from perceptron_lab.report.sweep_plots import choose_sweep_metric_split, sweep_table
@@ -99,3 +102,25 @@ def test_a_sweep_without_finished_points(tmp_path):
     )
     with pytest.raises(UserError, match="no point of this sweep has finished yet"):
         load_sweep(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("name: [open\n", "unreadable"),
+        ("name: !!python/object/apply:os.system ['true']\n", "unreadable"),
+        ("name: a\nname: b\n", "duplicate key 'name'"),  # plain yaml.safe_load keeps the last
+        ("a: " + "[" * 60 + "]" * 60 + "\n", "nested more than 50 levels"),  # past the config limit
+        ("- a\n- list\n", "expected a mapping, found list"),
+    ],
+)
+def test_a_bad_config_yaml_in_a_sweep_is_one_line_naming_it(tmp_path, text, problem):
+    (tmp_path / "sweep.csv").write_text("point,status\np0,ok\n")
+    (tmp_path / "config.yaml").write_text(text)
+    with pytest.raises(
+        UserError, match=rf"^{re.escape(str(tmp_path / 'config.yaml'))}: .*{re.escape(problem)}"
+    ):
+        load_sweep(tmp_path)
+    result = CliRunner().invoke(app, ["report", str(tmp_path), "--out", str(tmp_path / "report")])
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1, result.output
+    assert str(tmp_path / "config.yaml") in result.output

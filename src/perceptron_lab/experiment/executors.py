@@ -203,21 +203,28 @@ class DaskExecutor:
 
     def __init__(self, address: str | None, timeout_s: float = 10):
         if not address:
-            raise UserError("--backend dask needs --address tcp://HOST:PORT (the scheduler's address)")
+            raise UserError(
+                "backend dask needs address tcp://HOST:PORT of the Dask scheduler",
+                param=("backend", "address"),
+            )
         if not SCHEDULER_ADDRESS.fullmatch(address):
             raise UserError(
-                f"address: {address!r} is not a Dask scheduler address like tcp://HOST:PORT or HOST:PORT"
+                f"address: {address!r} is not like tcp://HOST:PORT or HOST:PORT (a Dask scheduler)",
+                param="address",
             )
         try:
             from distributed import Client
         except ImportError:
             raise UserError(
-                "--backend dask needs the optional Dask extra: pip install 'perceptron_lab[dask]'"
+                "backend dask needs the optional Dask extra: pip install 'perceptron_lab[dask]'",
+                param="backend",
             ) from None
         try:
             self.client = Client(address, timeout=timeout_s, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as error:
-            raise UserError(f"--address {address}: cannot reach a Dask scheduler ({error})") from None
+            raise UserError(
+                f"address {address}: cannot reach a Dask scheduler ({error})", param="address"
+            ) from None
 
     def map(self, function: Callable, tasks: Sequence) -> Iterator[TaskResult]:
         from distributed import as_completed
@@ -254,7 +261,7 @@ def make_executor(backend: str = "local", jobs: int = 1, address: str | None = N
     """
     if backend == "local":
         if address:
-            raise UserError("address is for backend 'dask'", param="address")
+            raise UserError("address is for backend dask", param=("address", "backend"))
         if jobs == 1:
             return SerialExecutor()
         from .fork_executor import ForkExecutor, fork_available

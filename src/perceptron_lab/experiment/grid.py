@@ -1,4 +1,4 @@
-"""Sweep grids: `--grid key=v1,v2` options, the YAML `sweep.grid` block, points and their names.
+"""Sweep grids: grid overrides (`key=v1,v2` strings), the YAML `sweep.grid` block, points and their names.
 
 A grid maps canonical dotted config keys to lists of values; its points are the cartesian
 product, one dict {key: value} per point, in the grid's key order with the last key varying
@@ -88,7 +88,7 @@ def parse_value(text: str) -> Any:
     return value
 
 
-def parse_grid_option(text: str) -> tuple[str, list[Any]]:
+def parse_grid_override(text: str) -> tuple[str, list[Any]]:
     """'optimizer.learning_rate=0.001,0.01' -> ('optimizer.learning_rate', [0.001, 0.01]).
 
     Shorthand keys resolve to their canonical path (learning_rate -> optimizer.learning_rate).
@@ -96,33 +96,38 @@ def parse_grid_option(text: str) -> tuple[str, list[Any]]:
     key, sep, values = text.partition("=")
     key = key.strip()
     if not sep or not key or not values.strip():
-        raise ConfigError(f"--grid {text!r} must look like key.path=value1,value2,...")
+        raise ConfigError(
+            f"grid_overrides {text!r} must look like key.path=value1,value2,...", param="grid_overrides"
+        )
     try:
         pieces = split_top_level(values)
     except ValueError as error:
-        raise ConfigError(f"--grid {key}: {error} in {values!r}") from None
+        raise ConfigError(f"grid_overrides {key}: {error} in {values!r}", param="grid_overrides") from None
     parsed = []
     for piece in pieces:
         if not piece.strip():
-            raise ConfigError(f"--grid {key}: empty value in {values!r}")
+            raise ConfigError(f"grid_overrides {key}: empty value in {values!r}", param="grid_overrides")
         try:
             parsed.append(parse_value(piece))
         except yaml.YAMLError as error:
             problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-            raise ConfigError(f"--grid {key}: cannot read value {piece.strip()!r} ({problem})") from None
+            raise ConfigError(
+                f"grid_overrides {key}: cannot read value {piece.strip()!r} ({problem})",
+                param="grid_overrides",
+            ) from None
     return canonical_path(key), parsed
 
 
-def _check_key(key: str, where: str) -> None:
+def _check_key(key: str, where: str, param: str | None = None) -> None:
     if key == "sweep" or key.startswith("sweep."):
-        raise ConfigError(f"{where} {key}: a sweep cannot vary its own sweep settings")
+        raise ConfigError(f"{where} {key}: a sweep cannot vary its own sweep settings", param=param)
 
 
-def merge_grids(yaml_grid: dict[str, list[Any]], cli_options: Iterable[str]) -> dict[str, list[Any]]:
-    """The YAML `sweep.grid` block extended by `--grid` options.
+def merge_grids(yaml_grid: dict[str, list[Any]], grid_overrides: Iterable[str]) -> dict[str, list[Any]]:
+    """The YAML `sweep.grid` block extended by `grid_overrides` ('key=v1,v2' strings).
 
-    A `--grid` key also in the YAML block replaces its values (keeping its position); new keys
-    come after. Keys are canonical dotted paths.
+    A key of `grid_overrides` also in the YAML block replaces its values (keeping its position);
+    new keys come after. Keys are canonical dotted paths.
     """
     grid: dict[str, list[Any]] = {}
     for key, values in yaml_grid.items():
@@ -134,11 +139,13 @@ def merge_grids(yaml_grid: dict[str, list[Any]], cli_options: Iterable[str]) -> 
             raise ConfigError(f"sweep.grid.{key}: give a non-empty list of values")
         grid[canonical] = list(values)
     seen: set[str] = set()
-    for option in cli_options:
-        key, values = parse_grid_option(option)
-        _check_key(key, "--grid")
+    for override in grid_overrides:
+        key, values = parse_grid_override(override)
+        _check_key(key, "grid_overrides", "grid_overrides")
         if key in seen:
-            raise ConfigError(f"--grid {key} is given twice; list all its values in one option")
+            raise ConfigError(
+                f"grid_overrides {key} is given twice; list all its values together", param="grid_overrides"
+            )
         seen.add(key)
         grid[key] = values
     for key, values in grid.items():

@@ -88,7 +88,9 @@ def ensemble_predict(
             raise UserError("ensemble: the models differ in task, classes or inputs")
     classification = first.task == "classification"
     if ensemble == "vote" and not classification:
-        raise UserError("ensemble 'vote' needs a classifier; a regression ensemble takes 'mean'")
+        raise UserError(
+            "ensemble 'vote' needs a classifier; a regression ensemble takes 'mean'", param="ensemble"
+        )
     X = first.check_inputs(X)  # once for all the models
     n = len(X)
     width = len(first.classes or []) if classification else first.n_outputs
@@ -160,7 +162,9 @@ def run_models(run_dir: str | Path, replica: ReplicaChoice = "all") -> tuple[lis
     run_dir = Path(run_dir)
     if (run_dir / MODEL_FILE).is_file():
         if replica not in ("all", "best", 0):
-            raise UserError(f"replica: {replica} is not a replica of the single model {run_dir} (0)")
+            raise UserError(
+                f"replica: {replica} is not a replica of the single model {run_dir} (0)", param="replica"
+            )
         return [load_model(run_dir)], [0]
     replicas = _manifest(run_dir)["replicas"]
     if not (run_dir / "models").is_dir():
@@ -173,7 +177,9 @@ def run_models(run_dir: str | Path, replica: ReplicaChoice = "all") -> tuple[lis
     else:
         k = int(replica)
         if not 0 <= k < len(replicas):
-            raise UserError(f"replica: {k} is not a replica of {run_dir} (0..{len(replicas) - 1})")
+            raise UserError(
+                f"replica: {k} is not a replica of {run_dir} (0..{len(replicas) - 1})", param="replica"
+            )
         chosen = [k]
     return [load_model(model_dir(run_dir, replicas[k])) for k in chosen], chosen
 

@@ -118,44 +118,53 @@ def read_rows_csv(model: Model, path: str | Path, delimiter: str = ",") -> NewRo
     return NewRows(X, truth, str(path))
 
 
-def parse_dataset_spec(spec: str) -> tuple[str, dict]:
+def parse_dataset_spec(dataset_spec: str) -> tuple[str, dict]:
     """'NAME[,key=value...]' -> (name, params); values are YAML scalars (e.g. target=digit)."""
-    name, *pairs = [part.strip() for part in spec.split(",")]
+    name, *pairs = [part.strip() for part in dataset_spec.split(",")]
     params = {}
     for pair in pairs:
         key, eq, value = pair.partition("=")
         if not eq or not key:
-            raise UserError(f"--dataset: {pair!r} is not key=value (in {spec!r})")
+            raise UserError(
+                f"dataset_spec: {pair!r} is not key=value (in {dataset_spec!r})", param="dataset_spec"
+            )
         try:
             params[key.strip()] = safe_load(value)
         except yaml.YAMLError as error:
             problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-            raise UserError(f"--dataset: cannot read {pair!r} ({problem})") from None
+            raise UserError(f"dataset_spec: cannot read {pair!r} ({problem})", param="dataset_spec") from None
     if not name:
-        raise UserError(f"--dataset: {spec!r} names no dataset")
+        raise UserError(f"dataset_spec: {dataset_spec!r} names no dataset", param="dataset_spec")
     return name, params
 
 
-def read_rows_dataset(model: Model, spec: str) -> NewRows:
-    """Every row of the dataset `spec` names ('NAME[,key=value...]'), with its targets."""
+def read_rows_dataset(model: Model, dataset_spec: str) -> NewRows:
+    """Every row of the dataset `dataset_spec` names ('NAME[,key=value...]'), with its targets."""
     from ..data import load_dataset
 
-    name, params = parse_dataset_spec(spec)
+    name, params = parse_dataset_spec(dataset_spec)
     data = load_dataset(name, **params)
     if data.n_features != model.n_features:
-        raise DataError(f"--dataset {spec}: {data.n_features} features, the model takes {model.n_features}")
+        raise DataError(
+            f"dataset_spec {dataset_spec}: {data.n_features} features, the model takes {model.n_features}",
+            param="dataset_spec",
+        )
     if model.reconstructs:  # any dataset of the right width: its inputs are the targets
-        return NewRows(data.X, data.X, spec)
+        return NewRows(data.X, data.X, dataset_spec)
     if data.task != model.task:
-        raise DataError(f"--dataset {spec}: a {data.task} dataset, the model is a {model.task} model")
+        raise DataError(
+            f"dataset_spec {dataset_spec}: a {data.task} dataset, the model is a {model.task} model",
+            param="dataset_spec",
+        )
     if data.task == "classification":
         unknown = [c for c in data.classes or [] if c not in (model.classes or [])]
         if unknown:
             raise DataError(
-                f"--dataset {spec}: class {unknown[0]!r} is not one of the model's "
-                f"({', '.join(model.classes or [])})"
+                f"dataset_spec {dataset_spec}: class {unknown[0]!r} is not one of the model's "
+                f"({', '.join(model.classes or [])})",
+                param="dataset_spec",
             )
         truth = np.asarray(data.classes, dtype=object)[data.y]
     else:
         truth = data.y
-    return NewRows(data.X, truth, spec)
+    return NewRows(data.X, truth, dataset_spec)

@@ -64,7 +64,8 @@ def _reading(file: Path) -> Iterator[None]:
         raise UserError(f"{file}: unreadable ({type(error).__name__}: {detail})") from None
 
 
-def _read_mapping(file: Path, parse) -> dict:
+def read_mapping(file: Path, parse) -> dict:
+    """`parse` of the text of `file`, which must give a mapping; one UserError line naming the file."""
     with _reading(file):
         data = parse(file.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
@@ -110,8 +111,8 @@ def read_run_dir(path: str | Path) -> RunResults:
     array in weights.npz, ...) raises UserError naming it; nothing is unpickled.
     """
     path = Path(path)
-    manifest = _read_mapping(path / "manifest.json", json.loads)
-    config = _read_mapping(path / "config.yaml", safe_load)
+    manifest = read_mapping(path / "manifest.json", json.loads)
+    config = read_mapping(path / "config.yaml", safe_load)
     weights_history = _read_weights(path / "history" / "weights.npz")
     tables = {}
     for name, columns in TABLE_COLUMNS.items():

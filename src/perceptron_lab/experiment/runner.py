@@ -19,6 +19,7 @@ import pandas as pd
 
 from .. import __version__
 from ..config import ExperimentConfig
+from ..data import Dataset
 from ..errors import ConfigError
 from ..extras import require
 from ..model import Model
@@ -213,18 +214,23 @@ def _weights_history(outcomes: list[ChunkOutcome]) -> dict[str, np.ndarray] | No
 
 
 def execute_experiment(
-    config: ExperimentConfig, progress: Progress | None = None, epoch_hook: EpochHook | None = None
+    config: ExperimentConfig,
+    progress: Progress | None = None,
+    epoch_hook: EpochHook | None = None,
+    datasets: tuple[Dataset, Dataset | None] | None = None,
 ) -> ExperimentResult:
     """Train every run x fold of `config` and collect the results (no files written).
 
     progress: a listener for the load and train phases; training events come after each
     evaluation (every `eval_every` epochs) with the train split's mean loss and accuracy.
     epoch_hook sees the first chunk of replicas only (all of them unless max_replicas is set).
+    datasets: (dataset, test_dataset) as specs.load_data(config) returns them, when the caller
+    has loaded them already; None loads them here.
     """
     started_at = datetime.now(timezone.utc)
     started = time.perf_counter()
     report(progress, "load", 0, None, dataset=config.dataset.name)
-    dataset, test_dataset = load_data(config)
+    dataset, test_dataset = datasets if datasets is not None else load_data(config)
     checked = check_experiment(config, dataset, test_dataset)
     coding, metrics = checked.coding, checked.metrics
     classification = dataset.task == "classification"
@@ -404,10 +410,12 @@ def run_experiment(
     command: str | None = None,
     plots: bool | None = None,
     dill: bool | None = None,
+    datasets: tuple[Dataset, Dataset | None] | None = None,
 ) -> Path:
     """Execute `config` and write results/<name>/<timestamp>-<hash>/ atomically; returns that path.
 
     progress: a listener for the load, train, write and plot phases (progress.ProgressEvent).
+    datasets: the config's data, already loaded (as for execute_experiment).
     When figures are drawn, a helper process loads matplotlib during training and draws them
     (report/background.py).
     """
@@ -417,9 +425,9 @@ def run_experiment(
     root = Path(out_root or config.output.dir)
     check_writable(root, config.name)
     if config.output.dill if dill is None else dill:
-        require("dill", "output.dill (--dill)")  # before training, not after
+        require("dill", "output.dill (dill)", param="dill")  # before training, not after
     with figures_in_background(config.output.plots if plots is None else plots):
-        result = execute_experiment(config, progress)
+        result = execute_experiment(config, progress, datasets=datasets)
         directory = new_run_dir(root, config)
         return write_run_dir(
             result,

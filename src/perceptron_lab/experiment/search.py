@@ -241,7 +241,7 @@ class TrialOutcome:
 
 
 def make_pruner(name: str, max_epochs: int):
-    optuna = require("optuna", "--pruner")
+    optuna = require("optuna", "pruner", param="pruner")
     if name == "median":
         # Not before 3 trials have finished, nor in the first tenth of a trial's epochs.
         return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=max(1, max_epochs // 10))
@@ -249,16 +249,16 @@ def make_pruner(name: str, max_epochs: int):
         return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max_epochs)
     if name == "none":
         return optuna.pruners.NopPruner()
-    raise UserError(f"--pruner: {name!r} is not one of {', '.join(PRUNERS)}")
+    raise UserError(f"pruner: {name!r} is not one of {', '.join(PRUNERS)}", param="pruner")
 
 
 def make_sampler(name: str, seed: int):
-    optuna = require("optuna", "--search")
+    optuna = require("optuna", "sampler", param="sampler")
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if name == "tpe":
         return optuna.samplers.TPESampler(seed=seed, n_startup_trials=TPE_STARTUP_TRIALS)
-    raise UserError(f"--search: {name!r} is not one of grid, {', '.join(SAMPLERS)}")
+    raise UserError(f"sampler: {name!r} is not one of {', '.join(SAMPLERS)}", param="sampler")
 
 
 def execute_trial(task: TrialTask) -> TrialOutcome:
@@ -327,11 +327,16 @@ def _settings(config: ExperimentConfig, sampler: str, trials: int, pruner: str, 
 def _check_resumable(sweep_dir: Path, stored: dict, settings: dict) -> None:
     found = stored.get("search")
     if not found:
-        raise UserError(f"--resume {sweep_dir}: that sweep is a grid; resume it without --search")
+        raise UserError(
+            f"resume {sweep_dir}: that sweep is a grid; resume it without sampler",
+            param=("resume", "sampler"),
+        )
     for key in ("sampler", "space", "objective", "base_config_hash", "pruner"):
         if found.get(key) != settings[key]:
             what = "config" if key == "base_config_hash" else key
-            raise UserError(f"--resume {sweep_dir}: that search was started with another {what}")
+            raise UserError(
+                f"resume {sweep_dir}: that search was started with another {what}", param="resume"
+            )
 
 
 def _counted(trial) -> bool:
@@ -342,7 +347,7 @@ def _counted(trial) -> bool:
 def _recover(study, sweep_dir: Path) -> dict[int, dict]:
     """sweep.csv rows of the finished trials in the study; trials left running by an
     interruption are closed as failed, not counted, and their leftovers removed."""
-    optuna = require("optuna", "--search")
+    optuna = require("optuna", "sampler", param="sampler")
     rows: dict[int, dict] = {}
     for trial in study.get_trials(deepcopy=False):
         name = trial.user_attrs.get("point")
@@ -386,7 +391,7 @@ def _check_objective_recorded(row: dict, objective: Objective) -> None:
 
 def _tell(study, trial: Trial, row: dict, objective: Objective) -> None:
     """Close the trial in the study with its objective, or as pruned / failed."""
-    optuna = require("optuna", "--search")
+    optuna = require("optuna", "sampler", param="sampler")
     state = optuna.trial.TrialState
     value = row.get(objective.column)
     if row["status"] == "pruned":
@@ -445,13 +450,16 @@ def run_search(
     progress, command and plots as for run_sweep. resume: an earlier search directory of the
     same config and space; its finished trials count towards `trials`.
     """
-    optuna = require("optuna", "--search")
+    optuna = require("optuna", "sampler", param="sampler")
     if sampler not in SAMPLERS:
-        raise UserError(f"--search: {sampler!r} is not one of grid, {', '.join(SAMPLERS)}")
+        raise UserError(f"sampler: {sampler!r} is not one of {', '.join(SAMPLERS)}", param="sampler")
     if trials < 1:
-        raise UserError(f"--trials must be >= 1 (got {trials})")
+        raise UserError(f"trials must be >= 1 (got {trials})", param="trials")
     if backend == "dask" and pruner != "none":
-        raise UserError("--pruner needs --backend local: Dask workers cannot reach the study's SQLite file")
+        raise UserError(
+            "pruner needs backend local: Dask workers cannot reach the study's SQLite file",
+            param=("pruner", "backend"),
+        )
     dimensions = parse_space(config)
     objective = resolve_objective(config)
     settings = _settings(config, sampler, trials, pruner, objective)

@@ -60,10 +60,10 @@ class SweepInterrupted(KeyboardInterrupt):
 def sweep_points(
     config: ExperimentConfig, grid_overrides: list[str] | None = None, resume: str | Path | None = None
 ) -> list[Point]:
-    """The grid points of `config.sweep.grid` extended by `--grid key=v1,v2` options, or the
-    `config.sweep.points` list as given.
+    """The grid points of `config.sweep.grid` extended by `grid_overrides` ('key=v1,v2' strings),
+    or the `config.sweep.points` list as given.
 
-    With `resume` and no grid options, the points are the ones stored in that sweep directory.
+    With `resume` and no grid overrides, the points are the ones stored in that sweep directory.
     Every point's config is validated here, so a bad value fails (ConfigError naming the key)
     before anything trains.
     """
@@ -74,7 +74,10 @@ def sweep_points(
         points = [p["params"] for p in read_plan(Path(resume)).get("points", [])]
     elif listed is not None:
         if grid_overrides:
-            raise UserError("--grid cannot extend a sweep.points list; add the points to the list")
+            raise UserError(
+                "grid_overrides cannot extend a sweep.points list; add the points to the list",
+                param="grid_overrides",
+            )
         points = listed_points(listed)
     else:
         yaml_grid = config.sweep.grid if config.sweep is not None else {}
@@ -83,10 +86,13 @@ def sweep_points(
     if not points:
         if config.sweep is not None and config.sweep.space:
             raise UserError(
-                "nothing to sweep on a grid: the config declares sweep.space; use --search tpe|random"
+                "nothing to sweep on a grid: the config declares sweep.space; use sampler tpe|random",
+                param="sampler",
             )
         raise UserError(
-            "nothing to sweep: give --grid key=v1,v2,... or a sweep.grid or sweep.points block in the config"
+            "nothing to sweep: give grid_overrides key=v1,v2,... or a sweep.grid or sweep.points block "
+            "in the config",
+            param="grid_overrides",
         )
     point_configs(config, points)
     return points
@@ -285,15 +291,15 @@ def read_plan(sweep_dir: Path) -> dict:
         raise UserError(f"{path}: unreadable ({error.msg} at line {error.lineno})") from None
 
 
-def _grid_options(grid: dict[str, list[Any]]) -> str:
-    """The grid as shell-quoted `--grid key=v1,v2` options."""
+def _grid_overrides(grid: dict[str, list[Any]]) -> tuple[str, int]:
+    """The grid as grid overrides, each `grid_overrides key=v1,v2` with the override shell-quoted,
+    and how many there are."""
 
     def text(value: Any) -> str:
         return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
 
-    return " ".join(
-        f"--grid {shlex.quote(key + '=' + ','.join(text(v) for v in values))}" for key, values in grid.items()
-    )
+    overrides = [shlex.quote(key + "=" + ",".join(text(v) for v in values)) for key, values in grid.items()]
+    return " ".join(f"grid_overrides {override}" for override in overrides), len(overrides)
 
 
 def _refuse_search(sweep_dir: Path, stored: dict) -> None:
@@ -301,7 +307,8 @@ def _refuse_search(sweep_dir: Path, stored: dict) -> None:
     if stored.get("search"):
         sampler, trials = stored["search"].get("sampler"), stored["search"].get("trials")
         raise UserError(
-            f"--resume {sweep_dir}: that sweep is a search; resume it with --search {sampler} --trials {trials}"
+            f"resume {sweep_dir}: that sweep is a search; resume it with sampler {sampler} and trials {trials}",
+            param=("resume", "sampler", "trials"),
         )
 
 
@@ -320,14 +327,14 @@ def check_resumable(sweep_dir: Path, plan: dict, stored: dict) -> None:
     else:
         changed = next(name for name, digest in planned if hashes[name] != digest)
         reason = f"point {changed} has a different config"
-    same = (
-        "the same config"
-        if stored.get("listed")
-        else f"the same config and {_grid_options(stored.get('grid', {}))}"
-    )
+    same, n_overrides = "the same config", 0
+    if not stored.get("listed"):
+        overrides, n_overrides = _grid_overrides(stored.get("grid", {}))
+        same += f" and {overrides}"
     raise UserError(
-        f"--resume {sweep_dir}: that sweep was started with another config or grid ({reason}); "
-        f"resume it with {same}"
+        f"resume {sweep_dir}: that sweep was started with another config or grid ({reason}); "
+        f"resume it with {same}",
+        param=("resume", *["grid_overrides"] * n_overrides),
     )
 
 

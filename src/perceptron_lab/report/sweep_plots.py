@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 from matplotlib.patches import Rectangle
 
+from ..config_yaml import safe_load
 from ..errors import UserError
-from ..experiment.results_dir import is_run_dir
+from ..experiment.results_dir import is_run_dir, read_mapping
 from .inputs import HIGHER_IS_BETTER, PREFERRED_METRICS, PREFERRED_SPLITS, choose, order_splits
 from .style import Plot, band, metric_bounds, metric_label, new_figure
 from .tables import mean_pm_std
@@ -89,7 +89,7 @@ def load_sweep(path: str | Path) -> SweepResults:
     columns = [c for c in table.columns if c not in FIXED_COLUMNS and not RESULT_COLUMN.match(c)]
     keys = [k for k in plan.get("grid", {}) if k in table.columns] or columns
     config_file = path / "config.yaml"
-    config = yaml.safe_load(config_file.read_text()) if config_file.is_file() else None
+    config = read_mapping(config_file, safe_load) if config_file.is_file() else None
     return SweepResults(path, table, keys, plan, config)
 
 
