@@ -29,8 +29,7 @@ import tracemalloc
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from perceptron_lab.nn import BatchNorm, Conv2D, Dense, Flatten, MaxPool2D, Network
-from perceptron_lab.nn import kernels
+from perceptron_lab.nn import BatchNorm, Conv2D, Dense, Flatten, MaxPool2D, Network, kernels
 from perceptron_lab.nn.conv import Conv2DOp
 from perceptron_lab.nn.conv_compiled import CompiledConv2DOp
 from perceptron_lab.train import Trainer
