@@ -3,7 +3,14 @@
 import numpy as np
 import pytest
 
-from perceptron_lab.nn import kernels
+from perceptron_lab.nn import conv, kernels, normalization
+
+COMPILED_MINIMUMS = [
+    (conv, "COMPILED_MIN_MULTIPLY_ADDS"),
+    (conv, "COMPILED_MIN_VALUES"),
+    (normalization, "COMPILED_MIN_VALUES"),
+]
+"""The sizes from which ops and optimizers run compiled."""
 
 
 def central_difference(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
@@ -45,7 +52,21 @@ def relerr():
         ),
     ]
 )
-def kernel_mode(request):
-    """Each test using it runs once with the NumPy path and once with the numba kernels."""
+def kernel_mode(request, monkeypatch):
+    """Each test using it runs once with the NumPy path and once with the numba kernels, which
+    then run at any size (they otherwise start at a minimum size)."""
+    if request.param == "numba":
+        compile_any_size(monkeypatch)
     with kernels.using(request.param):
         yield request.param
+
+
+def compile_any_size(monkeypatch) -> None:
+    for module, name in COMPILED_MINIMUMS:
+        monkeypatch.setattr(module, name, 0)
+
+
+@pytest.fixture
+def any_size(monkeypatch):
+    """Compiled ops and optimizer steps at any size (they otherwise start at a minimum size)."""
+    compile_any_size(monkeypatch)

@@ -398,8 +398,10 @@ def _branching_conv_net():
 
 
 @pytest.mark.skipif(not kernels.available(), reason="numba not installed")
-def test_compiled_kernels_train_as_the_numpy_path_for_any_chunking_and_thread_count(monkeypatch):
+def test_compiled_kernels_train_as_the_numpy_path_for_any_chunking_and_thread_count(monkeypatch, any_size):
     from perceptron_lab.nn import conv_compiled
+
+    monkeypatch.setattr(conv_compiled, "THREADED_FACTOR", 0)  # threads at any size too
 
     rng = np.random.default_rng(11)
     X = rng.normal(size=(30, 8, 8, 2))
@@ -413,6 +415,8 @@ def test_compiled_kernels_train_as_the_numpy_path_for_any_chunking_and_thread_co
             network = Network(_branching_conv_net(), input_shape=(8, 8, 2), seeds=seeds, dtype="float64")
             trainer = Trainer(loss="categorical_crossentropy", optimizer="adam", epochs=3, batch_size=8)
             trainer.fit(network, X, Y, train_index=index)
+            kinds = {type(op).__name__ for op in network.batch_pass(8).ops}
+            assert ("CompiledConv2DOp" in kinds) == (mode == "numba")
             return network.get_weights() + network.get_state(), network.predict(X)
 
     reference, reference_out = train("numpy")

@@ -101,6 +101,14 @@ class Geometry:
         )
 
 
+COMPILED_MIN_MULTIPLY_ADDS = 1 << 23
+"""Multiply-adds of a stride-1 Conv2D pass, over all replicas and rows, from which it runs on
+compiled kernels (conv_compiled.py); below it, loading them (about a second per process)
+costs more than they save."""
+COMPILED_MIN_VALUES = 1 << 18
+"""Input values of a MaxPool2D pass from which it runs on compiled kernels."""
+
+
 # -- Conv2D -----------------------------------------------------------------------------------
 class Conv2D(Layer):
     """2-D convolution of channels-last images with `filters` kernels of kernel_size."""
@@ -190,12 +198,16 @@ class Conv2D(Layer):
         patches = math.prod(geometry.out) * self._fans(input_shapes)[0]
         return patches + math.prod(output_shape) + math.prod((*geometry.padded_size, input_shapes[0][2]))
 
-    def compiled(self) -> bool:
-        """Whether this layer's ops run on compiled kernels (conv_compiled.py): stride 1, numba."""
-        return self.strides == (1, 1) and kernels.enabled()
+    def compiled(self, replicas: int, rows: int, input_shapes: list[Shape]) -> bool:
+        """Whether ops over (replicas, rows) run on compiled kernels (conv_compiled.py): stride 1,
+        numba, and enough multiply-adds per pass to pay for the kernels."""
+        if self.strides != (1, 1):
+            return False
+        work = replicas * rows * self.multiply_adds(input_shapes, self.output_shape(input_shapes))
+        return work >= COMPILED_MIN_MULTIPLY_ADDS and kernels.enabled()
 
-    def rows_per_product(self, rows, input_shapes):
-        if not self.compiled():
+    def rows_per_product(self, rows, replicas, input_shapes):
+        if not self.compiled(replicas, rows, input_shapes):
             return rows
         from .conv_compiled import chunk_images
 
@@ -203,7 +215,7 @@ class Conv2D(Layer):
         return chunk_images(math.prod(geometry.out), self._fans(input_shapes)[0] + 1, 4, rows)
 
     def make_op(self, ctx):
-        if self.compiled():
+        if self.compiled(ctx.replicas, ctx.width, ctx.input_shapes):
             from .conv_compiled import CompiledConv2DOp
 
             return CompiledConv2DOp(self, ctx)
@@ -406,7 +418,8 @@ class _Pool2D(Layer):
         return 2 * math.prod(output_shape) + math.prod((*geometry.padded_size, input_shapes[0][2]))
 
     def make_op(self, ctx):
-        if self.maximum and kernels.enabled():
+        values = ctx.replicas * ctx.width * math.prod(ctx.input_shapes[0])
+        if self.maximum and values >= COMPILED_MIN_VALUES and kernels.enabled():
             from .conv_compiled import CompiledMaxPoolOp
 
             return CompiledMaxPoolOp(self, ctx)

@@ -19,14 +19,20 @@ replicas are stacked.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from . import conv_kernels, kernels
+from . import conv, conv_kernels, kernels
 from .activations import ReLU
 from .conv import Conv2D, Conv2DOp, _Pool2D
 from .layers import add_penalty_gradient
 from .ops import Op, OpContext
 from .threads import lane_range, run_lanes
+
+THREADED_FACTOR = 4
+"""Passes THREADED_FACTOR times the size from which they run compiled (conv.py's
+COMPILED_MIN_*) also spread over threads."""
 
 CHUNK_BYTES = 1 << 18
 """Patch bytes per chunk: about a quarter of a core's L2 cache, so a chunk's patches, its
@@ -39,8 +45,10 @@ def chunk_images(pixels: int, columns: int, itemsize: int, rows: int) -> int:
     return max(1, min(rows, CHUNK_BYTES // (pixels * columns * itemsize)))
 
 
-def _lanes(ctx: OpContext) -> int:
-    return kernels.threads() if ctx.training else 1
+def _lanes(ctx: OpContext, work: int, minimum: int) -> int:
+    """Threads for a training pass of `work` (multiply-adds or values) that runs compiled from
+    `minimum`; inference passes run one (Network.predict runs its row chunks in parallel)."""
+    return kernels.threads() if ctx.training and work >= THREADED_FACTOR * minimum else 1
 
 
 class CompiledConv2DOp(Conv2DOp):
@@ -53,7 +61,8 @@ class CompiledConv2DOp(Conv2DOp):
         (Ho, Wo), (kh, kw), (H, W, C), F = self.geometry.out, (self.kh, self.kw), self.input_shape, self.F
         self.pixels = Ho * Wo
         self.chunk = chunk_images(self.pixels, self.width_columns, np.dtype(ctx.dtype).itemsize, b)
-        self.lanes = _lanes(ctx)
+        work = R * b * layer.multiply_adds(ctx.input_shapes, ctx.output_shape)
+        self.lanes = _lanes(ctx, work, conv.COMPILED_MIN_MULTIPLY_ADDS)
         self.relu = isinstance(self.activation, ReLU)
         self.out = ctx.zeros(R, b, Ho, Wo, F)
         # Per thread: a chunk's patches (with the bias column of ones) and its delta patches.
@@ -193,7 +202,7 @@ class CompiledMaxPoolOp(Op):
         self.where = np.zeros(
             (R, b, *ctx.output_shape), np.uint8 if g.window[0] * g.window[1] <= 255 else np.int32
         )
-        self.lanes = _lanes(ctx)
+        self.lanes = _lanes(ctx, R * b * math.prod(ctx.input_shapes[0]), conv.COMPILED_MIN_VALUES)
 
     def forward(self, inputs, run):
         x = inputs[0]

@@ -80,9 +80,9 @@ class Layer:
         """Multiply-adds of the layer's largest matrix product, per sample."""
         return 0
 
-    def rows_per_product(self, rows: int, input_shapes: list[Shape]) -> int:
-        """Rows of a training batch of `rows` that one of the op's matrix products multiplies
-        (fewer for ops that cut the batch into chunks)."""
+    def rows_per_product(self, rows: int, replicas: int, input_shapes: list[Shape]) -> int:
+        """Rows of a training batch of `rows` per replica that one of the op's matrix products
+        multiplies (fewer for ops that cut the batch into chunks)."""
         return rows
 
     def buffer_elements(self, input_shapes: list[Shape], output_shape: Shape) -> int:

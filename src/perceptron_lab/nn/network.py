@@ -377,7 +377,7 @@ class Network:
         """Multiply-adds of the largest single matrix product of a training step over `rows`
         rows per replica (ops that cut the batch into chunks multiply a chunk at a time)."""
         return max(
-            layer.rows_per_product(rows, self.input_shapes(i))
+            layer.rows_per_product(rows, self.replicas, self.input_shapes(i))
             * layer.multiply_adds(self.input_shapes(i), shape)
             for i, (layer, shape) in enumerate(zip(self.layers, self.shapes))
         )

@@ -25,6 +25,10 @@ from .layers import Layer
 from .ops import Op, OpContext, Run, emit
 from .parameters import ParamSpec
 
+COMPILED_MIN_VALUES = 1 << 18
+"""Values of a BatchNorm training pass, over all replicas and rows, from which it runs on
+compiled kernels (normalization_compiled.py); smaller passes never load numba."""
+
 
 class BatchNorm(Layer):
     """Batch normalization of the last axis; momentum and epsilon as in Keras (0.99, 1e-3)."""
@@ -72,7 +76,8 @@ class BatchNorm(Layer):
         return 2 * math.prod(output_shape)
 
     def make_op(self, ctx):
-        if ctx.training and kernels.enabled():
+        values = ctx.replicas * ctx.width * math.prod(ctx.output_shape)
+        if ctx.training and values >= COMPILED_MIN_VALUES and kernels.enabled():
             from .normalization_compiled import CompiledBatchNormOp
 
             return CompiledBatchNormOp(self, ctx)

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from . import kernels
+from . import kernels, normalization
 from .kernels import kernel
 from .normalization import BatchNorm, BatchNormOp
 from .ops import OpContext, Run, emit
@@ -101,7 +101,8 @@ class CompiledBatchNormOp(BatchNormOp):
         self.mean = np.zeros((R, C), ctx.dtype)
         self.var = np.zeros((R, C), ctx.dtype)
         self.inv_std_rc = self.inv_std.reshape(R, C)
-        self.lanes = min(R, kernels.threads())
+        values = R * ctx.width * math.prod(ctx.output_shape)
+        self.lanes = min(R, kernels.threads()) if values >= 4 * normalization.COMPILED_MIN_VALUES else 1
         self.real = np.zeros(R, np.int64)
         self.counts = np.ones(R, ctx.dtype)
 
