@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 
 from perceptron_lab.errors import UserError
-from perceptron_lab.nn import OPTIMIZERS, get_optimizer
+from perceptron_lab.nn import OPTIMIZERS, get_optimizer, kernels, optimizers
+from perceptron_lab.nn.optimizers import ADAM_CHUNK
+
+needs_numba = pytest.mark.skipif(not kernels.available(), reason="numba not installed")
 
 A = np.array([1.0, 3.0])
 W0 = [1.0, -2.0]
@@ -81,7 +84,7 @@ def test_adam_first_three_steps_and_defaults():
 
 
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
-def test_idle_replicas_are_untouched(name):
+def test_idle_replicas_are_untouched(name, kernel_mode):
     """A replica masked out of a step keeps params and state; later it continues as if alone."""
     opt = get_optimizer({"name": name, "learning_rate": 0.05})
     w = np.array([W0, W0, W0], dtype=np.float64)
@@ -107,7 +110,7 @@ def test_weight_decay_and_l1_act_on_decay_columns_only():
     np.testing.assert_allclose(w, expected, rtol=0, atol=1e-15)
 
 
-def test_float32_state_stays_float32():
+def test_float32_state_stays_float32(kernel_mode):
     w = np.ones((2, 5), dtype=np.float32)
     opt = get_optimizer("adam")
     opt.step(w, w * 0.5)
@@ -128,7 +131,7 @@ def test_specs_and_configs():
         get_optimizer("adagrad")
 
 
-def test_adam_matches_the_textbook_over_steps_with_idle_replicas():
+def test_adam_matches_the_textbook_over_steps_with_idle_replicas(kernel_mode):
     """The in-place step against Kingma & Ba's formulas, replica by replica, float64: weights
     and the state (m, v, t) after every step, with replicas that sit steps out (their t does
     not advance, so their bias correction is their own)."""
@@ -154,3 +157,70 @@ def test_adam_matches_the_textbook_over_steps_with_idle_replicas():
         np.testing.assert_allclose(m, ref_m, rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(v, ref_v, rtol=1e-12, atol=1e-14)
         np.testing.assert_array_equal(t, ref_t)
+
+
+# -- the compiled Adam step --------------------------------------------------------------------
+
+IDLE_PATTERN = [
+    None,
+    [True, False, True],
+    [False, False, True],
+    None,
+    [True, True, False],
+    [False, True, False],
+]
+
+
+def _adam_path(mode, w0, grads, pattern=IDLE_PATTERN, lanes=None):
+    """(w, m, v, t) after stepping from w0 with each gradient, replicas idle as in pattern
+    (lanes: the threads the compiled step must have chosen)."""
+    with kernels.using(mode):
+        opt = get_optimizer({"name": "adam", "learning_rate": 0.01, "beta1": 0.8, "beta2": 0.95, "eps": 1e-6})
+        w = w0.copy()
+        opt.prepare(w)
+    assert opt._kernel_path == (mode == "numba")
+    assert lanes is None or opt._lanes == lanes
+    for active, g in zip(pattern, grads):
+        opt.step(w, g.copy(), None if active is None else np.array(active))
+    return (w, *opt.moments())
+
+
+def _gradients(rng, shape, dtype, steps=len(IDLE_PATTERN)):
+    return [
+        (rng.standard_normal(shape) * rng.choice([1e-4, 1.0, 50.0], size=shape)).astype(dtype)
+        for _ in range(steps)
+    ]
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype, rtol", [(np.float32, 1e-6), (np.float64, 1e-12)])
+def test_compiled_adam_equals_the_numpy_passes(dtype, rtol):
+    """Six steps with replicas sitting steps out, rows longer than two kernel stretches."""
+    rng = np.random.default_rng(8)
+    shape = (3, 2 * ADAM_CHUNK + 123)
+    w0 = rng.standard_normal(shape).astype(dtype)
+    grads = _gradients(rng, shape, dtype)
+    expected = _adam_path("numpy", w0, grads)
+    got = _adam_path("numba", w0, grads)
+    assert got[0].dtype == dtype and not np.allclose(got[0], w0)
+    for name, a, b in zip("wmv", got[:3], expected[:3]):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(b).max(), err_msg=name)
+    np.testing.assert_array_equal(got[3], expected[3])
+
+
+@needs_numba
+def test_compiled_adam_rows_do_not_depend_on_other_replicas_or_threads(monkeypatch):
+    """Each replica of a stacked step split over threads has the numbers it gets alone on one."""
+    monkeypatch.setattr(optimizers, "ADAM_LANE", ADAM_CHUNK)  # a thread for every two stretches
+    rng = np.random.default_rng(9)
+    shape = (3, 2 * ADAM_CHUNK + 77)
+    w0 = rng.standard_normal(shape).astype(np.float32)
+    grads = _gradients(rng, shape, np.float32)
+    with kernels.limit_threads(4):
+        stacked = _adam_path("numba", w0, grads, lanes=min(4, kernels.threads()))
+    for r in range(3):
+        alone_pattern = [[True] if a is None else [a[r]] for a in IDLE_PATTERN]
+        with kernels.limit_threads(1):
+            alone = _adam_path("numba", w0[r : r + 1], [g[r : r + 1] for g in grads], alone_pattern, lanes=1)
+        for a, b in zip(stacked, alone):
+            np.testing.assert_array_equal(a[r], b[0])

@@ -18,6 +18,11 @@ then updates, with learning rate lr:
 Every state starts at zero (so momentum's first step equals sgd's). Adam and RMSprop keep
 their averages rescaled by constant factors and fold the factors into lr and eps, which gives
 the same numbers with fewer passes over the parameters (see their _update).
+
+Adam also has a compiled step (`adam_tasks`, see nn/kernels.py): one pass over w, g and the
+two moments, in fixed stretches spread over threads for large parameter counts, with the same
+numbers as the NumPy passes. Adam takes it when kernels are enabled (`kernels.enabled()`) at
+prepare().
 """
 
 from __future__ import annotations
@@ -27,7 +32,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from . import kernels
+from .kernels import kernel
 from .registry import resolve
+from .threads import lane_range, run_lanes
 
 
 class Optimizer:
@@ -48,6 +56,7 @@ class Optimizer:
         self._states: list[np.ndarray] = []
         self._scratch: np.ndarray | None = None
         self._decay_columns: list[slice] = [slice(None)]
+        self._kernel_path = False
 
     # -- lifecycle -------------------------------------------------------------------------
     def prepare(self, params, decay_columns: list[slice] | None = None) -> None:
@@ -67,6 +76,10 @@ class Optimizer:
         self._uniform = True
         self._shape = params.shape
         self._decay_columns = [slice(None)] if decay_columns is None else list(decay_columns)
+        self._kernel_path = (
+            type(self)._compiled_update is not Optimizer._compiled_update and kernels.enabled()
+        )
+        self._everyone = np.ones(params.shape[0], dtype=bool)
 
     _shape = None
 
@@ -85,6 +98,9 @@ class Optimizer:
             self.prepare(params)
         if self.weight_decay or self.l1:
             self._add_penalties(params, grads)
+        if self._kernel_path:
+            self._compiled_step(params, grads, active)
+            return
         if active is None:
             self._shared += 1
             self._update(params, grads, self._states, self._scratch, self._step_number())
@@ -99,6 +115,23 @@ class Optimizer:
         self._update(params, grads, self._states, self._scratch, self._step_number())
         for array, rows in zip(kept, saved):
             array[idle] = rows
+
+    def _compiled_step(self, params, grads, active) -> None:
+        if active is None:
+            self._shared += 1
+            active = self._everyone
+        else:
+            active = np.asarray(active, dtype=bool)
+            if not active.any():
+                return
+            self._base += active
+            self._uniform = bool((self._base == self._base[0]).all())
+        self._compiled_update(params, grads, active)
+
+    def _compiled_update(self, w: np.ndarray, g: np.ndarray, active: np.ndarray) -> None:
+        """The compiled form of _update on the rows where `active` (R,) is True; the others are
+        left as they are. Optimizers that have one override it."""
+        raise NotImplementedError
 
     def _step_number(self):
         """The step number t: an int when every replica is at the same step, else (R, 1) floats
@@ -138,7 +171,7 @@ class Optimizer:
 
     def __getstate__(self):
         state = dict(self.__dict__)
-        state.update(_states=[], _scratch=None, _shape=None)  # a copy starts fresh
+        state.update(_states=[], _scratch=None, _shape=None, _kernel_path=False)  # a copy starts fresh
         return state
 
 
@@ -293,6 +326,99 @@ class Adam(Optimizer):
         np.divide(M, g, out=g)
         g *= lr_t
         w -= g
+
+    def prepare(self, params, decay_columns: list[slice] | None = None) -> None:
+        super().prepare(params, decay_columns)
+        M = self._states[0]
+        R, P = M.shape
+        # Per replica: lr_t, eps_t, beta1, beta2 in the parameters' dtype (see adam_coefficients).
+        self._coefficients = np.zeros((R, 4), dtype=M.dtype)
+        self._tasks = R * -(-P // ADAM_CHUNK)
+        self._lanes = min(kernels.threads(), self._tasks, max(1, R * P // ADAM_LANE))
+
+    def _compiled_update(self, w, g, active):
+        M, V = self._states
+        coefficients, tasks, lanes = self._coefficients, self._tasks, self._lanes
+        adam_coefficients(
+            self._base,
+            self._shared,
+            active,
+            self.learning_rate,
+            self.beta1,
+            self.beta2,
+            self.eps,
+            coefficients,
+        )
+        if lanes == 1:
+            adam_tasks(w, g, M, V, active, coefficients, 0, tasks)
+        else:
+            run_lanes(
+                lanes,
+                lambda lane: adam_tasks(w, g, M, V, active, coefficients, *lane_range(tasks, lanes, lane)),
+            )
+
+
+ADAM_CHUNK = 1 << 14
+"""Parameters per task of `adam_tasks`: each replica's row is cut into tasks at these fixed offsets."""
+
+ADAM_LANE = 1 << 19
+"""Parameters per thread at least: a step over fewer (under 200 us on one core in float32)
+gains less from a second thread than handing it the tasks costs when another process holds
+the other core."""
+
+
+@kernel
+def adam_coefficients(base, shared, active, learning_rate, beta1, beta2, eps, coefficients) -> None:
+    """For each replica r with active[r], at step t = base[r] + shared (its own bias correction):
+        c1 = (1 - beta1) / (1 - beta1^t),  c2 = sqrt((1 - beta2) / (1 - beta2^t)),
+        coefficients[r] = (learning_rate c1 / c2, eps / c2, beta1, beta2)
+    computed in float64 and stored in the dtype of coefficients (R, 4)."""
+    for r in range(coefficients.shape[0]):
+        if active[r]:
+            t = float(base[r] + shared)
+            c1 = (1.0 - beta1) / (1.0 - beta1**t)
+            c2 = math.sqrt((1.0 - beta2) / (1.0 - beta2**t))
+            coefficients[r, 0] = learning_rate * c1 / c2
+            coefficients[r, 1] = eps / c2
+            coefficients[r, 2] = beta1
+            coefficients[r, 3] = beta2
+
+
+@kernel
+def adam_stretch(w, g, M, V, lr_t, eps_t, beta1, beta2) -> None:
+    """Adam on 1-D stretches w, g, M, V of one replica's row (lr_t ... beta2 in their dtype):
+    M <- beta1 M + g;  V <- beta2 V + g^2;  w <- w - (M / (sqrt(V) + eps_t)) lr_t,
+    rounded after each operation in the order of Adam._update's passes."""
+    for j in range(w.shape[0]):
+        gj = g[j]
+        m = M[j] * beta1 + gj
+        v = V[j] * beta2 + gj * gj
+        M[j] = m
+        V[j] = v
+        # np.divide rather than `/`: no zero-division check (the denominator is > 0), so the loop vectorizes.
+        w[j] -= np.divide(m, np.sqrt(v) + eps_t) * lr_t
+
+
+@kernel
+def adam_tasks(w, g, M, V, active, coefficients, start, stop) -> None:
+    """Tasks start..stop-1 of one Adam step in place on w, M, V (R, P) given g (R, P) (left
+    unchanged), with the moments stored as in Adam._update (M = m / (1 - beta1),
+    V = v / (1 - beta2)). Task k is the k % n-th stretch of ADAM_CHUNK parameters of replica
+    k // n (n stretches per row); it runs `adam_stretch` with the replica's coefficients
+    (adam_coefficients) when active[replica], and is skipped otherwise. Every value depends
+    only on its own entries and its replica's coefficients, so the result is the same however
+    the tasks are split over threads and however many replicas are stacked."""
+    P = w.shape[1]
+    chunks = (P + ADAM_CHUNK - 1) // ADAM_CHUNK
+    for task in range(start, stop):
+        r = task // chunks
+        if active[r]:
+            first = (task - r * chunks) * ADAM_CHUNK
+            last = min(first + ADAM_CHUNK, P)
+            c = coefficients[r]
+            adam_stretch(
+                w[r, first:last], g[r, first:last], M[r, first:last], V[r, first:last], c[0], c[1], c[2], c[3]
+            )
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SGD, Momentum, Nesterov, RMSprop, Adam)}
