@@ -2,8 +2,18 @@ import numpy as np
 import pytest
 
 from perceptron_lab.errors import UserError
-from perceptron_lab.nn import ACTIVATIONS, get_activation
-from perceptron_lab.nn.activations import Activation, Sigmoid, Softmax, Step, Tanh
+from perceptron_lab.nn import ACTIVATIONS, get_activation, kernels
+from perceptron_lab.nn.activations import (
+    Activation,
+    Sigmoid,
+    Softmax,
+    Step,
+    Tanh,
+    sigmoid_backward_with_bias_gradient,
+    sigmoid_with_bias,
+)
+
+needs_numba = pytest.mark.skipif(not kernels.available(), reason="numba not installed")
 
 DIFFERENTIABLE = [
     "identity",
@@ -122,3 +132,50 @@ def test_sigmoid_matches_the_exp_formula_to_a_few_ulps_of_one(dtype, beta):
     assert got.dtype == dtype and ((got >= 0) & (got <= 1)).all()
     error = np.abs(got.astype(np.longdouble) - exact).max()
     assert error <= 2 * np.finfo(dtype).eps
+
+
+# -- the compiled sigmoid passes of a Dense layer ----------------------------------------------
+
+TOLERANCES = [(np.float32, 1e-6), (np.float64, 1e-12)]
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype, rtol", TOLERANCES)
+@pytest.mark.parametrize("beta", [1.0, 2.5])
+def test_sigmoid_with_bias_equals_the_numpy_passes(dtype, rtol, beta):
+    """On a whole (R, n, u) buffer and on its first rows (a strided view), which it alone changes."""
+    rng = np.random.default_rng(11)
+    buffer = (rng.normal(size=(3, 40, 17)) * 4).astype(dtype)
+    bias = rng.normal(size=(3, 1, 17)).astype(dtype)
+    sigmoid = Sigmoid(beta)
+    for rows in (40, 25):
+        work = buffer.copy()
+        expected = buffer[:, :rows] + bias
+        sigmoid.forward(expected, out=expected)
+        sigmoid_with_bias(sigmoid, work[:, :rows], bias)
+        np.testing.assert_allclose(work[:, :rows], expected, rtol=rtol, atol=rtol)
+        np.testing.assert_array_equal(work[:, rows:], buffer[:, rows:])
+        assert work.dtype == dtype
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype, rtol", TOLERANCES)
+@pytest.mark.parametrize("beta", [1.0, 2.5])
+def test_sigmoid_backward_with_bias_gradient_equals_the_numpy_passes(dtype, rtol, beta):
+    """dL/dz in place and its row sums written into bias columns of an (R, P) gradient matrix."""
+    rng = np.random.default_rng(12)
+    R, n, u = 3, 33, 17
+    sigmoid = Sigmoid(beta)
+    a = sigmoid.forward(rng.normal(size=(R, n, u)) * 3).astype(dtype)
+    upstream = rng.normal(size=(R, n, u)).astype(dtype)
+    expected = sigmoid.backward(upstream, a)
+    expected_bias = np.add.reduce(expected, axis=1, keepdims=True)
+    matrix = np.full((R, 50), 7.0, dtype)
+    bias_grad = matrix[:, 10 : 10 + u].reshape(R, 1, u)
+    grad = upstream.copy()
+    sigmoid_backward_with_bias_gradient(sigmoid, grad, a, bias_grad)
+    np.testing.assert_allclose(grad, expected, rtol=rtol, atol=rtol * np.abs(expected).max())
+    np.testing.assert_allclose(
+        bias_grad, expected_bias, rtol=rtol, atol=rtol * np.abs(expected).sum(axis=1).max()
+    )
+    np.testing.assert_array_equal(np.delete(matrix, np.s_[10 : 10 + u], axis=1), 7.0)

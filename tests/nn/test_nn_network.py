@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 
 from perceptron_lab.errors import UserError
-from perceptron_lab.nn import Dense, Dropout, Network, get_loss, load_network
+from perceptron_lab.nn import Dense, Dropout, Network, get_loss, kernels, load_network
 from perceptron_lab.nn.backprop import BatchPass
 from perceptron_lab.nn.network import stream
+from perceptron_lab.train import Trainer
 
 
 def _flat_check(network, objective, grads, numgrad, relerr):
@@ -91,7 +92,7 @@ def test_dense_with_l1_l2_gradient(numgrad, relerr):
     ],
     ids=str,
 )
-def test_two_hidden_layer_network_three_uneven_replicas(hidden, output, loss, numgrad, relerr):
+def test_two_hidden_layer_network_three_uneven_replicas(hidden, output, loss, numgrad, relerr, kernel_mode):
     rng = np.random.default_rng(2)
     net = Network(
         [Dense(5, hidden, l2=0.01), Dense(4, hidden, l1=0.01), Dense(3, output)],
@@ -116,7 +117,7 @@ def test_two_hidden_layer_network_three_uneven_replicas(hidden, output, loss, nu
     assert changed[0] != value[0] and (changed[1:] == value[1:]).all()
 
 
-def test_gradient_through_dropout(numgrad, relerr):
+def test_gradient_through_dropout(numgrad, relerr, kernel_mode):
     """With the dropout masks held fixed, backprop through them is exact."""
     net = Network(
         [Dropout(0.3), Dense(6, "tanh"), Dropout(0.5), Dense(2, "sigmoid")],
@@ -150,7 +151,7 @@ def test_gradient_through_dropout(numgrad, relerr):
 # -- forward, replicas, seeds --------------------------------------------------------------
 
 
-def test_forward_matches_plain_numpy():
+def test_forward_matches_plain_numpy(kernel_mode):
     net = Network(
         [Dense(4, "sigmoid", bias_initializer={"name": "normal", "std": 1.0}), Dense(3, "softmax")],
         input_dim=5,
@@ -182,6 +183,51 @@ def test_replica_gets_same_weights_alone_or_stacked():
     assert not np.allclose(a, b)
     explicit = Network(layers(), input_dim=3, seeds=[7, (1, 2, 3)])
     assert explicit.replicas == 2 and explicit.seeds == [7, (1, 2, 3)]
+
+
+def _sigmoid_layers():
+    return [Dense(9, "sigmoid"), Dense(7, {"name": "sigmoid", "beta": 1.5}), Dense(3, "softmax")]
+
+
+def _fit_sigmoid_network(seeds, X, Y, index, dtype):
+    network = Network(_sigmoid_layers(), input_dim=X.shape[1], seeds=seeds, dtype=dtype)
+    Trainer(loss="categorical_crossentropy", optimizer={"name": "adam", "learning_rate": 0.02},
+            epochs=3, batch_size=8, eval_every=None).fit(network, X, Y, train_index=index)  # fmt: skip
+    return network
+
+
+def _sigmoid_data():
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(40, 5))
+    Y = np.eye(3)[rng.integers(0, 3, size=40)]
+    index = [np.arange(40), np.arange(4, 30), rng.permutation(40)[:19]]  # uneven: replicas sit steps out
+    return X, Y, index
+
+
+def test_stacked_sigmoid_replicas_trained_with_adam_equal_alone(kernel_mode):
+    X, Y, index = _sigmoid_data()
+    seeds = [(4, r) for r in range(3)]
+    stacked = _fit_sigmoid_network(seeds, X, Y, index, "float64")
+    ops = stacked.batch_pass(8).ops
+    assert (ops[0].fused_sigmoid is not None) == (kernel_mode == "numba")
+    for r, seed in enumerate(seeds):
+        alone = _fit_sigmoid_network([seed], X, Y, [index[r]], "float64")
+        for a, b in zip(stacked.get_weights(), alone.get_weights()):
+            np.testing.assert_allclose(a[r], b[0], rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.skipif(not kernels.available(), reason="numba not installed")
+@pytest.mark.parametrize("dtype, rtol", [("float32", 1e-6), ("float64", 1e-12)])
+def test_compiled_kernels_train_to_the_numbers_of_the_numpy_path(dtype, rtol):
+    X, Y, index = _sigmoid_data()
+    seeds = [(4, r) for r in range(3)]
+    results = {}
+    for mode in ("numpy", "numba"):
+        with kernels.using(mode):
+            network = _fit_sigmoid_network(seeds, X.astype(dtype), Y.astype(dtype), index, dtype)
+            results[mode] = [*network.get_weights(), network.predict(X.astype(dtype))]
+    for a, b in zip(results["numba"], results["numpy"]):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(b).max())
 
 
 def test_dtypes():

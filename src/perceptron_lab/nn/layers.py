@@ -25,7 +25,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .activations import Activation, get_activation
+from . import kernels
+from .activations import (
+    Activation,
+    Sigmoid,
+    get_activation,
+    sigmoid_backward_with_bias_gradient,
+    sigmoid_with_bias,
+)
 from .initializers import Initializer, get_initializer
 from .ops import Op, OpContext, Run, Target, emit
 from .parameters import ParamSpec
@@ -215,12 +222,21 @@ class Dense(Layer):
 
 
 class DenseOp(Op):
-    """z = h @ K + b, a = f(z) in place; for one replica every product is a plain 2-D GEMM."""
+    """z = h @ K + b, a = f(z) in place; for one replica every product is a plain 2-D GEMM.
+
+    With kernels enabled, a sigmoid layer with a bias adds the bias inside the activation's
+    passes and, below the output, sums the bias gradient in the activation's backward pass
+    (activations.sigmoid_with_bias, sigmoid_backward_with_bias_gradient): the same numbers.
+    """
 
     def __init__(self, layer: Dense, ctx: OpContext):
         super().__init__(ctx)
         self.activation = layer.activation
         self.use_bias = layer.use_bias
+        activation = layer.activation
+        self.fused_sigmoid: Sigmoid | None = (
+            activation if isinstance(activation, Sigmoid) and layer.use_bias and kernels.enabled() else None
+        )
         self.l1, self.l2 = layer.l1, layer.l2
         K, B = ctx.params["kernel"], ctx.params["bias"]
         self.K, self.B = K, B
@@ -237,6 +253,11 @@ class DenseOp(Op):
         h = inputs[0]
         n = h.shape[1]
         out = self.rows(self.out, n)
+        if self.fused_sigmoid is not None and not (self.is_output and run.logits is not None):
+            np.matmul(h[0] if self.single else h, self.K_mat, out=out[0] if self.single else out)
+            sigmoid_with_bias(self.fused_sigmoid, out, self.B)
+            self.h = h
+            return out
         if self.single:
             out_mat = out[0]
             np.matmul(h[0], self.K_mat, out=out_mat)
@@ -260,18 +281,23 @@ class DenseOp(Op):
 
     def backward(self, grad, targets):
         h = self.h
-        assert h is not None and self.gK is not None
+        assert h is not None and self.gK is not None and self.gB is not None
         if h is not self._h_seen:
             self._prepare(h)
+        bias_done = False
         if not self.is_output:
-            self.activation.backward(grad, self.out, out=grad)
+            if self.fused_sigmoid is not None:
+                sigmoid_backward_with_bias_gradient(self.fused_sigmoid, grad, self.out, self.gB)
+                bias_done = True
+            else:
+                self.activation.backward(grad, self.out, out=grad)
         gK = self.gK
         grad_mat = grad[0] if self.single else grad
         if self._h_row is not None:  # b = 1: per-replica outer products (einsum beats R tiny GEMMs)
             np.einsum("ri,ro->rio", self._h_row, grad[:, 0, :], out=gK)
         else:
             np.matmul(self._h_t, grad_mat, out=self.gK_mat)
-        if self.use_bias:
+        if self.use_bias and not bias_done:
             np.add.reduce(grad, axis=1, keepdims=True, out=self.gB)
         add_penalty_gradient(gK, self.K, self.l1, self.l2)
         target = targets[0]
