@@ -3,12 +3,14 @@
 import numpy as np
 import pytest
 
-from perceptron_lab.nn import conv, kernels, normalization
+from perceptron_lab.nn import conv, kernels, layers, normalization, optimizers
 
 COMPILED_MINIMUMS = [
     (conv, "COMPILED_MIN_MULTIPLY_ADDS"),
     (conv, "COMPILED_MIN_VALUES"),
     (normalization, "COMPILED_MIN_VALUES"),
+    (optimizers, "COMPILED_MIN_PARAMETERS"),
+    (layers, "FUSED_SIGMOID_VALUES"),
 ]
 """The sizes from which ops and optimizers run compiled."""
 

@@ -92,7 +92,9 @@ def test_dense_with_l1_l2_gradient(numgrad, relerr):
     ],
     ids=str,
 )
-def test_two_hidden_layer_network_three_uneven_replicas(hidden, output, loss, numgrad, relerr, kernel_mode):
+def test_two_hidden_layer_network_three_uneven_replicas(
+    hidden, output, loss, numgrad, relerr, kernel_mode, any_size
+):
     rng = np.random.default_rng(2)
     net = Network(
         [Dense(5, hidden, l2=0.01), Dense(4, hidden, l1=0.01), Dense(3, output)],
@@ -117,7 +119,7 @@ def test_two_hidden_layer_network_three_uneven_replicas(hidden, output, loss, nu
     assert changed[0] != value[0] and (changed[1:] == value[1:]).all()
 
 
-def test_gradient_through_dropout(numgrad, relerr, kernel_mode):
+def test_gradient_through_dropout(numgrad, relerr, kernel_mode, any_size):
     """With the dropout masks held fixed, backprop through them is exact."""
     net = Network(
         [Dropout(0.3), Dense(6, "tanh"), Dropout(0.5), Dense(2, "sigmoid")],
@@ -151,7 +153,7 @@ def test_gradient_through_dropout(numgrad, relerr, kernel_mode):
 # -- forward, replicas, seeds --------------------------------------------------------------
 
 
-def test_forward_matches_plain_numpy(kernel_mode):
+def test_forward_matches_plain_numpy(kernel_mode, any_size):
     net = Network(
         [Dense(4, "sigmoid", bias_initializer={"name": "normal", "std": 1.0}), Dense(3, "softmax")],
         input_dim=5,
@@ -204,7 +206,7 @@ def _sigmoid_data():
     return X, Y, index
 
 
-def test_stacked_sigmoid_replicas_trained_with_adam_equal_alone(kernel_mode):
+def test_stacked_sigmoid_replicas_trained_with_adam_equal_alone(kernel_mode, any_size):
     X, Y, index = _sigmoid_data()
     seeds = [(4, r) for r in range(3)]
     stacked = _fit_sigmoid_network(seeds, X, Y, index, "float64")
@@ -218,7 +220,7 @@ def test_stacked_sigmoid_replicas_trained_with_adam_equal_alone(kernel_mode):
 
 @pytest.mark.skipif(not kernels.available(), reason="numba not installed")
 @pytest.mark.parametrize("dtype, rtol", [("float32", 1e-6), ("float64", 1e-12)])
-def test_compiled_kernels_train_to_the_numbers_of_the_numpy_path(dtype, rtol):
+def test_compiled_kernels_train_to_the_numbers_of_the_numpy_path(dtype, rtol, any_size):
     X, Y, index = _sigmoid_data()
     seeds = [(4, r) for r in range(3)]
     results = {}
@@ -338,3 +340,18 @@ def test_dropout_only_in_training_and_inverted():
     dropped = net.forward(X, training=True)[..., 0]  # sum of 400 inputs, each 0 or 2
     assert np.all(dropped % 2 == 0) and abs(dropped.mean() - 400) < 40
     assert not np.array_equal(dropped[0], dropped[1])  # replicas draw their own masks
+
+
+@pytest.mark.skipif(not kernels.available(), reason="numba not installed")
+def test_only_large_training_passes_fuse_the_sigmoid():
+    network = Network([Dense(20, "sigmoid"), Dense(10, "sigmoid")], input_dim=35, replicas=5, seed=0)
+    with kernels.using("numba"):
+        online = network.batch_pass(1).ops[0]
+        minibatch = BatchPass(network, 32).ops[0]
+        inference = BatchPass(network, 32, training=False).ops[0]
+    with kernels.using("numpy"):
+        numpy_path = BatchPass(network, 32).ops[0]
+    assert (
+        online.fused_sigmoid is None and inference.fused_sigmoid is None and numpy_path.fused_sigmoid is None
+    )
+    assert minibatch.fused_sigmoid is network.layers[0].activation

@@ -84,7 +84,7 @@ def test_adam_first_three_steps_and_defaults():
 
 
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
-def test_idle_replicas_are_untouched(name, kernel_mode):
+def test_idle_replicas_are_untouched(name, kernel_mode, any_size):
     """A replica masked out of a step keeps params and state; later it continues as if alone."""
     opt = get_optimizer({"name": name, "learning_rate": 0.05})
     w = np.array([W0, W0, W0], dtype=np.float64)
@@ -110,7 +110,7 @@ def test_weight_decay_and_l1_act_on_decay_columns_only():
     np.testing.assert_allclose(w, expected, rtol=0, atol=1e-15)
 
 
-def test_float32_state_stays_float32(kernel_mode):
+def test_float32_state_stays_float32(kernel_mode, any_size):
     w = np.ones((2, 5), dtype=np.float32)
     opt = get_optimizer("adam")
     opt.step(w, w * 0.5)
@@ -131,7 +131,7 @@ def test_specs_and_configs():
         get_optimizer("adagrad")
 
 
-def test_adam_matches_the_textbook_over_steps_with_idle_replicas(kernel_mode):
+def test_adam_matches_the_textbook_over_steps_with_idle_replicas(kernel_mode, any_size):
     """The in-place step against Kingma & Ba's formulas, replica by replica, float64: weights
     and the state (m, v, t) after every step, with replicas that sit steps out (their t does
     not advance, so their bias correction is their own)."""
@@ -224,3 +224,12 @@ def test_compiled_adam_rows_do_not_depend_on_other_replicas_or_threads(monkeypat
             alone = _adam_path("numba", w0[r : r + 1], [g[r : r + 1] for g in grads], alone_pattern, lanes=1)
         for a, b in zip(stacked, alone):
             np.testing.assert_array_equal(a[r], b[0])
+
+
+@needs_numba
+def test_only_many_parameters_take_the_compiled_step():
+    for shape, compiled in [((5, 67), False), ((2, optimizers.COMPILED_MIN_PARAMETERS // 2), True)]:
+        with kernels.using("numba"):
+            opt = get_optimizer("adam")
+            opt.prepare(np.zeros(shape, np.float32))
+        assert opt._kernel_path == compiled

@@ -221,11 +221,19 @@ class Dense(Layer):
         return DenseOp(self, ctx)
 
 
+FUSED_SIGMOID_VALUES = 1 << 11
+"""Values of a batch's output (R x width x units) from which a training pass fuses a sigmoid
+layer's bias passes. Smaller passes (online training of small networks) save a microsecond or
+two per step, less over a short run than numba's import and the kernels' loading (about half a
+second, once per process) cost."""
+
+
 class DenseOp(Op):
     """z = h @ K + b, a = f(z) in place; for one replica every product is a plain 2-D GEMM.
 
-    With kernels enabled, a sigmoid layer with a bias adds the bias inside the activation's
-    passes and, below the output, sums the bias gradient in the activation's backward pass
+    In a training pass with kernels enabled, a sigmoid layer with a bias whose batch output
+    holds at least FUSED_SIGMOID_VALUES values adds the bias inside the activation's passes
+    and, below the output, sums the bias gradient in the activation's backward pass
     (activations.sigmoid_with_bias, sigmoid_backward_with_bias_gradient): the same numbers.
     """
 
@@ -233,10 +241,15 @@ class DenseOp(Op):
         super().__init__(ctx)
         self.activation = layer.activation
         self.use_bias = layer.use_bias
-        activation = layer.activation
-        self.fused_sigmoid: Sigmoid | None = (
-            activation if isinstance(activation, Sigmoid) and layer.use_bias and kernels.enabled() else None
-        )
+        self.fused_sigmoid: Sigmoid | None = None
+        if (
+            isinstance(layer.activation, Sigmoid)
+            and layer.use_bias
+            and ctx.training
+            and ctx.replicas * ctx.width * layer.units >= FUSED_SIGMOID_VALUES
+            and kernels.enabled()
+        ):
+            self.fused_sigmoid = layer.activation
         self.l1, self.l2 = layer.l1, layer.l2
         K, B = ctx.params["kernel"], ctx.params["bias"]
         self.K, self.B = K, B

@@ -21,8 +21,8 @@ the same numbers with fewer passes over the parameters (see their _update).
 
 Adam also has a compiled step (`adam_tasks`, see nn/kernels.py): one pass over w, g and the
 two moments, in fixed stretches spread over threads for large parameter counts, with the same
-numbers as the NumPy passes. Adam takes it when kernels are enabled (`kernels.enabled()`) at
-prepare().
+numbers as the NumPy passes. Adam takes it at prepare() when kernels are enabled
+(`kernels.enabled()`) and the parameters are many (COMPILED_MIN_PARAMETERS).
 """
 
 from __future__ import annotations
@@ -36,6 +36,12 @@ from . import kernels
 from .kernels import kernel
 from .registry import resolve
 from .threads import lane_range, run_lanes
+
+
+COMPILED_MIN_PARAMETERS = 1 << 15
+"""Parameters (all replicas) from which an optimizer takes its compiled step. On fewer, the
+NumPy passes cost a few microseconds per step, and numba's import and the kernels' loading
+(about half a second, once per process) would cost a short run more than the kernel saves."""
 
 
 class Optimizer:
@@ -77,7 +83,9 @@ class Optimizer:
         self._shape = params.shape
         self._decay_columns = [slice(None)] if decay_columns is None else list(decay_columns)
         self._kernel_path = (
-            type(self)._compiled_update is not Optimizer._compiled_update and kernels.enabled()
+            type(self)._compiled_update is not Optimizer._compiled_update
+            and params.size >= COMPILED_MIN_PARAMETERS
+            and kernels.enabled()
         )
         self._everyone = np.ones(params.shape[0], dtype=bool)
 
