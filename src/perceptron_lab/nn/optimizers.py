@@ -37,7 +37,6 @@ from .kernels import kernel
 from .registry import resolve
 from .threads import lane_range, run_lanes
 
-
 COMPILED_MIN_PARAMETERS = 1 << 15
 """Parameters (all replicas) from which an optimizer takes its compiled step. On fewer, the
 NumPy passes cost a few microseconds per step, and numba's import and the kernels' loading
