@@ -260,7 +260,7 @@ def _every_layer():
     ]
 
 
-def test_stacked_replicas_of_every_layer_train_as_alone(kernel_mode, any_size):
+def test_stacked_replicas_of_every_layer_train_as_alone(kernel_mode):
     rng = np.random.default_rng(5)
     X = rng.normal(size=(40, 8, 8, 1))
     Y = np.eye(3)[rng.integers(0, 3, size=40)]

@@ -92,9 +92,7 @@ def test_dense_with_l1_l2_gradient(numgrad, relerr):
     ],
     ids=str,
 )
-def test_two_hidden_layer_network_three_uneven_replicas(
-    hidden, output, loss, numgrad, relerr, kernel_mode, any_size
-):
+def test_two_hidden_layer_network_three_uneven_replicas(hidden, output, loss, numgrad, relerr, kernel_mode):
     rng = np.random.default_rng(2)
     net = Network(
         [Dense(5, hidden, l2=0.01), Dense(4, hidden, l1=0.01), Dense(3, output)],
@@ -119,7 +117,7 @@ def test_two_hidden_layer_network_three_uneven_replicas(
     assert changed[0] != value[0] and (changed[1:] == value[1:]).all()
 
 
-def test_gradient_through_dropout(numgrad, relerr, kernel_mode, any_size):
+def test_gradient_through_dropout(numgrad, relerr, kernel_mode):
     """With the dropout masks held fixed, backprop through them is exact."""
     net = Network(
         [Dropout(0.3), Dense(6, "tanh"), Dropout(0.5), Dense(2, "sigmoid")],
@@ -153,7 +151,7 @@ def test_gradient_through_dropout(numgrad, relerr, kernel_mode, any_size):
 # -- forward, replicas, seeds --------------------------------------------------------------
 
 
-def test_forward_matches_plain_numpy(kernel_mode, any_size):
+def test_forward_matches_plain_numpy(kernel_mode):
     net = Network(
         [Dense(4, "sigmoid", bias_initializer={"name": "normal", "std": 1.0}), Dense(3, "softmax")],
         input_dim=5,
@@ -206,7 +204,7 @@ def _sigmoid_data():
     return X, Y, index
 
 
-def test_stacked_sigmoid_replicas_trained_with_adam_equal_alone(kernel_mode, any_size):
+def test_stacked_sigmoid_replicas_trained_with_adam_equal_alone(kernel_mode):
     X, Y, index = _sigmoid_data()
     seeds = [(4, r) for r in range(3)]
     stacked = _fit_sigmoid_network(seeds, X, Y, index, "float64")

@@ -45,7 +45,7 @@ def test_a_training_step_backpropagates_through_the_noise_by_hand():
     np.testing.assert_allclose(W1 - new_W1, scale * grad_W1, rtol=1e-9)
 
 
-def test_stacked_replicas_with_noise_train_as_alone(kernel_mode, any_size):
+def test_stacked_replicas_with_noise_train_as_alone(kernel_mode):
     rng = np.random.default_rng(2)
     X = rng.normal(size=(30, 4))
     seeds = [(9, r) for r in range(3)]

@@ -84,7 +84,7 @@ def test_adam_first_three_steps_and_defaults():
 
 
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
-def test_idle_replicas_are_untouched(name, kernel_mode, any_size):
+def test_idle_replicas_are_untouched(name, kernel_mode):
     """A replica masked out of a step keeps params and state; later it continues as if alone."""
     opt = get_optimizer({"name": name, "learning_rate": 0.05})
     w = np.array([W0, W0, W0], dtype=np.float64)
@@ -110,7 +110,7 @@ def test_weight_decay_and_l1_act_on_decay_columns_only():
     np.testing.assert_allclose(w, expected, rtol=0, atol=1e-15)
 
 
-def test_float32_state_stays_float32(kernel_mode, any_size):
+def test_float32_state_stays_float32(kernel_mode):
     w = np.ones((2, 5), dtype=np.float32)
     opt = get_optimizer("adam")
     opt.step(w, w * 0.5)
@@ -131,7 +131,7 @@ def test_specs_and_configs():
         get_optimizer("adagrad")
 
 
-def test_adam_matches_the_textbook_over_steps_with_idle_replicas(kernel_mode, any_size):
+def test_adam_matches_the_textbook_over_steps_with_idle_replicas(kernel_mode):
     """The in-place step against Kingma & Ba's formulas, replica by replica, float64: weights
     and the state (m, v, t) after every step, with replicas that sit steps out (their t does
     not advance, so their bias correction is their own)."""
