@@ -212,7 +212,7 @@ class Conv2D(Layer):
         from .conv_compiled import chunk_images
 
         geometry = self.geometry(input_shapes[0])
-        return chunk_images(math.prod(geometry.out), self._fans(input_shapes)[0] + 1, 4, rows)
+        return chunk_images(math.prod(geometry.out), self._fans(input_shapes)[0] + 1, 4, rows, replicas, 1)
 
     def make_op(self, ctx):
         if self.compiled(ctx.replicas, ctx.width, ctx.input_shapes):

@@ -34,15 +34,20 @@ THREADED_FACTOR = 4
 """Passes THREADED_FACTOR times the size from which they run compiled (conv.py's
 COMPILED_MIN_*) also spread over threads."""
 
-CHUNK_BYTES = 1 << 18
-"""Patch bytes per chunk: about a quarter of a core's L2 cache, so a chunk's patches, its
-delta and its output stay there between the kernels and the GEMM that use them."""
+CHUNK_BYTES = 1 << 21
+"""Patch bytes per chunk at most: a chunk's patches, delta and output stay in the caches
+between the kernels and the GEMMs that use them (a few MiB of L2 and L3 per core)."""
+TASKS_PER_LANE = 4
+"""Chunks per thread at least (where the batch allows): enough to even out the threads' work,
+few enough that handing the GIL between them costs little."""
 
 
-def chunk_images(pixels: int, columns: int, itemsize: int, rows: int) -> int:
-    """Images per chunk: as many (at least one, at most rows) as fit CHUNK_BYTES of patches
-    (pixels x columns values of itemsize bytes each)."""
-    return max(1, min(rows, CHUNK_BYTES // (pixels * columns * itemsize)))
+def chunk_images(pixels: int, columns: int, itemsize: int, rows: int, replicas: int, lanes: int) -> int:
+    """Images per chunk of a pass over (replicas, rows): as many as fit CHUNK_BYTES of patches
+    (pixels x columns values of itemsize bytes each), but few enough for TASKS_PER_LANE chunks
+    per thread; at least one, at most rows."""
+    spread = -(-replicas * rows // (TASKS_PER_LANE * lanes))
+    return max(1, min(rows, spread, CHUNK_BYTES // (pixels * columns * itemsize)))
 
 
 def _lanes(ctx: OpContext, work: int, minimum: int) -> int:
@@ -60,9 +65,10 @@ class CompiledConv2DOp(Conv2DOp):
         R, b = ctx.replicas, ctx.width
         (Ho, Wo), (kh, kw), (H, W, C), F = self.geometry.out, (self.kh, self.kw), self.input_shape, self.F
         self.pixels = Ho * Wo
-        self.chunk = chunk_images(self.pixels, self.width_columns, np.dtype(ctx.dtype).itemsize, b)
         work = R * b * layer.multiply_adds(ctx.input_shapes, ctx.output_shape)
         self.lanes = _lanes(ctx, work, conv.COMPILED_MIN_MULTIPLY_ADDS)
+        itemsize = np.dtype(ctx.dtype).itemsize
+        self.chunk = chunk_images(self.pixels, self.width_columns, itemsize, b, R, self.lanes)
         self.relu = isinstance(self.activation, ReLU)
         self.out = ctx.zeros(R, b, Ho, Wo, F)
         # Per thread: a chunk's patches (with the bias column of ones) and its delta patches.
