@@ -167,11 +167,13 @@ def conv_gemm_rates(replicas: int, steps: int) -> tuple[float, float]:
 
 
 def im2col_bytes(network: Network) -> int:
+    """Bytes of the Conv2D ops' patch buffers in a training pass (the first layer computes no
+    input gradient)."""
     batch = network.batch_pass(BATCH)
     total = 0
-    for op in batch.ops:
+    for i, op in enumerate(batch.ops):
         if isinstance(op, CompiledConv2DOp):
-            total += op.patch_bytes()
+            total += op.patch_bytes(input_gradient=network.graph[i][0] != 0)
         elif isinstance(op, Conv2DOp):
             total += op.patch_rows.nbytes + (0 if op.padded is None else op.padded.nbytes)
     network.release_buffers()

@@ -85,11 +85,12 @@ class CompiledConv2DOp(Conv2DOp):
         self.x: np.ndarray | None = None
         self.input_size = (H, W)
 
-    def patch_bytes(self) -> int:
-        """Bytes of the per-thread patch buffers, the delta patches of a backward pass included."""
+    def patch_bytes(self, input_gradient: bool = True) -> int:
+        """Bytes of the per-thread patch buffers, with those of the delta patches that a
+        backward pass computing dL/dx allocates."""
         H, W = self.input_size
         delta = self.lanes * self.chunk * H * W * self.kh * self.kw * self.F * self.out.itemsize
-        return sum(buffer.nbytes for buffer in self.scratch) + delta
+        return sum(buffer.nbytes for buffer in self.scratch) + (delta if input_gradient else 0)
 
     def _tasks(self, n: int) -> tuple[int, int]:
         """(tasks, chunks per replica) for n rows: task t is chunk t % chunks of replica t // chunks."""
