@@ -97,3 +97,42 @@ def test_run_lanes_runs_every_lane_once_and_reraises():
 
     with pytest.raises(ValueError, match="lane 1"):
         run_lanes(2, failing)
+
+
+def _lanes_in_child(queue):
+    seen: list[int] = []
+    run_lanes(2, seen.append)
+    queue.put(sorted(seen))
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_forked_child_gets_its_own_pool_threads():
+    import multiprocessing
+
+    run_lanes(2, lambda lane: None)  # the parent's pool exists, with a thread
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_lanes_in_child, args=(queue,))
+    child.start()
+    child.join(timeout=30)
+    assert child.exitcode == 0, "the forked child hung or failed running lanes"
+    assert queue.get(timeout=5) == [0, 1]
+
+
+@pytest.mark.skipif(not kernels.available(), reason="numba not installed")
+def test_kernels_compile_without_a_writable_cache(monkeypatch):
+    import numba
+
+    real_njit = numba.njit
+
+    def njit_without_cache(*args, **options):
+        if options.get("cache"):
+            raise RuntimeError("cannot cache function: no locator available")
+        return real_njit(*args, **options)
+
+    monkeypatch.setattr(numba, "njit", njit_without_cache)
+    fresh = kernel(_row_sums.function)
+    a = np.arange(6.0).reshape(2, 3)
+    out = np.empty(2)
+    fresh(a, 1.0, out)
+    np.testing.assert_array_equal(out, a.sum(axis=1))

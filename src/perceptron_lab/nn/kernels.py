@@ -152,7 +152,10 @@ class Kernel:
             body = types.FunctionType(f.__code__, {**f.__globals__, **names}, f.__name__, f.__defaults__)
             body.__qualname__ = f.__qualname__
             body.__module__ = f.__module__
-            self._compiled = numba.njit(cache=True, nogil=True)(body)
+            try:
+                self._compiled = numba.njit(cache=True, nogil=True)(body)
+            except RuntimeError:  # no writable cache directory: compile in each process
+                self._compiled = numba.njit(nogil=True)(body)
         return self._compiled
 
     def __call__(self, *args: Any) -> Any:
