@@ -362,3 +362,13 @@ def test_an_objective_the_runs_do_not_record_stops_the_search(tmp_path):
 def test_the_objective_prefers_the_validation_split():
     held_out = config_with(validation_split=0.2, sweep={"space": {}, "objective": {"metric": "loss"}})
     assert resolve_objective(held_out).split == "validation"
+
+
+@pytest.mark.parametrize("plots", ["all", "best", "none"])
+def test_plots_mode_decides_which_trials_get_figures(tmp_path, plots):
+    sweep_dir = run_search(config_with(epochs=2), sampler="random", trials=2, out_root=tmp_path, plots=plots)
+    trial_dirs = sorted(path for path in sweep_dir.iterdir() if is_run_dir(path))
+    with_figures = [path for path in trial_dirs if list(path.glob("plots/*.png"))]
+    assert len(trial_dirs) == 2
+    assert len(with_figures) == {"all": 2, "best": 1, "none": 0}[plots]
+    assert any(sweep_dir.glob("plots/*.png")) == (plots != "none")  # the sweep figure
