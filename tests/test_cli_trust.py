@@ -91,3 +91,12 @@ def test_output_under_a_file_is_one_line_before_training(tmp_path, command, tiny
     result = lab(command, config, *grid, "--out", blocker / "results", "-q")
     assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1, result.output
     assert "nothing was trained" in result.output and blocker.read_text() == "x"
+
+
+def test_a_bad_kernels_variable_stops_every_command_naming_it(monkeypatch):
+    from perceptron_lab.nn.kernels import ENVIRONMENT_VARIABLE
+
+    monkeypatch.setenv(ENVIRONMENT_VARIABLE, "fortran")
+    result = CliRunner().invoke(app, ["layers"])
+    assert result.exit_code == 2
+    assert ENVIRONMENT_VARIABLE in result.output and "fortran" in result.output

@@ -207,3 +207,16 @@ def test_a_failing_figure_keeps_the_trained_results(tmp_path, monkeypatch):
     results = load_results(run_dir)
     assert results.manifest["plot_error"] == "RuntimeError: no fonts"
     assert len(results.epochs) > 0
+
+
+def test_the_manifest_says_which_kernels_could_run(iris_run):
+    from importlib.metadata import PackageNotFoundError, version
+
+    from perceptron_lab.nn import kernels
+
+    manifest = iris_run.manifest
+    assert manifest["kernels"] == kernels.mode()
+    try:
+        assert manifest["versions"]["numba"] == version("numba")
+    except PackageNotFoundError:
+        assert "numba" not in manifest["versions"]

@@ -23,7 +23,7 @@ from ..data import Dataset
 from ..errors import ConfigError
 from ..extras import require
 from ..model import Model
-from ..nn import Network
+from ..nn import Network, kernels
 from ..progress import Progress, report
 from ..train import EarlyStopping, History, Trainer
 from .checks import check_experiment
@@ -186,16 +186,22 @@ def _train_chunk(
 
 
 def _package_versions() -> dict[str, str]:
-    """Versions from the installed distributions' metadata, without importing the packages."""
-    from importlib.metadata import version
+    """Versions from the installed distributions' metadata, without importing the packages
+    (numba's too when it is installed: large enough ops then run on its kernels)."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    return {
+    versions = {
         "perceptron_lab": __version__,
         "python": platform.python_version(),
         "numpy": np.__version__,
         "pandas": pd.__version__,
         **{name: version(name) for name in ("scikit-learn", "pydantic", "matplotlib")},
     }
+    try:
+        versions["numba"] = version("numba")
+    except PackageNotFoundError:
+        pass
+    return versions
 
 
 def _weights_history(outcomes: list[ChunkOutcome]) -> dict[str, np.ndarray] | None:
@@ -327,6 +333,7 @@ def execute_experiment(
         "wall_time_s": round(time.perf_counter() - started, 4),
         "train_time_s": round(sum(o.wall_time_s for o in outcomes), 4),
         "versions": _package_versions(),
+        "kernels": kernels.mode(),
         "config_hash": config.config_hash(),
         "task": task,
         "loss": resolve_loss(config),
