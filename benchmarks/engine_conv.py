@@ -30,7 +30,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from perceptron_lab.nn import BatchNorm, Conv2D, Dense, Flatten, MaxPool2D, Network, kernels
-from perceptron_lab.nn.conv import Conv2DOp
+from perceptron_lab.nn.conv import Conv2DOp, Conv2DOpBase
 from perceptron_lab.nn.conv_compiled import CompiledConv2DOp
 from perceptron_lab.train import Trainer
 
@@ -123,7 +123,7 @@ def conv_gemm_rates(replicas: int, steps: int) -> tuple[float, float]:
     network = Network(ej8_conv(), input_shape=(28, 28, 1), replicas=replicas, seed=0)
     batch = network.batch_pass(BATCH)
     rng = np.random.default_rng(2)
-    convs = [(i, op) for i, op in enumerate(batch.ops) if isinstance(op, Conv2DOp)]
+    convs = [(i, op) for i, op in enumerate(batch.ops) if isinstance(op, Conv2DOpBase)]
     shapes = [network.input_shape, *network.shapes]
     flops = 0.0
     work = []

@@ -222,25 +222,12 @@ class Conv2D(Layer):
         return Conv2DOp(self, ctx)
 
 
-class Conv2DOp(Op):
+class Conv2DOpBase(Op):
+    """What both Conv2D ops share: geometry, activation and the kernel/bias views
+    (R, kh*kw*C [+1], F)."""
+
     def __init__(self, layer: Conv2D, ctx: OpContext):
         super().__init__(ctx)
-        self._setup_parameters(layer, ctx)
-        R, b = ctx.replicas, ctx.width
-        g, C, (kh, kw), F = self.geometry, self.C, (self.kh, self.kw), self.F
-        Ho, Wo = g.out
-        self.padded = ctx.zeros(R, b, *g.padded_size, C) if g.padded else None
-        self.patch_rows = ctx.zeros(R, b, Ho, Wo, self.width_columns)
-        self.patch_rows[..., self.columns :] = 1.0
-        self.patches = self.patch_rows[..., : self.columns].reshape(R, b, Ho, Wo, kh, kw, C)
-        self.out = ctx.zeros(R, b, Ho, Wo, F)
-        # With stride 1, dL/dx is the correlation of the zero-padded delta with the flipped
-        # kernel: an im2col of delta and one GEMM, cheaper than dL/dP and its scatter-add.
-        self.correlate = g.strides == (1, 1)
-        self.delta_padded: np.ndarray | None = None
-
-    def _setup_parameters(self, layer: Conv2D, ctx: OpContext) -> None:
-        """Geometry, activation and the kernel/bias views (R, kh*kw*C [+1], F)."""
         R = ctx.replicas
         H, W, C = ctx.input_shapes[0]
         self.input_shape = (H, W, C)
@@ -262,6 +249,25 @@ class Conv2DOp(Op):
         self.gKB = (
             None if self.gK is None else _with_next_row(self.gK, ctx.grads.get("bias"), self.width_columns)
         )
+
+
+class Conv2DOp(Conv2DOpBase):
+    """Conv2D on NumPy: im2col of the whole batch and one GEMM per replica."""
+
+    def __init__(self, layer: Conv2D, ctx: OpContext):
+        super().__init__(layer, ctx)
+        R, b = ctx.replicas, ctx.width
+        g, C, (kh, kw), F = self.geometry, self.C, (self.kh, self.kw), self.F
+        Ho, Wo = g.out
+        self.padded = ctx.zeros(R, b, *g.padded_size, C) if g.padded else None
+        self.patch_rows = ctx.zeros(R, b, Ho, Wo, self.width_columns)
+        self.patch_rows[..., self.columns :] = 1.0
+        self.patches = self.patch_rows[..., : self.columns].reshape(R, b, Ho, Wo, kh, kw, C)
+        self.out = ctx.zeros(R, b, Ho, Wo, F)
+        # With stride 1, dL/dx is the correlation of the zero-padded delta with the flipped
+        # kernel: an im2col of delta and one GEMM, cheaper than dL/dP and its scatter-add.
+        self.correlate = g.strides == (1, 1)
+        self.delta_padded: np.ndarray | None = None
 
     def _allocate_correlation(self, ctx_dtype) -> None:
         R, b = self.replicas, self.width

@@ -25,7 +25,7 @@ import numpy as np
 
 from . import conv, conv_kernels, kernels
 from .activations import ReLU
-from .conv import Conv2D, Conv2DOp, _Pool2D
+from .conv import Conv2D, Conv2DOpBase, _Pool2D
 from .layers import add_penalty_gradient
 from .ops import Op, OpContext
 from .threads import lane_range, run_lanes
@@ -56,12 +56,11 @@ def _lanes(ctx: OpContext, work: int, minimum: int) -> int:
     return kernels.threads() if ctx.training and work >= THREADED_FACTOR * minimum else 1
 
 
-class CompiledConv2DOp(Conv2DOp):
+class CompiledConv2DOp(Conv2DOpBase):
     """Conv2D with strides (1, 1) on conv_kernels, chunked (see the module docstring)."""
 
     def __init__(self, layer: Conv2D, ctx: OpContext):
-        Op.__init__(self, ctx)
-        self._setup_parameters(layer, ctx)
+        super().__init__(layer, ctx)
         R, b = ctx.replicas, ctx.width
         (Ho, Wo), (kh, kw), (H, W, C), F = self.geometry.out, (self.kh, self.kw), self.input_shape, self.F
         self.pixels = Ho * Wo
