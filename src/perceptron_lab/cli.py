@@ -28,7 +28,9 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
     help="Run neural-network experiments from YAML configs: lab run, lab sweep, lab report.",
-    epilog=EXIT_CODES,
+    epilog=EXIT_CODES
+    + " PERCEPTRON_LAB_KERNELS=auto|numpy|numba: compiled kernels for large ops when numba (the fast"
+    " extra) is installed, never, or with numba required.",
 )
 console = Console()
 err_console = Console(stderr=True)
