@@ -199,3 +199,20 @@ def test_registry_entry_describes_the_params():
     fields = entry.params.model_fields
     assert fields["num_words"].default == 5000 and fields["counts"].default is True
     assert all(field.description for field in fields.values())
+
+
+def test_num_words_gives_the_input_shape_before_loading(tmp_path):
+    """No file anywhere: the network's shapes are still checked from num_words."""
+    from perceptron_lab.config import load_config
+    from perceptron_lab.errors import ConfigError
+    from perceptron_lab.experiment.specs import static_input_shape
+
+    path = tmp_path / "imdb.yaml"
+    layers = "[{dense: {units: 4}}, {concatenate: {inputs: [input, dense]}}, {dense: {units: 1, activation: sigmoid}}]"
+    path.write_text(
+        f"dataset: {{name: imdb, num_words: 300}}\narchitecture: {layers}\nloss: binary_crossentropy\n"
+    )
+    assert static_input_shape(load_config(path)) == (300,)
+    path.write_text(f"dataset: {{name: imdb, num_words: 300}}\narchitecture: [{{input: 200}}, {layers[1:]}\n")
+    with pytest.raises(ConfigError, match="holds 200 values, the dataset has 300 features"):
+        load_config(path)

@@ -115,6 +115,7 @@ def _read_npz(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     "classification",
     "IMDB movie reviews as bag-of-words counts of the num_words most frequent words "
     "(25000 train / 25000 test, negative/positive), downloaded and cached",
+    n_features=lambda params: params.num_words,
 )
 def load_imdb(
     *,
