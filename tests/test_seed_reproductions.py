@@ -13,6 +13,9 @@ from typer.testing import CliRunner
 
 from perceptron_lab.cli import app
 from perceptron_lab.config import load_config
+from perceptron_lab.data import imdb as imdb_module
+from perceptron_lab.data.download import RemoteFiles, sha256_of
+from perceptron_lab.data.imdb import IMDB, IMDB_FILE
 from perceptron_lab.experiment.specs import network_summary, static_input_shape
 from perceptron_lab.experiment.sweep import point_configs, sweep_points
 
@@ -20,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "configs" / "seeds"
 SCRIPT = ROOT / "benchmarks" / "reproduce.py"
 CONFIGS = sorted(p for p in SEEDS.glob("*/*.yaml") if p.name != "expected.yaml")
-DOWNLOADED = {"mnist", "fashion_mnist", "cifar10"}
+DOWNLOADED = {"mnist", "fashion_mnist", "cifar10", "imdb"}
 
 
 @pytest.fixture(scope="module")
@@ -227,7 +230,8 @@ def _downloaded_rows() -> list[tuple[str, int]]:
 
 @pytest.fixture(scope="module")
 def stand_in_files(tmp_path_factory):
-    """Small files in the real formats of MNIST, Fashion-MNIST and CIFAR-10 (random pixels)."""
+    """Small files in the real formats of MNIST, Fashion-MNIST, CIFAR-10 (random pixels) and IMDB
+    (random reviews)."""
     spec = importlib.util.spec_from_file_location("data_files", ROOT / "tests" / "data" / "data_files.py")
     data_files = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(data_files)
@@ -236,22 +240,30 @@ def stand_in_files(tmp_path_factory):
         data_files.make_mnist_files(root / name, n_train=200, n_test=40)
     (root / "cifar10").mkdir()
     data_files.make_cifar_archive(root / "cifar10" / "cifar-10-python.tar.gz", per_batch=40)
+    data_files.make_imdb_file(root / "imdb" / IMDB_FILE, n_train=200, n_test=40, vocabulary=6000)
     return root
 
 
 @pytest.mark.parametrize("seed, index", _downloaded_rows(), ids=lambda v: str(v))
-def test_rows_that_need_a_download_run_on_stand_in_files(reproduce, stand_in_files, tmp_path, seed, index):
+def test_rows_that_need_a_download_run_on_stand_in_files(
+    reproduce, stand_in_files, tmp_path, monkeypatch, seed, index
+):
     """So a machine with the real files gets the rows' figures, not a FAILED cell: each row runs
-    one epoch of one run on small random files of the same format (no checksum, no download)."""
+    one epoch of one run on small random files of the same format (no checksum, no download).
+    imdb.npz is read only with the published checksum, so the stand-in's becomes the published one."""
     seed_dir = SEEDS / seed
     row = reproduce.load_plan(seed_dir / "expected.yaml").rows[index]
     config = reproduce.row_config(seed_dir, row, {})
     overrides: dict = {"epochs": 1, "runs": 1}
+    stand_in_imdb = stand_in_files / "imdb" / IMDB_FILE
+    published = RemoteFiles(IMDB.name, IMDB.base_url, {IMDB_FILE: sha256_of(stand_in_imdb)})
+    monkeypatch.setattr(imdb_module, "IMDB", published)
     for key in ("dataset", "test_dataset"):
         spec = getattr(config, key)
         if spec is not None and spec.name in DOWNLOADED:
-            files = {p.name: None for p in (stand_in_files / spec.name).iterdir()}
             folder = str(stand_in_files / spec.name)
-            overrides |= {f"{key}.data_dir": folder, f"{key}.sha256": files, f"{key}.download": False}
+            overrides |= {f"{key}.data_dir": folder, f"{key}.download": False}
+            if spec.name != "imdb":
+                overrides[f"{key}.sha256"] = {p.name: None for p in (stand_in_files / spec.name).iterdir()}
     outcome = reproduce.run_row(seed_dir, row, {**row.budget, **overrides}, tmp_path, None)
     assert outcome.status == "ok", outcome.text

@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -526,6 +525,7 @@ def _check_layer_list(config: ExperimentConfig, locate: Locator) -> None:
     form, and check its shapes now when the input shape is known without the data."""
     from . import layer_specs
     from .data import DATASETS
+    from .data.registry import static_features
 
     config._locate = locate
     try:
@@ -537,7 +537,7 @@ def _check_layer_list(config: ExperimentConfig, locate: Locator) -> None:
             )
         layers = layer_specs.build_layers(specs, layer_defaults(config))
         image = layer_specs.image_input_shape(DATASETS[config.dataset.name].image_shape)
-        n_features = math.prod(image) if image is not None else None
+        n_features = static_features(config.dataset.name, config.dataset.params())
         shape = layer_specs.resolve_input_shape(specs, n_features, image)
         if shape is not None:
             layer_specs.check_shapes(specs, layers, shape)

@@ -122,3 +122,29 @@ class FileServer:
             self.httpd.shutdown()
             self.httpd.server_close()
             self.thread.join()
+
+
+def ragged(reviews: list[list[int]]) -> np.ndarray:
+    """An object array of Python lists, as Keras stores the reviews."""
+    array = np.empty(len(reviews), dtype=object)
+    for i, review in enumerate(reviews):
+        array[i] = list(review)
+    return array
+
+
+def make_imdb_file(
+    path: Path, n_train: int = 20, n_test: int = 10, vocabulary: int = 60, seed: int = 0
+) -> dict:
+    """imdb.npz in Keras's format: x_* object arrays of lists of word ranks 1..vocabulary,
+    y_* 0/1 alternating. Returns {"train": (reviews, labels), "test": ...}."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    arrays, splits = {}, {}
+    for split, n in (("train", n_train), ("test", n_test)):
+        reviews = [[int(r) for r in rng.integers(1, vocabulary + 1, rng.integers(1, 30))] for _ in range(n)]
+        labels = (np.arange(n) % 2).astype(np.int64)
+        arrays[f"x_{split}"], arrays[f"y_{split}"] = ragged(reviews), labels
+        splits[split] = (reviews, labels)
+    with open(path, "wb") as handle:
+        np.savez(handle, **arrays)
+    return splits

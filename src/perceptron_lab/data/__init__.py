@@ -4,7 +4,7 @@ Importing this package registers every loader, so `DATASETS` lists them all. sci
 not imported until a scaler or a scikit-learn dataset is used.
 """
 
-from . import bitmap, builtin, images, sklearn_sets, tabular  # noqa: F401  (register loaders)
+from . import bitmap, builtin, images, imdb, sklearn_sets, tabular  # noqa: F401  (register loaders)
 from .dataset import Dataset
 from .download import download, download_progress
 from .registry import DATASETS, DatasetParams, load_dataset, register

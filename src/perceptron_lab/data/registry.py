@@ -5,7 +5,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -33,6 +34,9 @@ class DatasetEntry:
     description: str
     image_shape: tuple[int, ...] | None = None
     """(H, W, C) of every sample, when known before loading (image datasets)."""
+    n_features: Callable[..., int] | None = None
+    """n_features(validated params) -> the features of every load with those params, when the
+    params alone give them (e.g. imdb's num_words)."""
 
 
 DATASETS: dict[str, DatasetEntry] = {}
@@ -44,12 +48,14 @@ def register(
     task: EntryTask,
     description: str,
     image_shape: tuple[int, ...] | None = None,
+    n_features: Callable[..., int] | None = None,
 ):
     """Decorator: register `loader(**params) -> Dataset` under `name`; image_shape: (H, W, C)
-    of its samples when every load has it (it is also in the loaded Dataset's meta)."""
+    of its samples when every load has it (it is also in the loaded Dataset's meta);
+    n_features: params -> features, when the params give them before loading."""
 
     def wrap(loader: Callable[..., Dataset]) -> Callable[..., Dataset]:
-        DATASETS[name] = DatasetEntry(name, loader, params, task, description, image_shape)
+        DATASETS[name] = DatasetEntry(name, loader, params, task, description, image_shape, n_features)
         return loader
 
     return wrap
@@ -67,3 +73,18 @@ def load_dataset(name: str, **params) -> Dataset:
         key = ".".join(str(p) for p in problem["loc"])
         raise UserError(f"dataset {name!r}: {key}: {problem['msg']}") from None
     return entry.loader(**validated.model_dump())
+
+
+def static_features(name: str, params: Mapping) -> int | None:
+    """The features of dataset `name` loaded with `params`, when known without loading it (an
+    image shape, or the entry's n_features); None otherwise or when the params are invalid."""
+    entry = DATASETS[name]
+    if entry.image_shape is not None:
+        return math.prod(entry.image_shape)
+    if entry.n_features is None:
+        return None
+    try:
+        validated = entry.params(**params)
+    except ValidationError:
+        return None
+    return entry.n_features(validated)

@@ -3,7 +3,6 @@ and the metrics of one experiment."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import cast
 
@@ -109,14 +108,15 @@ def network_plan(config: ExperimentConfig, dataset: Dataset) -> NetworkPlan:
 
 def static_input_shape(config: ExperimentConfig) -> tuple[int, ...] | None:
     """The per-sample input shape when the config alone gives it (MLP sizes, an `input` entry, an
-    image dataset); None when it comes from the loaded data."""
+    image dataset, a dataset whose params give its features); None when it comes from the data."""
     if not config.is_layer_list:
         return (cast(int, config.architecture[0]),)
     from ..data import DATASETS
+    from ..data.registry import static_features
 
     entry = DATASETS[config.dataset.name]
     image = layer_specs.image_input_shape(entry.image_shape)
-    n_features = math.prod(image) if image is not None else None
+    n_features = static_features(config.dataset.name, config.dataset.params())
     return layer_specs.resolve_input_shape(
         layer_specs.parse_layer_list(config.architecture), n_features, image
     )
