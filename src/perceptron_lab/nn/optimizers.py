@@ -105,39 +105,30 @@ class Optimizer:
             self.prepare(params)
         if self.weight_decay or self.l1:
             self._add_penalties(params, grads)
-        if self._kernel_path:
-            self._compiled_step(params, grads, active)
-            return
         if active is None:
             self._shared += 1
-            self._update(params, grads, self._states, self._scratch, self._step_number())
-            return
-        idle = ~np.asarray(active, dtype=bool)
-        if idle.all():
-            return
-        kept = [params, *self._states]
-        saved = [array[idle] for array in kept]
-        self._base += active
-        self._uniform = bool((self._base == self._base[0]).all())
-        self._update(params, grads, self._states, self._scratch, self._step_number())
-        for array, rows in zip(kept, saved):
-            array[idle] = rows
-
-    def _compiled_step(self, params, grads, active) -> None:
-        if active is None:
-            self._shared += 1
-            active = self._everyone
         else:
             active = np.asarray(active, dtype=bool)
             if not active.any():
                 return
             self._base += active
             self._uniform = bool((self._base == self._base[0]).all())
-        self._compiled_update(params, grads, active)
+        t = self._step_number()
+        if self._kernel_path:
+            self._compiled_update(params, grads, self._everyone if active is None else active, t)
+        elif active is None:
+            self._update(params, grads, self._states, self._scratch, t)
+        else:  # the idle replicas' rows are saved and put back
+            idle = ~active
+            kept = [params, *self._states]
+            saved = [array[idle] for array in kept]
+            self._update(params, grads, self._states, self._scratch, t)
+            for array, rows in zip(kept, saved):
+                array[idle] = rows
 
-    def _compiled_update(self, w: np.ndarray, g: np.ndarray, active: np.ndarray) -> None:
-        """The compiled form of _update on the rows where `active` (R,) is True; the others are
-        left as they are. Optimizers that have one override it."""
+    def _compiled_update(self, w: np.ndarray, g: np.ndarray, active: np.ndarray, t) -> None:
+        """The compiled form of _update at step t on the rows where `active` (R,) is True; the
+        others are left as they are. Optimizers that have one override it."""
         raise NotImplementedError
 
     def _step_number(self):
@@ -320,42 +311,40 @@ class Adam(Optimizer):
         np.square(g, out=g)
         V *= b2
         V += g
-        if isinstance(t, int):  # Python floats keep float32 arithmetic in float32
-            c1 = (1.0 - b1) / (1.0 - b1**t)
-            c2 = math.sqrt((1.0 - b2) / (1.0 - b2**t))
-            lr_t, eps_t = self.learning_rate * c1 / c2, self.eps / c2
-        else:
-            c1 = (1.0 - b1) / (1.0 - b1**t)
-            c2 = np.sqrt((1.0 - b2) / (1.0 - b2**t))
-            lr_t, eps_t = (self.learning_rate * c1 / c2).astype(w.dtype), (self.eps / c2).astype(w.dtype)
+        lr_t, eps_t = self._corrected_rates(t, w.dtype)
         np.sqrt(V, out=g)
         g += eps_t
         np.divide(M, g, out=g)
         g *= lr_t
         w -= g
 
+    def _corrected_rates(self, t, dtype):
+        """(lr_t, eps_t) at step t (an int, or (R, 1) floats): with c1 = (1 - b1) / (1 - b1^t)
+        and c2 = sqrt((1 - b2) / (1 - b2^t)), lr_t = lr c1 / c2 and eps_t = eps / c2 (see _update)."""
+        b1, b2 = self.beta1, self.beta2
+        c1 = (1.0 - b1) / (1.0 - b1**t)
+        if isinstance(t, int):  # Python floats keep float32 arithmetic in float32
+            c2 = math.sqrt((1.0 - b2) / (1.0 - b2**t))
+            return self.learning_rate * c1 / c2, self.eps / c2
+        c2 = np.sqrt((1.0 - b2) / (1.0 - b2**t))
+        return (self.learning_rate * c1 / c2).astype(dtype), (self.eps / c2).astype(dtype)
+
     def prepare(self, params, decay_columns: list[slice] | None = None) -> None:
         super().prepare(params, decay_columns)
         M = self._states[0]
         R, P = M.shape
-        # Per replica: lr_t, eps_t, beta1, beta2 in the parameters' dtype (see adam_coefficients).
+        # Per replica: lr_t, eps_t (set each step), beta1, beta2, in the parameters' dtype.
         self._coefficients = np.zeros((R, 4), dtype=M.dtype)
+        self._coefficients[:, 2:] = self.beta1, self.beta2
         self._tasks = R * -(-P // ADAM_CHUNK)
         self._lanes = min(kernels.threads(), self._tasks, max(1, R * P // ADAM_LANE))
 
-    def _compiled_update(self, w, g, active):
+    def _compiled_update(self, w, g, active, t):
         M, V = self._states
         coefficients, tasks, lanes = self._coefficients, self._tasks, self._lanes
-        adam_coefficients(
-            self._base,
-            self._shared,
-            active,
-            self.learning_rate,
-            self.beta1,
-            self.beta2,
-            self.eps,
-            coefficients,
-        )
+        lr_t, eps_t = self._corrected_rates(t, coefficients.dtype)
+        coefficients[:, 0] = np.reshape(lr_t, -1)
+        coefficients[:, 1] = np.reshape(eps_t, -1)
         if lanes == 1:
             adam_tasks(w, g, M, V, active, coefficients, 0, tasks)
         else:
@@ -372,23 +361,6 @@ ADAM_LANE = 1 << 19
 """Parameters per thread at least. Waking a pool thread to hand it tasks costs 30 to 150 us,
 as long as one core takes for a step over a few hundred thousand float32 parameters, so a
 step is split only from about a million."""
-
-
-@kernel
-def adam_coefficients(base, shared, active, learning_rate, beta1, beta2, eps, coefficients) -> None:
-    """For each replica r with active[r], at step t = base[r] + shared (its own bias correction):
-        c1 = (1 - beta1) / (1 - beta1^t),  c2 = sqrt((1 - beta2) / (1 - beta2^t)),
-        coefficients[r] = (learning_rate c1 / c2, eps / c2, beta1, beta2)
-    computed in float64 and stored in the dtype of coefficients (R, 4)."""
-    for r in range(coefficients.shape[0]):
-        if active[r]:
-            t = float(base[r] + shared)
-            c1 = (1.0 - beta1) / (1.0 - beta1**t)
-            c2 = math.sqrt((1.0 - beta2) / (1.0 - beta2**t))
-            coefficients[r, 0] = learning_rate * c1 / c2
-            coefficients[r, 1] = eps / c2
-            coefficients[r, 2] = beta1
-            coefficients[r, 3] = beta2
 
 
 @kernel
@@ -412,7 +384,7 @@ def adam_tasks(w, g, M, V, active, coefficients, start, stop) -> None:
     unchanged), with the moments stored as in Adam._update (M = m / (1 - beta1),
     V = v / (1 - beta2)). Task k is the k % n-th stretch of ADAM_CHUNK parameters of replica
     k // n (n stretches per row); it runs `adam_stretch` with the replica's coefficients
-    (adam_coefficients) when active[replica], and is skipped otherwise. Every value depends
+    (Adam._corrected_rates) when active[replica], and is skipped otherwise. Every value depends
     only on its own entries and its replica's coefficients, so the result is the same however
     the tasks are split over threads and however many replicas are stacked."""
     P = w.shape[1]
