@@ -266,24 +266,18 @@ class DenseOp(Op):
         h = inputs[0]
         n = h.shape[1]
         out = self.rows(self.out, n)
+        np.matmul(h[0] if self.single else h, self.K_mat, out=out[0] if self.single else out)
+        self.h = h
         if self.fused_sigmoid is not None and not (self.is_output and run.logits is not None):
-            np.matmul(h[0] if self.single else h, self.K_mat, out=out[0] if self.single else out)
-            sigmoid_with_bias(self.fused_sigmoid, out, self.B)
-            self.h = h
-            return out
-        if self.single:
-            out_mat = out[0]
-            np.matmul(h[0], self.K_mat, out=out_mat)
-            if self.use_bias:
-                out_mat += self.B_mat
-        else:
-            np.matmul(h, self.K, out=out)
-            if self.use_bias:
+            return sigmoid_with_bias(self.fused_sigmoid, out, self.B)
+        if self.use_bias:
+            if self.single:
+                out[0] += self.B_mat
+            else:
                 out += self.B
         if self.is_output and run.logits is not None:
             np.copyto(run.logits, out)
         self.activation.forward(out, out=out)
-        self.h = h
         return out
 
     def _prepare(self, h: np.ndarray) -> None:
