@@ -68,14 +68,15 @@ class CompiledConv2DOp(Conv2DOpBase):
         self.lanes = _lanes(ctx, work, conv.COMPILED_MIN_MULTIPLY_ADDS)
         itemsize = np.dtype(ctx.dtype).itemsize
         self.chunk = chunk_images(self.pixels, self.width_columns, itemsize, b, R, self.lanes)
-        self.relu = isinstance(self.activation, ReLU)
+        # ReLU is applied chunk by chunk in the threads (not on the output layer: the loss
+        # hands that one dL/dz).
+        self.relu = isinstance(self.activation, ReLU) and not ctx.is_output
         self.out = ctx.zeros(R, b, Ho, Wo, F)
         # Per thread: a chunk's patches (with the bias column of ones) and its delta patches.
         self.scratch = [ctx.zeros(1, self.chunk, Ho, Wo, self.width_columns) for _ in range(self.lanes)]
         for patches in self.scratch:
             patches[..., self.columns :] = 1.0
         self.delta_scratch: list[np.ndarray] | None = None
-        self.chunks_per_replica = -(-b // self.chunk)
         self.partials: np.ndarray | None = None  # (R, chunks, kh*kw*C [+1], F)
         self.kernel_back = ctx.zeros(R, kh, kw, F, C)
         (top, _), (left, _) = self.geometry.pads
@@ -91,10 +92,14 @@ class CompiledConv2DOp(Conv2DOpBase):
         delta = self.lanes * self.chunk * H * W * self.kh * self.kw * self.F * self.out.itemsize
         return sum(buffer.nbytes for buffer in self.scratch) + (delta if input_gradient else 0)
 
-    def _tasks(self, n: int) -> tuple[int, int]:
-        """(tasks, chunks per replica) for n rows: task t is chunk t % chunks of replica t // chunks."""
+    def _chunks(self, n: int, lane: int):
+        """The chunks of n rows per replica that thread `lane` takes: (r, c, start, stop), replica
+        r's c-th chunk of images start:stop. Chunk k of all R x chunks is replica k // chunks's
+        (k % chunks)-th, and each thread takes a contiguous, fixed range of them."""
         chunks = -(-n // self.chunk)
-        return self.replicas * chunks, chunks
+        for task in range(*lane_range(self.replicas * chunks, self.lanes, lane)):
+            r, c = divmod(task, chunks)
+            yield r, c, c * self.chunk, min(n, (c + 1) * self.chunk)
 
     def _patches(self, lane: int, r: int, start: int, stop: int) -> np.ndarray:
         """The chunk's patch matrix (rows, kh*kw*C [+1]) built from x[r, start:stop]."""
@@ -111,25 +116,21 @@ class CompiledConv2DOp(Conv2DOpBase):
         self.x = x
         R, F, pixels = self.replicas, self.F, self.pixels
         z = self.out.reshape(R, -1, F)
-        tasks, chunks = self._tasks(n)
-        relu = self.relu and not self.is_output
         flat = self.out.reshape(R, self.width, -1)
 
         def lane_work(lane: int) -> None:
-            for task in range(*lane_range(tasks, self.lanes, lane)):
-                r, c = divmod(task, chunks)
-                start, stop = c * self.chunk, min(n, (c + 1) * self.chunk)
+            for r, _, start, stop in self._chunks(n, lane):
                 np.matmul(
                     self._patches(lane, r, start, stop), self.KB[r], out=z[r, start * pixels : stop * pixels]
                 )
-                if relu:
-                    conv_kernels.relu_forward(flat[r : r + 1, start:stop], stop - start, 0, stop - start)
+                if self.relu:
+                    conv_kernels.relu_forward(flat[r : r + 1, start:stop])
 
         run_lanes(self.lanes, lane_work)
         out = self.rows(self.out, n)
         if self.is_output and run.logits is not None:
             np.copyto(run.logits, out)
-        if not relu:
+        if not self.relu:
             self.activation.forward(out, out=out)
         return out
 
@@ -139,11 +140,10 @@ class CompiledConv2DOp(Conv2DOpBase):
         assert self.gKB is not None and self.gK is not None and self.x is not None
         if not self.is_output and not self.relu:
             self.activation.backward(grad, self.out, out=grad)
-        relu = self.relu and not self.is_output
         G = grad.reshape(R, -1, F)
         G_flat = grad.reshape(R, n, -1)
         a_flat = self.out.reshape(R, n, -1)
-        tasks, chunks = self._tasks(n)
+        chunks = -(-n // self.chunk)
         if self.partials is None:
             self.partials = np.empty((R, chunks, self.width_columns, F), self.out.dtype)
         partials = self.partials
@@ -159,13 +159,9 @@ class CompiledConv2DOp(Conv2DOpBase):
         K_back = self.kernel_back.reshape(R, -1, self.C)
 
         def lane_work(lane: int) -> None:
-            for task in range(*lane_range(tasks, self.lanes, lane)):
-                r, c = divmod(task, chunks)
-                start, stop = c * self.chunk, min(n, (c + 1) * self.chunk)
-                if relu:
-                    conv_kernels.relu_backward(
-                        G_flat[r : r + 1, start:stop], a_flat[r : r + 1, start:stop], 0, stop - start
-                    )
+            for r, c, start, stop in self._chunks(n, lane):
+                if self.relu:
+                    conv_kernels.relu_backward(G_flat[r : r + 1, start:stop], a_flat[r : r + 1, start:stop])
                 delta = G[r, start * pixels : stop * pixels]
                 np.matmul(self._patches(lane, r, start, stop).T, delta, out=partials[r, c])
                 if target is not None:

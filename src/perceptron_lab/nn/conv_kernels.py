@@ -69,27 +69,25 @@ def correlation_patches(delta, patches, kh, kw, before_h, before_w):
 
 
 @kernel
-def relu_forward(a, n, start, stop):
-    """a[r, m] <- max(a[r, m], 0) in place for the pairs t = r n + m in [start, stop), m < n;
-    a (R, width, k) (NaN stays NaN)."""
-    for t in range(start, stop):
-        row = a[t // n, t % n]
-        for k in range(row.size):
-            if row[k] < 0.0:
-                row[k] = 0.0
+def relu_forward(a):
+    """a <- max(a, 0) in place, a (R, n, k) (NaN stays NaN)."""
+    for r in range(a.shape[0]):
+        for m in range(a.shape[1]):
+            row = a[r, m]
+            for k in range(row.size):
+                if row[k] < 0.0:
+                    row[k] = 0.0
 
 
 @kernel
-def relu_backward(grad, a, start, stop):
-    """grad[r, m] <- grad[r, m] * (a[r, m] > 0) in place (ReLU's derivative from its output)
-    for the pairs t = r n + m in [start, stop); grad and a (R, n, k)."""
-    n = grad.shape[1]
-    for t in range(start, stop):
-        g = grad[t // n, t % n]
-        out = a[t // n, t % n]
-        for k in range(g.size):
-            if not out[k] > 0.0:
-                g[k] = 0.0
+def relu_backward(grad, a):
+    """grad <- grad * (a > 0) in place (ReLU's derivative from its output); grad and a (R, n, k)."""
+    for r in range(grad.shape[0]):
+        for m in range(grad.shape[1]):
+            g, out = grad[r, m], a[r, m]
+            for k in range(g.size):
+                if not out[k] > 0.0:
+                    g[k] = 0.0
 
 
 @kernel
