@@ -401,7 +401,7 @@ def _branching_conv_net():
 def test_compiled_kernels_train_as_the_numpy_path_for_any_chunking_and_thread_count(monkeypatch, any_size):
     from perceptron_lab.nn import conv_compiled
 
-    monkeypatch.setattr(conv_compiled, "THREADED_FACTOR", 0)  # threads at any size too
+    monkeypatch.setattr(kernels, "THREADED_FACTOR", 0)  # threads at any size too
 
     rng = np.random.default_rng(11)
     X = rng.normal(size=(30, 8, 8, 2))

@@ -204,7 +204,7 @@ class Conv2D(Layer):
         if self.strides != (1, 1):
             return False
         work = replicas * rows * self.multiply_adds(input_shapes, self.output_shape(input_shapes))
-        return work >= COMPILED_MIN_MULTIPLY_ADDS and kernels.enabled()
+        return kernels.pays(work, COMPILED_MIN_MULTIPLY_ADDS)
 
     def rows_per_product(self, rows, replicas, input_shapes):
         if not self.compiled(replicas, rows, input_shapes):
@@ -425,7 +425,7 @@ class _Pool2D(Layer):
 
     def make_op(self, ctx):
         values = ctx.replicas * ctx.width * math.prod(ctx.input_shapes[0])
-        if self.maximum and values >= COMPILED_MIN_VALUES and kernels.enabled():
+        if self.maximum and kernels.pays(values, COMPILED_MIN_VALUES):
             from .conv_compiled import CompiledMaxPoolOp
 
             return CompiledMaxPoolOp(self, ctx)

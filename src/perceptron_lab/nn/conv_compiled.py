@@ -30,10 +30,6 @@ from .layers import add_penalty_gradient
 from .ops import Op, OpContext
 from .threads import lane_range, run_lanes
 
-THREADED_FACTOR = 4
-"""Passes THREADED_FACTOR times the size from which they run compiled (conv.py's
-COMPILED_MIN_*) also spread over threads."""
-
 CHUNK_BYTES = 1 << 21
 """Patch bytes per chunk at most: a chunk's patches, delta and output stay in the caches
 between the kernels and the GEMMs that use them (a few MiB of L2 and L3 per core)."""
@@ -50,12 +46,6 @@ def chunk_images(pixels: int, columns: int, itemsize: int, rows: int, replicas: 
     return max(1, min(rows, spread, CHUNK_BYTES // (pixels * columns * itemsize)))
 
 
-def _lanes(ctx: OpContext, work: int, minimum: int) -> int:
-    """Threads for a training pass of `work` (multiply-adds or values) that runs compiled from
-    `minimum`; inference passes run one (Network.predict runs its row chunks in parallel)."""
-    return kernels.threads() if ctx.training and work >= THREADED_FACTOR * minimum else 1
-
-
 class CompiledConv2DOp(Conv2DOpBase):
     """Conv2D with strides (1, 1) on conv_kernels, chunked (see the module docstring)."""
 
@@ -65,7 +55,7 @@ class CompiledConv2DOp(Conv2DOpBase):
         (Ho, Wo), (kh, kw), (H, W, C), F = self.geometry.out, (self.kh, self.kw), self.input_shape, self.F
         self.pixels = Ho * Wo
         work = R * b * layer.multiply_adds(ctx.input_shapes, ctx.output_shape)
-        self.lanes = _lanes(ctx, work, conv.COMPILED_MIN_MULTIPLY_ADDS)
+        self.lanes = kernels.lanes(work, conv.COMPILED_MIN_MULTIPLY_ADDS, ctx.training)
         itemsize = np.dtype(ctx.dtype).itemsize
         self.chunk = chunk_images(self.pixels, self.width_columns, itemsize, b, R, self.lanes)
         # ReLU is applied chunk by chunk in the threads (not on the output layer: the loss
@@ -204,7 +194,9 @@ class CompiledMaxPoolOp(Op):
         self.where = np.zeros(
             (R, b, *ctx.output_shape), np.uint8 if g.window[0] * g.window[1] <= 255 else np.int32
         )
-        self.lanes = _lanes(ctx, R * b * math.prod(ctx.input_shapes[0]), conv.COMPILED_MIN_VALUES)
+        self.lanes = kernels.lanes(
+            R * b * math.prod(ctx.input_shapes[0]), conv.COMPILED_MIN_VALUES, ctx.training
+        )
 
     def forward(self, inputs, run):
         x = inputs[0]

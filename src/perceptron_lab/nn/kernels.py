@@ -100,6 +100,25 @@ def using(chosen: str) -> Iterator[None]:
         _mode = previous
 
 
+THREADED_FACTOR = 4
+"""Training passes THREADED_FACTOR times the size from which they run compiled also spread
+over threads (see lanes)."""
+
+
+def pays(work: int, minimum: int) -> bool:
+    """Whether a pass of `work` (multiply-adds, values or parameters) runs on compiled kernels:
+    from `minimum` on, when they are enabled. The size is checked first, so small networks
+    never import numba (about 0.7 s per process with the kernels' loading)."""
+    return work >= minimum and enabled()
+
+
+def lanes(work: int, minimum: int, training: bool = True) -> int:
+    """Threads for a compiled pass of `work` that runs compiled from `minimum`: threads() for
+    training passes from THREADED_FACTOR x minimum, else 1 (inference passes run one:
+    Network.predict already runs its row chunks in parallel)."""
+    return threads() if training and work >= THREADED_FACTOR * minimum else 1
+
+
 _budget = threading.local()
 
 

@@ -246,8 +246,7 @@ class DenseOp(Op):
             isinstance(layer.activation, Sigmoid)
             and layer.use_bias
             and ctx.training
-            and ctx.replicas * ctx.width * layer.units >= FUSED_SIGMOID_VALUES
-            and kernels.enabled()
+            and kernels.pays(ctx.replicas * ctx.width * layer.units, FUSED_SIGMOID_VALUES)
         ):
             self.fused_sigmoid = layer.activation
         self.l1, self.l2 = layer.l1, layer.l2

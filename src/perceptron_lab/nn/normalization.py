@@ -77,7 +77,7 @@ class BatchNorm(Layer):
 
     def make_op(self, ctx):
         values = ctx.replicas * ctx.width * math.prod(ctx.output_shape)
-        if ctx.training and values >= COMPILED_MIN_VALUES and kernels.enabled():
+        if ctx.training and kernels.pays(values, COMPILED_MIN_VALUES):
             from .normalization_compiled import CompiledBatchNormOp
 
             return CompiledBatchNormOp(self, ctx)

@@ -102,7 +102,7 @@ class CompiledBatchNormOp(BatchNormOp):
         self.var = np.zeros((R, C), ctx.dtype)
         self.inv_std_rc = self.inv_std.reshape(R, C)
         values = R * ctx.width * math.prod(ctx.output_shape)
-        self.lanes = min(R, kernels.threads()) if values >= 4 * normalization.COMPILED_MIN_VALUES else 1
+        self.lanes = min(R, kernels.lanes(values, normalization.COMPILED_MIN_VALUES))
         self.real = np.zeros(R, np.int64)
         self.counts = np.ones(R, ctx.dtype)
 

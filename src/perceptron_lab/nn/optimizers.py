@@ -81,10 +81,8 @@ class Optimizer:
         self._uniform = True
         self._shape = params.shape
         self._decay_columns = [slice(None)] if decay_columns is None else list(decay_columns)
-        self._kernel_path = (
-            type(self)._compiled_update is not Optimizer._compiled_update
-            and params.size >= COMPILED_MIN_PARAMETERS
-            and kernels.enabled()
+        self._kernel_path = type(self)._compiled_update is not Optimizer._compiled_update and kernels.pays(
+            params.size, COMPILED_MIN_PARAMETERS
         )
         self._everyone = np.ones(params.shape[0], dtype=bool)
 
