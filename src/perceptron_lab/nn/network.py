@@ -15,6 +15,7 @@ draws from child 2 of the replica's SeedSequence, SeedSequence(entropy_r, spawn_
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 from collections.abc import Sequence
@@ -29,7 +30,7 @@ from .layers import Dense, Dropout, Layer
 from .losses import Loss, get_loss
 from .parameters import Parameters
 from .shapes import declared_arrays, infer_shapes, layer_inputs, layer_names
-from .threads import MAX_THREADS, SMALL_PRODUCT, BlasThreads, pool
+from .threads import MAX_THREADS, SMALL_PRODUCT, BlasThreads, run_lanes
 
 Entropy = int | tuple[int, ...]
 
@@ -338,15 +339,8 @@ class Network:
                     chunk = X[(slice(None),) * rows_axis + (rows,)]
                     out[:, rows] = batch.infer(chunk, None if logits is None else logits[:, rows])
 
-        if lanes == 1:
-            run(0)
-        else:
-            assert blas is not None
-            with blas.limit(1):
-                pending = [pool().submit(run, lane) for lane in range(1, lanes)]
-                run(0)
-                for future in pending:
-                    future.result()
+        with blas.limit(1) if lanes > 1 and blas is not None else contextlib.nullcontext():
+            run_lanes(lanes, run)
         return (out, logits) if return_logits else out
 
     def _inference_pass(self, width: int, lane: int) -> BatchPass:
