@@ -148,9 +148,11 @@ class CompiledBatchNormOp(BatchNormOp):
         target = targets[0]
         g3 = np.ascontiguousarray(grad).reshape(R, -1, C)
         x_hat = self.x_hat.reshape(R, -1, C)
-        direct = target is not None and target[0].flags.c_contiguous
-        dx = target[0].reshape(R, -1, C) if direct and target is not None else np.empty_like(g3)
-        accumulate = bool(direct and target is not None and target[1])
+        buffer, accumulate = (None, False) if target is None else target
+        # dx goes straight into a contiguous target; else into scratch, then emitted.
+        direct = buffer is not None and buffer.flags.c_contiguous
+        dx = buffer.reshape(R, -1, C) if direct and buffer is not None else np.empty_like(g3)
+        accumulate = accumulate and direct
         d_gamma, d_beta = self.g_gamma.reshape(R, C), self.g_beta.reshape(R, C)
         gamma = self.gamma.reshape(R, C)
         self._per_replica(
