@@ -129,11 +129,11 @@ def main(
     """perceptron_lab: neural-network experiments from YAML configs."""
     from .nn import kernels
 
-    try:
-        kernels.mode()  # a bad PERCEPTRON_LAB_KERNELS stops every command before it starts
-    except ValueError as error:
-        err_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(code=2) from None
+    with user_errors():
+        try:
+            kernels.mode()  # a bad PERCEPTRON_LAB_KERNELS stops every command before it starts
+        except ValueError as error:
+            raise UserError(str(error)) from None
 
 
 def _print_summary(run_dir: Path, as_json: bool) -> None:
